@@ -1,0 +1,26 @@
+//! The footer line that says which compute backend runs the model.
+
+use leptos::prelude::*;
+
+use super::EngineState;
+use actscale::backend::BackendKind;
+
+#[component]
+pub fn StatusLine(engine: ReadSignal<EngineState>) -> impl IntoView {
+    let text = move || match engine.get() {
+        EngineState::Starting => "Backend: starting the engine…".to_string(),
+        EngineState::Failed(why) => format!("Backend: engine failed — {why}"),
+        EngineState::Ready(report) => match (report.active, report.webgpu_unavailable) {
+            (BackendKind::WebGpu, _) => "Backend: WebGPU".to_string(),
+            (BackendKind::Cpu, Some(why)) => format!("Backend: CPU (WebGPU unavailable: {why})"),
+            (BackendKind::Cpu, None) => "Backend: CPU".to_string(),
+        },
+    };
+    let class = move || match engine.get() {
+        EngineState::Ready(r) if r.active == BackendKind::WebGpu => "status gpu",
+        EngineState::Ready(_) => "status cpu",
+        EngineState::Failed(_) => "status failed",
+        EngineState::Starting => "status",
+    };
+    view! { <footer id="backend-status" class=class role="status">{text}</footer> }
+}

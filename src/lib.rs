@@ -1,0 +1,6 @@
+//! actscale core: everything that is not web code. Native tests, the native CLI and the
+//! browser worker all use this library; the burn `Device` chooses the backend at run time.
+
+pub mod backend;
+pub mod self_check;
+pub mod protocol;
