@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# wasm-pack tests in headless Chromium (webdriver.json adds --enable-unsafe-webgpu).
+# Same features as the site build so that the release wasm dependencies are shared.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+cd "$ROOT"
+profiles_before=$(ls -d /tmp/org.chromium.Chromium.* 2>/dev/null || true)
+status=0
+wasm-pack test --headless --chrome --release --mode no-install -- \
+    --no-default-features --features web --test browser || status=$?
+# Each run leaves a Chromium profile in /tmp: remove the ones this run made.
+for d in /tmp/org.chromium.Chromium.*; do
+    [ -e "$d" ] || continue
+    grep -qxF "$d" <<<"$profiles_before" || rm -rf "$d"
+done
+exit $status

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Sets up what is missing, then runs every test: native, browser (wasm-pack in headless
+# Chromium, WebGPU on via SwiftShader), and end-to-end (the built site driven by Playwright).
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+cd "$ROOT"
+trap print_stage_times EXIT
+
+stage "setup: tools"          scripts/setup.sh tools
+stage "setup: model"          scripts/setup.sh model
+stage "native tests"          cargo test --quiet
+stage "site build (release)"  trunk build --release
+stage "browser tests"         scripts/browser-tests.sh
+stage "end-to-end tests"      node --test tests/e2e/*.test.mjs

@@ -1,0 +1,60 @@
+// The built site in headless Chromium: the engine worker runs burn autodiff (y = Σ a·x) and the
+// page shows dy/da = x for each backend, and the status line names the active backend.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { serve, launch, openPage, screenshot } from './support.mjs';
+
+const X = ['1', '2', '3', '4'];
+let site;
+before(async () => { site = await serve(); });
+after(async () => { await site?.close(); });
+
+async function gradientCells(page, backend) {
+  const row = page.locator(`tr.self-check-row[data-backend="${backend}"]`);
+  await row.waitFor({ timeout: 120_000 });
+  return {
+    verdict: await row.getAttribute('data-verdict'),
+    grad: (await row.locator('td.grad').textContent())?.trim(),
+  };
+}
+
+const parse = (s) => s.replace(/[[\]]/g, '').split(',').map((v) => v.trim());
+
+test('with WebGPU: both backends compute dy/da = x and WebGPU is active', async () => {
+  const browser = await launch({ webgpu: true });
+  const errors = [];
+  try {
+    const page = await openPage(browser, site.url, errors);
+    const cpu = await gradientCells(page, 'CPU');
+    const gpu = await gradientCells(page, 'WebGPU');
+    assert.equal(cpu.verdict, 'ok');
+    assert.deepEqual(parse(cpu.grad), X);
+    assert.equal(gpu.verdict, 'ok');
+    assert.deepEqual(parse(gpu.grad).map(Number), X.map(Number));
+    await assert.doesNotReject(
+      page.locator('#backend-status', { hasText: 'Backend: WebGPU' }).waitFor({ timeout: 5_000 }));
+    await screenshot(page, 'self-check-webgpu');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('without WebGPU: the CPU fallback computes dy/da = x and is active', async () => {
+  const browser = await launch({ webgpu: false });
+  const errors = [];
+  try {
+    const page = await openPage(browser, site.url, errors);
+    const cpu = await gradientCells(page, 'CPU');
+    assert.equal(cpu.verdict, 'ok');
+    assert.deepEqual(parse(cpu.grad), X);
+    const gpu = await gradientCells(page, 'WebGPU');
+    assert.equal(gpu.verdict, 'unavailable');
+    const status = await page.locator('#backend-status').textContent();
+    assert.match(status, /^Backend: CPU/);
+    await screenshot(page, 'self-check-cpu');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
