@@ -4,3 +4,4 @@
 pub mod backend;
 pub mod self_check;
 pub mod protocol;
+pub mod model;

@@ -1,0 +1,49 @@
+//! A loaded model: the llama weights on a device and the tokenizer from the same GGUF.
+
+use burn::tensor::Device;
+
+use super::error::ModelError;
+use super::gguf::Gguf;
+use super::llama::Llama;
+use super::tokenizer::Tokenizer;
+
+pub struct Model {
+    pub llama: Llama,
+    pub tokenizer: Tokenizer,
+}
+
+impl Model {
+    /// Parses a GGUF file's bytes and loads the model onto `device`.
+    pub fn from_bytes(bytes: Vec<u8>, device: &Device) -> Result<Model, ModelError> {
+        let g = Gguf::parse(bytes)?;
+        let tokenizer = tokenizer_from_gguf(&g)?;
+        let llama = Llama::from_gguf(&g, device)?;
+        if tokenizer.vocab_size() != llama.config.vocab_size {
+            return Err(ModelError::BadConfig(format!(
+                "the tokenizer has {} tokens but the embedding has {} rows",
+                tokenizer.vocab_size(),
+                llama.config.vocab_size
+            )));
+        }
+        Ok(Model { llama, tokenizer })
+    }
+}
+
+/// The byte-level BPE tokenizer stored in a GGUF's metadata.
+pub fn tokenizer_from_gguf(g: &Gguf) -> Result<Tokenizer, ModelError> {
+    let strings = |key: &str| -> Result<Vec<String>, ModelError> {
+        g.metadata(key)
+            .and_then(|v| v.as_string_vec())
+            .ok_or_else(|| super::gguf::GgufError::MissingMetadata(key.to_string()).into())
+    };
+    let model = g.get_str("tokenizer.ggml.model").unwrap_or("gpt2");
+    if model != "gpt2" {
+        return Err(ModelError::BadConfig(format!(
+            "tokenizer type {model:?} is not supported (only GPT-2 style byte-level BPE)"
+        )));
+    }
+    let tokens = strings("tokenizer.ggml.tokens")?;
+    let merges = strings("tokenizer.ggml.merges")?;
+    let types = g.metadata("tokenizer.ggml.token_type").and_then(|v| v.as_i32_vec());
+    Ok(Tokenizer::from_vocab_merges(tokens, merges, types)?)
+}
