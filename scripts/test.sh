@@ -8,6 +8,7 @@ trap print_stage_times EXIT
 stage "setup: tools"          scripts/setup.sh tools
 stage "setup: model"          scripts/setup.sh model
 stage "native tests"          cargo test --quiet
+stage "test model (2 layers)" scripts/make-test-model.sh
 stage "site build (release)"  trunk build --release
 stage "browser tests"         scripts/browser-tests.sh
 stage "end-to-end tests"      node --test tests/e2e/*.test.mjs

@@ -5,6 +5,7 @@ use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendKind;
+use crate::readback::to_vec;
 
 /// Inputs of the self-check; dy/da must come back equal to `X`.
 pub const X: [f32; 4] = [1.0, 2.0, 3.0, 4.0];
@@ -43,8 +44,8 @@ pub async fn run(device: &Device, backend: BackendKind) -> Result<SelfCheckResul
     let grad = a
         .grad(&grads)
         .ok_or_else(|| "autodiff returned no gradient for a".to_string())?;
-    let y = read_f32(y).await?;
-    let grad_a = read_f32(grad).await?;
+    let y = to_vec(y).await?;
+    let grad_a = to_vec(grad).await?;
     Ok(SelfCheckResult {
         backend,
         x: X.to_vec(),
@@ -54,10 +55,6 @@ pub async fn run(device: &Device, backend: BackendKind) -> Result<SelfCheckResul
     })
 }
 
-async fn read_f32<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, String> {
-    let data = t.into_data_async().await.map_err(|e| format!("read failed: {e}"))?;
-    data.try_to_vec::<f32>().map_err(|e| format!("read failed: {e:?}"))
-}
 
 #[cfg(test)]
 mod tests {

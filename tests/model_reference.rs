@@ -87,11 +87,14 @@ impl Hook for Recorder {
     }
 }
 
+/// Largest |ours − reference| / max(1, |reference|): absolute below 1, relative above, because
+/// the residual stream carries a few very large values (hundreds) where f32 rounding alone
+/// exceeds 1e-3 in absolute terms.
 fn max_diff(ours: &Tensor<3>, reference: &serde_json::Value) -> f32 {
-    let ours = ours.to_data().to_vec::<f32>().unwrap();
+    let ours = ours.to_data().try_to_vec::<f32>().unwrap();
     let expected: Vec<f32> = reference.as_array().unwrap().iter().flat_map(floats).collect();
     assert_eq!(ours.len(), expected.len());
-    ours.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
+    ours.iter().zip(&expected).map(|(a, b)| (a - b).abs() / b.abs().max(1.0)).fold(0.0, f32::max)
 }
 
 #[test]
@@ -114,7 +117,7 @@ fn activations_of_rome_is_in_match_layer_by_layer() {
         let d = max_diff(h, &reference[site.name()][*l]);
         assert!(d < 1e-3, "{}[{l}] differs by {d}", site.name());
     }
-    let ours = logits.into_data().to_vec::<f32>().unwrap();
+    let ours = logits.into_data().try_to_vec::<f32>().unwrap();
     let expected = floats(&reference["logits_last"]);
     let worst = ours.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
     assert!(worst < 1e-3, "logits differ by {worst}");
@@ -126,7 +129,7 @@ fn batched_prompts_give_the_same_logits_as_single_ones() {
     let a = model.tokenizer.encode("The capital of Italy is").unwrap();
     let b = model.tokenizer.encode("The capital of France is").unwrap();
     let batch = model.llama.forward(&[a.clone(), b.clone()], &actscale::model::hook::NoHook, Positions::Last).unwrap();
-    let batch = batch.into_data().to_vec::<f32>().unwrap();
+    let batch = batch.into_data().try_to_vec::<f32>().unwrap();
     let v = model.llama.config.vocab_size;
     for (i, ids) in [a, b].iter().enumerate() {
         let single = last_logits(model, ids);
@@ -141,7 +144,7 @@ fn all_positions_end_with_the_last_position() {
     let ids = model.tokenizer.encode("Rome is in").unwrap();
     let all = model.llama.forward(&[ids.clone()], &actscale::model::hook::NoHook, Positions::All).unwrap();
     assert_eq!(all.dims(), [1, 3, model.llama.config.vocab_size]);
-    let all = all.into_data().to_vec::<f32>().unwrap();
+    let all = all.into_data().try_to_vec::<f32>().unwrap();
     let last = last_logits(model, &ids);
     let v = last.len();
     let worst = last.iter().zip(&all[2 * v..]).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);

@@ -2,12 +2,12 @@
 
 use leptos::prelude::*;
 
-use super::EngineState;
+use super::{EngineState, ModelState};
 use actscale::backend::BackendKind;
 
 #[component]
-pub fn StatusLine(engine: ReadSignal<EngineState>) -> impl IntoView {
-    let text = move || match engine.get() {
+pub fn StatusLine(engine: ReadSignal<EngineState>, model: ReadSignal<ModelState>) -> impl IntoView {
+    let backend = move || match engine.get() {
         EngineState::Starting => "Backend: starting the engine…".to_string(),
         EngineState::Failed(why) => format!("Backend: engine failed — {why}"),
         EngineState::Ready(report) => match (report.active, report.webgpu_unavailable) {
@@ -21,6 +21,11 @@ pub fn StatusLine(engine: ReadSignal<EngineState>) -> impl IntoView {
         EngineState::Ready(_) => "status cpu",
         EngineState::Failed(_) => "status failed",
         EngineState::Starting => "status",
+    };
+    // The model runs on the backend it was loaded on.
+    let text = move || match model.get() {
+        ModelState::Ready(info) => format!("{} · model on {}", backend(), info.backend.label()),
+        _ => backend(),
     };
     view! { <footer id="backend-status" class=class role="status">{text}</footer> }
 }

@@ -160,7 +160,8 @@ impl Llama {
         let idx = Tensor::<1, Int>::from_data(TensorData::new(flat, [b * t]), &self.device);
         let mut x = self.embed.clone().select(0, idx).reshape([b, t, d]);
         let rope = Rope::new(c, t, &self.device);
-        let mask = Tensor::<2, Bool>::triu_mask([t, t], 1, &self.device)
+        // burn's tril_mask is true OUTSIDE the lower triangle: exactly the future positions.
+        let mask = Tensor::<2, Bool>::tril_mask([t, t], 0, &self.device)
             .reshape([1, 1, t, t])
             .expand([b, c.n_heads, t, t]);
         for (l, layer) in self.layers.iter().enumerate() {

@@ -7,5 +7,6 @@ pub mod hook;
 pub mod llama;
 pub mod tokenizer;
 pub mod load;
+pub mod predict;
 
 pub use load::Model;

@@ -63,5 +63,5 @@ pub fn last_logits(model: &Model, ids: &[u32]) -> Vec<f32> {
         .llama
         .forward(&[ids.to_vec()], &actscale::model::hook::NoHook, actscale::model::llama::Positions::Last)
         .expect("forward runs");
-    logits.into_data().to_vec::<f32>().expect("f32 logits")
+    logits.into_data().try_to_vec::<f32>().expect("f32 logits")
 }

@@ -1,0 +1,651 @@
+//! GPT-2 style byte-level BPE tokenizer built from GGUF metadata.
+//!
+//! A GGUF file carries its tokenizer as plain metadata: `tokenizer.ggml.tokens` (the vocab
+//! strings, id = index), `tokenizer.ggml.merges` (`"a b"` strings, rank = index) and optionally
+//! `tokenizer.ggml.token_type` (one `i32` per token, llama.cpp's `llama_token_type`). This module
+//! turns that into a [`tokenizers::Tokenizer`] configured like SmolLM2's HF `tokenizer.json`
+//! (llama.cpp's `smollm` pre-tokenizer):
+//!
+//! * pre-tokenizer: `Sequence[Digits(individual_digits = true), ByteLevel(add_prefix_space =
+//!   false, use_regex = true)]` — every digit is split off first, then the GPT-2 regex applies;
+//! * model: BPE over the vocab and merges (no unk token, no dropout — byte level, so every byte
+//!   has a token);
+//! * decoder: ByteLevel; no normalizer and no post-processor (no BOS, no prefix space).
+//!
+//! Control tokens (`token_type == 3`, e.g. `<|im_start|>`) and user-defined tokens (`4`) are
+//! registered as added tokens, so their literal text in the input maps to their id, as llama.cpp
+//! does with `special = true`.
+//!
+//! Nothing here panics on input: malformed vocabularies give [`TokenizerError`] at build time and
+//! text the vocabulary cannot represent gives an error from [`Tokenizer::encode`].
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::LazyLock;
+
+use tokenizers::decoders::DecoderWrapper;
+use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
+use tokenizers::models::bpe::{BPE, Merges, Vocab};
+use tokenizers::pre_tokenizers::PreTokenizerWrapper;
+use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+use tokenizers::pre_tokenizers::digits::Digits;
+use tokenizers::pre_tokenizers::sequence::Sequence;
+use tokenizers::{AddedToken, ModelWrapper};
+
+/// llama.cpp `LLAMA_TOKEN_TYPE_UNKNOWN`.
+pub const TOKEN_TYPE_UNKNOWN: i32 = 2;
+/// llama.cpp `LLAMA_TOKEN_TYPE_CONTROL` (e.g. `<|im_start|>`, `<|endoftext|>`).
+pub const TOKEN_TYPE_CONTROL: i32 = 3;
+/// llama.cpp `LLAMA_TOKEN_TYPE_USER_DEFINED`.
+pub const TOKEN_TYPE_USER_DEFINED: i32 = 4;
+
+/// Why a tokenizer could not be built or a text could not be encoded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TokenizerError {
+    /// The `tokenizers` crate refused the configuration (message from it).
+    Build(String),
+    /// Encoding a text failed.
+    Encode(String),
+    /// The vocabulary has no tokens.
+    EmptyVocab,
+    /// The vocabulary has more tokens than a `u32` id can address.
+    VocabTooLarge(usize),
+    /// `tokenizer.ggml.token_type` does not have one entry per token.
+    TokenTypeCount { tokens: usize, types: usize },
+    /// A merge rule is malformed or names a token that is not in the vocabulary.
+    BadMerge { index: usize, merge: String, reason: String },
+}
+
+impl fmt::Display for TokenizerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenizerError::Build(msg) => write!(f, "could not build the tokenizer: {msg}"),
+            TokenizerError::Encode(msg) => write!(f, "could not tokenize the text: {msg}"),
+            TokenizerError::EmptyVocab => {
+                write!(f, "the model's tokenizer vocabulary is empty (no tokenizer.ggml.tokens)")
+            }
+            TokenizerError::VocabTooLarge(n) => {
+                write!(f, "the tokenizer vocabulary has {n} tokens, more than a 32-bit id allows")
+            }
+            TokenizerError::TokenTypeCount { tokens, types } => write!(
+                f,
+                "the tokenizer has {tokens} tokens but {types} token types; they must match"
+            ),
+            TokenizerError::BadMerge { index, merge, reason } => {
+                write!(f, "tokenizer merge rule #{index} ({merge:?}) is invalid: {reason}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for TokenizerError {}
+
+/// GPT-2 `bytes_to_unicode`: the printable character that stands for each byte in a byte-level
+/// BPE vocabulary (e.g. b' ' -> 'Ġ').
+static BYTE_TO_CHAR: LazyLock<[char; 256]> = LazyLock::new(|| {
+    let mut table = ['\0'; 256];
+    let mut n = 0u32;
+    for b in 0..=255u8 {
+        let printable = (b'!'..=b'~').contains(&b)
+            || (0xA1..=0xAC).contains(&b)
+            || (0xAE..=0xFF).contains(&b);
+        let code = if printable {
+            u32::from(b)
+        } else {
+            n += 1;
+            255 + n
+        };
+        // All codes are below 0x200, so always valid scalar values.
+        table[usize::from(b)] = char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER);
+    }
+    table
+});
+
+/// Inverse of [`BYTE_TO_CHAR`].
+static CHAR_TO_BYTE: LazyLock<HashMap<char, u8>> = LazyLock::new(|| {
+    BYTE_TO_CHAR
+        .iter()
+        .enumerate()
+        .map(|(b, &c)| (c, b as u8))
+        .collect()
+});
+
+/// The bytes a byte-level vocab string stands for. Strings with a character outside the byte
+/// alphabet are taken literally (as the HF ByteLevel decoder does).
+fn byte_level_bytes(token: &str, out: &mut Vec<u8>) {
+    let start = out.len();
+    for c in token.chars() {
+        match CHAR_TO_BYTE.get(&c) {
+            Some(&b) => out.push(b),
+            None => {
+                out.truncate(start);
+                out.extend_from_slice(token.as_bytes());
+                return;
+            }
+        }
+    }
+}
+
+/// A byte-level BPE tokenizer (see the module docs).
+#[derive(Clone)]
+pub struct Tokenizer {
+    inner: tokenizers::Tokenizer,
+    /// Raw vocab strings (byte-level alphabet), id = index.
+    tokens: Vec<String>,
+    /// Ids registered as added tokens (control / user-defined): their text is taken literally.
+    added: Vec<bool>,
+    /// Bytes that have no single-byte token; text containing them may not encode losslessly.
+    missing_bytes: Vec<u8>,
+}
+
+impl fmt::Debug for Tokenizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tokenizer")
+            .field("vocab_size", &self.tokens.len())
+            .field("added_tokens", &self.added.iter().filter(|&&a| a).count())
+            .field("missing_bytes", &self.missing_bytes.len())
+            .finish()
+    }
+}
+
+impl Tokenizer {
+    /// GPT-2 byte-level BPE built from a GGUF's `tokenizer.ggml.tokens` (vocab strings,
+    /// id = index), `tokenizer.ggml.merges` (`"a b"` strings, rank = index) and optional
+    /// `tokenizer.ggml.token_type` (i32 per token; 3 = CONTROL and 4 = USER_DEFINED are
+    /// registered as added tokens, so `"<|im_start|>"` in a text maps to its id; 1 = normal).
+    pub fn from_vocab_merges(
+        tokens: Vec<String>,
+        merges: Vec<String>,
+        token_types: Option<Vec<i32>>,
+    ) -> Result<Self, TokenizerError> {
+        if tokens.is_empty() {
+            return Err(TokenizerError::EmptyVocab);
+        }
+        if u32::try_from(tokens.len()).is_err() {
+            return Err(TokenizerError::VocabTooLarge(tokens.len()));
+        }
+        if let Some(types) = &token_types {
+            if types.len() != tokens.len() {
+                return Err(TokenizerError::TokenTypeCount {
+                    tokens: tokens.len(),
+                    types: types.len(),
+                });
+            }
+        }
+
+        // Vocab: on duplicate strings the last id wins (as in llama.cpp's token_to_id map).
+        let mut vocab = Vocab::default();
+        for (id, tok) in tokens.iter().enumerate() {
+            vocab.insert(tok.clone(), id as u32);
+        }
+
+        let merges = parse_merges(&merges, &vocab)?;
+
+        let bpe = BPE::builder()
+            .vocab_and_merges(vocab, merges)
+            .build()
+            .map_err(|e| TokenizerError::Build(e.to_string()))?;
+
+        let mut inner = tokenizers::Tokenizer::new(ModelWrapper::BPE(bpe));
+        inner.with_pre_tokenizer(Some(PreTokenizerWrapper::Sequence(Sequence::new(vec![
+            PreTokenizerWrapper::Digits(Digits::new(true)),
+            PreTokenizerWrapper::ByteLevel(ByteLevel::new(false, true, true)),
+        ]))));
+        inner.with_decoder(Some(DecoderWrapper::ByteLevel(ByteLevelDecoder::default())));
+
+        let mut added = vec![false; tokens.len()];
+        if let Some(types) = &token_types {
+            let mut extra = Vec::new();
+            for (id, (tok, &ty)) in tokens.iter().zip(types).enumerate() {
+                if tok.is_empty() {
+                    continue;
+                }
+                let special = match ty {
+                    TOKEN_TYPE_CONTROL | TOKEN_TYPE_UNKNOWN => true,
+                    TOKEN_TYPE_USER_DEFINED => false,
+                    _ => continue,
+                };
+                // Only a token whose string maps back to this id (not shadowed by a duplicate).
+                if inner.token_to_id(tok) != Some(id as u32) {
+                    continue;
+                }
+                added[id] = true;
+                extra.push(AddedToken::from(tok.clone(), special).normalized(false));
+            }
+            if !extra.is_empty() {
+                inner
+                    .add_tokens(extra)
+                    .map_err(|e| TokenizerError::Build(e.to_string()))?;
+            }
+        }
+
+        let missing_bytes = (0..=255u8)
+            .filter(|&b| {
+                let s = BYTE_TO_CHAR[usize::from(b)].to_string();
+                inner.token_to_id(&s).is_none()
+            })
+            .collect();
+
+        Ok(Tokenizer { inner, tokens, added, missing_bytes })
+    }
+
+    /// Token ids of `text`: no BOS, no prefix space. Control tokens written literally in the
+    /// text (e.g. `<|im_start|>`) become their ids. An empty text gives an empty Vec.
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>, TokenizerError> {
+        if text.is_empty() {
+            return Ok(Vec::new());
+        }
+        let encoding = self
+            .inner
+            .encode_fast(text, false)
+            .map_err(|e| TokenizerError::Encode(e.to_string()))?;
+        let ids = encoding.get_ids().to_vec();
+        // BPE without an unk token silently drops characters it has no token for; that can only
+        // happen for bytes with no single-byte token. Check the round trip in that case.
+        if !self.missing_bytes.is_empty()
+            && text.bytes().any(|b| self.missing_bytes.binary_search(&b).is_ok())
+            && self.decode_bytes(&ids) != text.as_bytes()
+        {
+            let b = text
+                .bytes()
+                .find(|b| self.missing_bytes.binary_search(b).is_ok())
+                .unwrap_or_default();
+            return Err(TokenizerError::Encode(format!(
+                "the text contains byte 0x{b:02X}, which this vocabulary has no token for"
+            )));
+        }
+        Ok(ids)
+    }
+
+    /// The text of a sequence of ids: byte-level decoded, invalid UTF-8 replaced (lossy).
+    /// Added tokens (e.g. `<|im_start|>`) appear literally; ids outside the vocab are skipped.
+    pub fn decode(&self, ids: &[u32]) -> String {
+        String::from_utf8_lossy(&self.decode_bytes(ids)).into_owned()
+    }
+
+    /// The text of one token, e.g. `" Italy"` for 7158 (byte-level decoded; a partial UTF-8
+    /// sequence is shown lossily). Empty for an id outside the vocab.
+    pub fn token_text(&self, id: u32) -> String {
+        self.decode(&[id])
+    }
+
+    /// The raw vocab string of one token (byte-level alphabet, e.g. `"ĠItaly"`).
+    pub fn raw_token(&self, id: u32) -> Option<&str> {
+        self.tokens.get(id as usize).map(String::as_str)
+    }
+
+    /// Number of tokens in the vocabulary (ids are `0..vocab_size`).
+    pub fn vocab_size(&self) -> usize {
+        self.tokens.len()
+    }
+
+    /// The id of `text` when it encodes to exactly one token, e.g. `" France"` -> `Some(4649)`.
+    pub fn token_id(&self, text: &str) -> Option<u32> {
+        match self.encode(text).ok()?.as_slice() {
+            [id] => Some(*id),
+            _ => None,
+        }
+    }
+
+    /// The underlying `tokenizers` tokenizer.
+    pub fn inner(&self) -> &tokenizers::Tokenizer {
+        &self.inner
+    }
+
+    fn decode_bytes(&self, ids: &[u32]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for &id in ids {
+            let Some(tok) = self.tokens.get(id as usize) else { continue };
+            if self.added[id as usize] {
+                out.extend_from_slice(tok.as_bytes());
+            } else {
+                byte_level_bytes(tok, &mut out);
+            }
+        }
+        out
+    }
+}
+
+/// Splits `"a b"` merge rules and checks that both sides and their concatenation are tokens
+/// (the `tokenizers` BPE builder would otherwise error or, for some malformed inputs, panic).
+/// Repeated rules keep their first (highest-priority) rank, as llama.cpp does.
+fn parse_merges(merges: &[String], vocab: &Vocab) -> Result<Merges, TokenizerError> {
+    let mut out: Merges = Vec::with_capacity(merges.len());
+    let mut seen: HashSet<(&str, &str)> = HashSet::with_capacity(merges.len());
+    for (index, merge) in merges.iter().enumerate() {
+        let bad = |reason: String| TokenizerError::BadMerge {
+            index,
+            merge: merge.clone(),
+            reason,
+        };
+        // Split at the first space after the first character (llama.cpp: find(' ', 1)).
+        let Some(pos) = merge
+            .char_indices()
+            .skip(1)
+            .find_map(|(i, c)| (c == ' ').then_some(i))
+        else {
+            return Err(bad("expected two tokens separated by a space".into()));
+        };
+        let (a, b) = (&merge[..pos], &merge[pos + 1..]);
+        if b.is_empty() {
+            return Err(bad("the second token is empty".into()));
+        }
+        for part in [a, b] {
+            if !vocab.contains_key(part) {
+                return Err(bad(format!("{part:?} is not in the vocabulary")));
+            }
+        }
+        let joined = format!("{a}{b}");
+        if !vocab.contains_key(&joined) {
+            return Err(bad(format!("the merged token {joined:?} is not in the vocabulary")));
+        }
+        if seen.insert((a, b)) {
+            out.push((a.to_string(), b.to_string()));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufReader, Read};
+    use std::path::{Path, PathBuf};
+    use std::sync::OnceLock;
+
+    const MODEL_PATH: &str = "static/models/smollm2-135m-instruct-q4_1.gguf";
+    const REFERENCE_PATH: &str = "tests/data/smollm2-llamacpp-logits.json";
+
+    /// Tokenizer metadata of a GGUF file.
+    struct GgufVocab {
+        tokens: Vec<String>,
+        merges: Vec<String>,
+        token_types: Option<Vec<i32>>,
+    }
+
+    /// Minimal GGUF (v2/v3) metadata reader, test-only: reads the key/value section and keeps
+    /// the three tokenizer arrays. Independent of the crate's own GGUF reader.
+    struct MetaReader<R: Read> {
+        r: R,
+    }
+
+    impl<R: Read> MetaReader<R> {
+        fn bytes<const N: usize>(&mut self) -> [u8; N] {
+            let mut b = [0u8; N];
+            self.r.read_exact(&mut b).expect("GGUF file truncated");
+            b
+        }
+        fn u32(&mut self) -> u32 {
+            u32::from_le_bytes(self.bytes())
+        }
+        fn i32(&mut self) -> i32 {
+            i32::from_le_bytes(self.bytes())
+        }
+        fn u64(&mut self) -> u64 {
+            u64::from_le_bytes(self.bytes())
+        }
+        fn string(&mut self) -> String {
+            let len = self.u64() as usize;
+            assert!(len < (1 << 24), "implausible GGUF string length {len}");
+            let mut buf = vec![0u8; len];
+            self.r.read_exact(&mut buf).expect("GGUF file truncated");
+            String::from_utf8(buf).expect("GGUF string is not UTF-8")
+        }
+        fn skip(&mut self, n: u64) {
+            let copied = std::io::copy(&mut (&mut self.r).take(n), &mut std::io::sink())
+                .expect("GGUF read error");
+            assert_eq!(copied, n, "GGUF file truncated");
+        }
+        /// Skips one value of GGUF type `ty`.
+        fn skip_value(&mut self, ty: u32) {
+            match ty {
+                0 | 1 | 7 => self.skip(1),
+                2 | 3 => self.skip(2),
+                4 | 5 | 6 => self.skip(4),
+                10 | 11 | 12 => self.skip(8),
+                8 => {
+                    let len = self.u64();
+                    self.skip(len);
+                }
+                9 => {
+                    let elem = self.u32();
+                    let count = self.u64();
+                    for _ in 0..count {
+                        self.skip_value(elem);
+                    }
+                }
+                other => panic!("unknown GGUF value type {other}"),
+            }
+        }
+        /// Reads an array header and checks its element type.
+        fn array_len(&mut self, ty: u32, want_elem: u32, key: &str) -> usize {
+            assert_eq!(ty, 9, "{key} is not an array");
+            let elem = self.u32();
+            assert_eq!(elem, want_elem, "{key} has element type {elem}, expected {want_elem}");
+            self.u64() as usize
+        }
+    }
+
+    fn read_gguf_vocab(path: &Path) -> GgufVocab {
+        let file = std::fs::File::open(path).expect("open GGUF");
+        let mut m = MetaReader { r: BufReader::new(file) };
+        assert_eq!(&m.bytes::<4>(), b"GGUF", "not a GGUF file: {}", path.display());
+        let version = m.u32();
+        assert!(version == 2 || version == 3, "unsupported GGUF version {version}");
+        let _n_tensors = m.u64();
+        let n_kv = m.u64();
+        let (mut tokens, mut merges, mut token_types) = (None, None, None);
+        for _ in 0..n_kv {
+            let key = m.string();
+            let ty = m.u32();
+            match key.as_str() {
+                "tokenizer.ggml.tokens" | "tokenizer.ggml.merges" => {
+                    let n = m.array_len(ty, 8, &key);
+                    let v: Vec<String> = (0..n).map(|_| m.string()).collect();
+                    if key == "tokenizer.ggml.tokens" {
+                        tokens = Some(v);
+                    } else {
+                        merges = Some(v);
+                    }
+                }
+                "tokenizer.ggml.token_type" => {
+                    let n = m.array_len(ty, 5, &key);
+                    token_types = Some((0..n).map(|_| m.i32()).collect());
+                }
+                _ => m.skip_value(ty),
+            }
+        }
+        GgufVocab {
+            tokens: tokens.expect("no tokenizer.ggml.tokens in the GGUF"),
+            merges: merges.expect("no tokenizer.ggml.merges in the GGUF"),
+            token_types,
+        }
+    }
+
+    fn model_path() -> PathBuf {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(MODEL_PATH);
+        assert!(
+            path.is_file(),
+            "model file {} is missing: run `scripts/setup.sh model` to fetch it",
+            path.display()
+        );
+        path
+    }
+
+    fn vocab() -> &'static GgufVocab {
+        static V: OnceLock<GgufVocab> = OnceLock::new();
+        V.get_or_init(|| read_gguf_vocab(&model_path()))
+    }
+
+    fn tok() -> &'static Tokenizer {
+        static T: OnceLock<Tokenizer> = OnceLock::new();
+        T.get_or_init(|| {
+            let v = vocab();
+            Tokenizer::from_vocab_merges(
+                v.tokens.clone(),
+                v.merges.clone(),
+                v.token_types.clone(),
+            )
+            .expect("build tokenizer from the GGUF vocab")
+        })
+    }
+
+    #[test]
+    fn vocab_shape() {
+        let v = vocab();
+        assert_eq!(v.tokens.len(), 49152);
+        assert_eq!(v.merges.len(), 48900);
+        assert_eq!(v.token_types.as_ref().map(Vec::len), Some(49152));
+        assert_eq!(tok().vocab_size(), 49152);
+        assert!(tok().missing_bytes.is_empty(), "every byte has a token");
+    }
+
+    #[test]
+    fn matches_llamacpp_reference_for_every_prompt() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(REFERENCE_PATH);
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let json: serde_json::Value = serde_json::from_str(&text).expect("reference JSON");
+        let results = json["results"].as_array().expect("results array");
+        assert!(!results.is_empty());
+        let t = tok();
+        for r in results {
+            let prompt = r["prompt"].as_str().expect("prompt");
+            let want: Vec<u32> = r["ids_nobos"]
+                .as_array()
+                .expect("ids_nobos")
+                .iter()
+                .map(|x| x.as_u64().expect("id") as u32)
+                .collect();
+            assert_eq!(t.encode(prompt).unwrap(), want, "prompt {prompt:?}");
+            assert_eq!(t.decode(&want), prompt);
+        }
+    }
+
+    #[test]
+    fn known_ids() {
+        let t = tok();
+        assert_eq!(t.encode("Rome is in").unwrap(), vec![46292, 314, 281]);
+        assert_eq!(t.token_text(7158), " Italy");
+        assert_eq!(t.raw_token(7158), Some("ĠItaly"));
+        assert_eq!(t.token_id(" Italy"), Some(7158));
+        assert_eq!(t.token_id(" France"), Some(4649));
+        assert_eq!(t.token_id(" Mary"), Some(5099));
+        assert_eq!(t.token_id(" John"), Some(2322));
+        assert_eq!(t.token_text(5099), " Mary");
+        assert_eq!(t.token_id("Rome is in"), None);
+        assert_eq!(t.token_id(""), None);
+        assert_eq!(t.token_text(u32::MAX), "");
+        assert_eq!(t.token_text(49152), "");
+    }
+
+    #[test]
+    fn digits_are_split() {
+        let t = tok();
+        let ids = t.encode("2024").unwrap();
+        assert_eq!(ids.len(), 4, "{ids:?}");
+        let parts: Vec<String> = ids.iter().map(|&i| t.token_text(i)).collect();
+        assert_eq!(parts, ["2", "0", "2", "4"]);
+        // A space before a number stays a token of its own.
+        let ids = t.encode("in 1999").unwrap();
+        let parts: Vec<String> = ids.iter().map(|&i| t.token_text(i)).collect();
+        assert_eq!(parts, ["in", " ", "1", "9", "9", "9"]);
+    }
+
+    #[test]
+    fn decode_round_trips() {
+        let t = tok();
+        for s in [
+            "Zürich – 東京",
+            "Hello, world!",
+            "  leading and trailing spaces  ",
+            "line one\nline two\n\n\ttabbed",
+            "emoji 🦀🇮🇹 and digits 3.14159",
+            "it's what we'll do, they're sure",
+            "<|im_start|>user\nHi<|im_end|>\n",
+        ] {
+            let ids = t.encode(s).unwrap();
+            assert!(!ids.is_empty());
+            assert!(ids.iter().all(|&i| (i as usize) < t.vocab_size()));
+            assert_eq!(t.decode(&ids), s, "ids {ids:?}");
+        }
+        // A multi-byte character split across tokens decodes lossily token by token.
+        let ids = t.encode("東").unwrap();
+        if ids.len() > 1 {
+            assert!(t.token_text(ids[0]).contains('\u{FFFD}'));
+        }
+    }
+
+    #[test]
+    fn control_tokens() {
+        let t = tok();
+        assert_eq!(t.encode("<|im_start|>").unwrap(), vec![1]);
+        assert_eq!(t.encode("<|endoftext|>").unwrap(), vec![0]);
+        assert_eq!(t.token_text(1), "<|im_start|>");
+        let ids = t.encode("<|im_start|>user\nHi<|im_end|>").unwrap();
+        assert_eq!(ids.first(), Some(&1));
+        assert_eq!(ids.last(), Some(&2));
+
+        // Without token types the same text is ordinary characters.
+        let v = vocab();
+        let plain = Tokenizer::from_vocab_merges(v.tokens.clone(), v.merges.clone(), None).unwrap();
+        let ids = plain.encode("<|im_start|>").unwrap();
+        assert!(ids.len() > 1, "{ids:?}");
+        assert_eq!(plain.decode(&ids), "<|im_start|>");
+        // Ordinary text is unaffected.
+        assert_eq!(plain.encode("Rome is in").unwrap(), vec![46292, 314, 281]);
+    }
+
+    #[test]
+    fn empty_text() {
+        assert_eq!(tok().encode("").unwrap(), Vec::<u32>::new());
+        assert_eq!(tok().decode(&[]), "");
+    }
+
+    #[test]
+    fn garbage_vocab_is_an_error() {
+        assert_eq!(
+            Tokenizer::from_vocab_merges(vec![], vec![], None).unwrap_err(),
+            TokenizerError::EmptyVocab
+        );
+        let toks = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // Token type count mismatch.
+        assert!(matches!(
+            Tokenizer::from_vocab_merges(toks(&["a", "b"]), vec![], Some(vec![1])),
+            Err(TokenizerError::TokenTypeCount { tokens: 2, types: 1 })
+        ));
+        // Merge with no separator, unknown parts, unknown result (would panic inside the
+        // tokenizers builder if not checked: "abc def" is longer than any token).
+        for merge in ["ab", "a ", " ", "", "a x", "abc def"] {
+            let r = Tokenizer::from_vocab_merges(
+                toks(&["a", "b", "abc", "def"]),
+                vec![merge.to_string()],
+                None,
+            );
+            assert!(
+                matches!(r, Err(TokenizerError::BadMerge { .. })),
+                "{merge:?}: {r:?}"
+            );
+            let msg = r.unwrap_err().to_string();
+            assert!(msg.contains("merge"), "{msg}");
+        }
+        // A tiny vocab without most bytes: building works, text it cannot represent errors.
+        let t = Tokenizer::from_vocab_merges(toks(&["a", "b", "ab"]), toks(&["a b"]), None)
+            .unwrap();
+        assert_eq!(t.encode("ab").unwrap(), vec![2]);
+        assert_eq!(t.encode("aab").unwrap(), vec![0, 2]);
+        assert!(matches!(t.encode("a c"), Err(TokenizerError::Encode(_))));
+        // Empty strings and odd characters in the vocab do not panic.
+        let t = Tokenizer::from_vocab_merges(
+            toks(&["", "\u{0}", "a", "a", " "]),
+            vec![],
+            Some(vec![3, 4, 1, 3, 3]),
+        )
+        .unwrap();
+        for s in ["", "a", "aa", " ", "\u{0}", "xyz"] {
+            let _ = t.encode(s);
+        }
+        let _ = t.decode(&[0, 1, 2, 3, 4, 5, u32::MAX]);
+        assert_eq!(TokenizerError::EmptyVocab.to_string().is_empty(), false);
+    }
+}

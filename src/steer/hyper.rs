@@ -1,0 +1,96 @@
+//! Methods, site selection and hyperparameters, with defaults that work on SmolLM2-135M.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::hook::Site;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// h · (1 + β·α), one scalar per (site, layer, position).
+    ActivScalar,
+    /// h + β·v, one d-vector per (site, layer, position).
+    SteerVec,
+    /// h · (1 + β·(w·h + b)), one probe per (site, layer), any prompt length.
+    DynScalar,
+}
+
+impl Method {
+    pub const ALL: [Method; 3] = [Method::ActivScalar, Method::SteerVec, Method::DynScalar];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::ActivScalar => "activ-scalar",
+            Method::SteerVec => "steer-vec",
+            Method::DynScalar => "dyn-scalar",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Method, String> {
+        Method::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| format!("unknown method {s:?}: use activ-scalar, steer-vec or dyn-scalar"))
+    }
+
+    /// Whether the parameters are tied to prompt positions (so all prompts need one length).
+    pub fn positional(self) -> bool {
+        !matches!(self, Method::DynScalar)
+    }
+}
+
+/// Which sites the intervention may touch. Empty `layers`/`positions` mean all.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Selection {
+    pub sites: Vec<Site>,
+    pub layers: Vec<usize>,
+    pub positions: Vec<usize>,
+}
+
+impl Default for Selection {
+    fn default() -> Self {
+        Selection { sites: Site::ALL.to_vec(), layers: vec![], positions: vec![] }
+    }
+}
+
+impl Selection {
+    pub fn has(&self, site: Site, layer: usize, position: usize) -> bool {
+        self.sites.contains(&site)
+            && (self.layers.is_empty() || self.layers.contains(&layer))
+            && (self.positions.is_empty() || self.positions.contains(&position))
+    }
+}
+
+/// Hyperparameters of the objective and the optimiser.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Hyper {
+    /// Margin m of the effectiveness hinge (logits).
+    pub margin: f32,
+    /// λF, weight of the faithfulness KL.
+    pub lambda_f: f32,
+    /// λM, weight of the ℓ1 minimality term (applied as a proximal step after each Adam update).
+    pub lambda_m: f32,
+    /// Adam learning rate.
+    pub lr: f32,
+    pub steps: usize,
+}
+
+impl Default for Hyper {
+    /// Checked on "Rome is in" (" Italy" ↔ " France"): flips both ways with ~13/180 scalars.
+    fn default() -> Self {
+        Hyper { margin: 2.0, lambda_f: 1.0, lambda_m: 20.0, lr: 0.05, steps: 150 }
+    }
+}
+
+impl Hyper {
+    pub fn validate(&self) -> Result<(), String> {
+        let finite = [self.margin, self.lambda_f, self.lambda_m, self.lr].iter().all(|x| x.is_finite());
+        if !finite || self.margin < 0.0 || self.lambda_f < 0.0 || self.lambda_m < 0.0 || self.lr <= 0.0 {
+            return Err(format!("hyperparameters must be finite, non-negative, lr > 0: {self:?}"));
+        }
+        if self.steps > 100_000 {
+            return Err(format!("{} steps is too many (at most 100000)", self.steps));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,157 @@
+//! Interventions behind one interface: parameters in one [rows, cols] tensor, a 0/1 mask of the
+//! selected entries, and a `Hook` that applies them at a dial β in [−1, 1].
+//!
+//! Layout (S = 2 sites, L layers, T positions, d model width; row index r = site·L + layer):
+//! - ActivScalar: α [S·L, T];            h · (1 + β·α[r, t])
+//! - SteerVec:    v [S·L·T, d];          h + β·v[r·T + t]
+//! - DynScalar:   [w | b] [S·L, d + 1];  h · (1 + β·(w[r]·h + b[r]))
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+use super::hyper::{Method, Selection};
+use crate::model::hook::{Hook, Site};
+
+#[derive(Clone)]
+pub struct Intervention {
+    pub method: Method,
+    pub selection: Selection,
+    pub n_layers: usize,
+    pub d_model: usize,
+    /// Prompt length the positional methods were made for (0 for DynScalar).
+    pub n_positions: usize,
+    /// The parameters (a gradient leaf while training).
+    pub params: Tensor<2>,
+    /// 1 where the selection allows a parameter, else 0.
+    pub mask: Tensor<2>,
+}
+
+impl Intervention {
+    /// The identity intervention (all parameters 0).
+    pub fn zeros(method: Method, selection: Selection, n_layers: usize, d_model: usize, n_positions: usize, device: &Device) -> Self {
+        let t = if method.positional() { n_positions } else { 0 };
+        let [rows, cols] = Self::shape(method, n_layers, d_model, t);
+        let mut mask = vec![0.0f32; rows * cols];
+        for (si, &site) in Site::ALL.iter().enumerate() {
+            for l in 0..n_layers {
+                let r = si * n_layers + l;
+                match method {
+                    Method::ActivScalar => (0..t).filter(|&p| selection.has(site, l, p)).for_each(|p| mask[r * cols + p] = 1.0),
+                    Method::SteerVec => (0..t).filter(|&p| selection.has(site, l, p)).for_each(|p| {
+                        mask[(r * t + p) * cols..(r * t + p + 1) * cols].fill(1.0)
+                    }),
+                    Method::DynScalar => {
+                        if selection.sites.contains(&site) && (selection.layers.is_empty() || selection.layers.contains(&l)) {
+                            mask[r * cols..(r + 1) * cols].fill(1.0)
+                        }
+                    }
+                }
+            }
+        }
+        Intervention {
+            method,
+            selection,
+            n_layers,
+            d_model,
+            n_positions: t,
+            params: Tensor::zeros([rows, cols], device),
+            mask: Tensor::from_data(TensorData::new(mask, [rows, cols]), device),
+        }
+    }
+
+    pub fn shape(method: Method, n_layers: usize, d_model: usize, n_positions: usize) -> [usize; 2] {
+        let rows = Site::ALL.len() * n_layers;
+        match method {
+            Method::ActivScalar => [rows, n_positions],
+            Method::SteerVec => [rows * n_positions, d_model],
+            Method::DynScalar => [rows, d_model + 1],
+        }
+    }
+
+    /// The same intervention with other parameter values (checked against the shape).
+    pub fn with_values(&self, values: Vec<f32>) -> Result<Self, String> {
+        let [rows, cols] = self.params.dims();
+        if values.len() != rows * cols || values.iter().any(|v| !v.is_finite()) {
+            return Err(format!("expected {} finite parameters, got {}", rows * cols, values.len()));
+        }
+        let params = Tensor::from_data(TensorData::new(values, [rows, cols]), &self.params.device());
+        Ok(Intervention { params: params * self.mask.clone(), ..self.clone() })
+    }
+
+    /// Number of trainable numbers the selection allows.
+    pub fn selected_params(&self, mask: &[f32]) -> usize {
+        mask.iter().filter(|&&m| m > 0.0).count()
+    }
+
+    /// Number of (site, layer[, position]) units: the N of the ℓ1 term and of the proximal step.
+    pub fn units(&self, mask: &[f32]) -> usize {
+        let [_, cols] = self.mask.dims();
+        match self.method {
+            Method::ActivScalar => self.selected_params(mask),
+            Method::SteerVec | Method::DynScalar => self.selected_params(mask) / cols.max(1),
+        }
+    }
+
+    /// The hook that applies this intervention with one β per batch row ([batch] values).
+    pub fn hook(&self, betas: &[f32]) -> Applied<'_> {
+        let device = self.params.device();
+        let n = betas.len();
+        Applied {
+            iv: self,
+            masked: self.params.clone() * self.mask.clone(),
+            beta: Tensor::from_data(TensorData::new(betas.to_vec(), [n, 1, 1]), &device),
+        }
+    }
+
+    /// Checks that this intervention can run on prompts of `positions` tokens with this model.
+    pub fn check_fits(&self, n_layers: usize, d_model: usize, positions: usize) -> Result<(), String> {
+        if n_layers != self.n_layers || d_model != self.d_model {
+            return Err(format!(
+                "the intervention was made for a model with {} layers and width {}, this one has {n_layers} and {d_model}",
+                self.n_layers, self.d_model
+            ));
+        }
+        if self.method.positional() && positions != self.n_positions {
+            return Err(format!(
+                "{} has one parameter per position of a {}-token prompt; this prompt has {positions} tokens",
+                self.method.name(),
+                self.n_positions
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// An intervention bound to β values for one forward pass.
+pub struct Applied<'a> {
+    iv: &'a Intervention,
+    masked: Tensor<2>,
+    /// [batch, 1, 1]
+    beta: Tensor<3>,
+}
+
+impl Hook for Applied<'_> {
+    fn site(&self, site: Site, layer: usize, h: Tensor<3>) -> Tensor<3> {
+        let iv = self.iv;
+        let [b, t, d] = h.dims();
+        let r = site.index() * iv.n_layers + layer;
+        match iv.method {
+            Method::ActivScalar => {
+                let alpha = self.masked.clone().narrow(0, r, 1).reshape([1, t, 1]);
+                let scale = (self.beta.clone() * alpha).add_scalar(1.0);
+                h * scale
+            }
+            Method::SteerVec => {
+                let v = self.masked.clone().narrow(0, r * t, t).reshape([1, t, d]);
+                h + self.beta.clone() * v
+            }
+            Method::DynScalar => {
+                let wb = self.masked.clone().narrow(0, r, 1);
+                let w = wb.clone().narrow(1, 0, d).reshape([d, 1]);
+                let bias = wb.narrow(1, d, 1).reshape([1, 1, 1]);
+                let alpha = h.clone().reshape([b * t, d]).matmul(w).reshape([b, t, 1]) + bias;
+                let scale = (self.beta.clone() * alpha).add_scalar(1.0);
+                h * scale
+            }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! A set of prompts with two answers each, tokenised and grouped by length for batching.
+
+use serde::{Deserialize, Serialize};
+
+/// One prompt: y_from is what the model prefers, y_to where β = +1 should steer it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Example {
+    pub text: String,
+    pub ids: Vec<u32>,
+    pub from: u32,
+    pub to: u32,
+}
+
+/// Examples of equal length, run as one batch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Batch {
+    pub ids: Vec<Vec<u32>>,
+    pub from: Vec<u32>,
+    pub to: Vec<u32>,
+}
+
+impl Batch {
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+    pub fn positions(&self) -> usize {
+        self.ids.first().map_or(0, Vec::len)
+    }
+}
+
+/// Groups examples into equal-length batches (in order of first appearance).
+pub fn batches(examples: &[Example]) -> Vec<Batch> {
+    let mut out: Vec<Batch> = Vec::new();
+    for e in examples {
+        match out.iter_mut().find(|b| b.positions() == e.ids.len()) {
+            Some(b) => {
+                b.ids.push(e.ids.clone());
+                b.from.push(e.from);
+                b.to.push(e.to);
+            }
+            None => out.push(Batch { ids: vec![e.ids.clone()], from: vec![e.from], to: vec![e.to] }),
+        }
+    }
+    out
+}

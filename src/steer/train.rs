@@ -1,0 +1,161 @@
+//! A trainer that can be stepped one step at a time (the browser worker drives it and reports
+//! progress): Adam on the intervention's parameters, then a proximal ℓ1 step (soft-threshold by
+//! lr·λM/N) that sets unneeded parameters exactly to zero. The model's weights get no gradients.
+
+use burn::tensor::Tensor;
+use burn::tensor::activation::relu;
+use serde::{Deserialize, Serialize};
+
+use super::hyper::{Hyper, Method, Selection};
+use super::intervention::Intervention;
+use super::metrics::{Counts, counts};
+use super::objective::{Baseline, terms};
+use super::prompts::{Example, batches};
+use crate::model::Model;
+use crate::readback::to_vec;
+
+/// What one step did, for progress bars and charts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepReport {
+    pub step: usize,
+    pub loss: f32,
+    pub eff: f32,
+    pub faith: f32,
+    /// ℓ1 / N after the step
+    pub min: f32,
+    pub l1: f32,
+    pub nonzero: usize,
+    /// mean Δ over the training prompts at β = +1 and β = −1 (before this step's update)
+    pub delta_pos: f32,
+    pub delta_neg: f32,
+    /// share of training prompts flipped both ways (before this step's update)
+    pub flip_rate: f32,
+}
+
+struct Adam {
+    m: Tensor<2>,
+    v: Tensor<2>,
+    t: i32,
+}
+
+const BETA1: f32 = 0.9;
+const BETA2: f32 = 0.999;
+const EPS: f32 = 1e-8;
+
+pub struct Trainer {
+    pub iv: Intervention,
+    pub hyper: Hyper,
+    bases: Vec<Baseline>,
+    adam: Adam,
+    pub step: usize,
+    units: usize,
+    mask: Vec<f32>,
+}
+
+impl Trainer {
+    pub fn new(model: &Model, method: Method, selection: Selection, hyper: Hyper, examples: &[Example]) -> Result<Trainer, String> {
+        hyper.validate()?;
+        if examples.is_empty() {
+            return Err("no training prompts".into());
+        }
+        let groups = batches(examples);
+        let positions = groups[0].positions();
+        if method.positional() && groups.len() > 1 {
+            return Err(format!(
+                "{} needs prompts of one length; these have {} different lengths (DynScalar handles mixed lengths)",
+                method.name(),
+                groups.len()
+            ));
+        }
+        let c = &model.llama.config;
+        let device = model.llama.device();
+        let iv = Intervention::zeros(method, selection, c.n_layers, c.d_model, positions, device);
+        let bases = groups.iter().map(|b| Baseline::new(model, b)).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
+        let mask = iv.mask.clone().into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+        Self::from_parts(iv, hyper, bases, mask)
+    }
+
+    /// Continues training an existing intervention (e.g. one edited by hand).
+    fn from_parts(iv: Intervention, hyper: Hyper, bases: Vec<Baseline>, mask: Vec<f32>) -> Result<Trainer, String> {
+        let units = iv.units(&mask);
+        if units == 0 {
+            return Err("the site selection is empty: choose at least one site, layer and position".into());
+        }
+        let adam = Adam { m: iv.params.zeros_like(), v: iv.params.zeros_like(), t: 0 };
+        Ok(Trainer { iv: Intervention { params: iv.params.clone().require_grad(), ..iv }, hyper, bases, adam, step: 0, units, mask })
+    }
+
+    pub fn done(&self) -> bool {
+        self.step >= self.hyper.steps
+    }
+
+    /// One optimisation step over all training prompts.
+    pub async fn step(&mut self, model: &Model) -> Result<StepReport, String> {
+        let h = self.hyper.clone();
+        let total_prompts: usize = self.bases.iter().map(|b| b.n_prompts).sum();
+        let mut loss = None::<Tensor<1>>;
+        let (mut eff, mut faith) = (0.0f32, 0.0f32);
+        let (mut dpos, mut dneg, mut flips) = (0.0f32, 0.0f32, 0usize);
+        for base in &self.bases {
+            let t = terms(model, &self.iv, base, h.margin, h.lambda_f).map_err(|e| e.to_string())?;
+            let w = base.n_prompts as f32 / total_prompts as f32;
+            let weighted = t.total.mul_scalar(w);
+            loss = Some(match loss {
+                Some(l) => l + weighted,
+                None => weighted,
+            });
+            eff += w * to_vec(t.eff).await?.first().copied().unwrap_or(0.0);
+            faith += w * to_vec(t.faith).await?.first().copied().unwrap_or(0.0);
+            let delta = to_vec(t.delta).await?;
+            let b = base.n_prompts;
+            for i in 0..b {
+                dpos += delta[i];
+                dneg += delta[b + i];
+                flips += usize::from(delta[i] > 0.0 && delta[b + i] < 0.0);
+            }
+        }
+        let loss = loss.ok_or("no training prompts")?;
+        let grads = loss.backward();
+        let grad = self.iv.params.grad(&grads).ok_or("no gradient reached the intervention")?;
+        let loss_value = to_vec(loss.detach()).await?.first().copied().unwrap_or(f32::NAN);
+        if !loss_value.is_finite() {
+            return Err(format!("the loss became {loss_value} at step {}: lower the learning rate", self.step + 1));
+        }
+        self.update(grad);
+        self.step += 1;
+        let Counts { l1, nonzero, .. } = counts(&self.iv, &to_vec(self.iv.params.clone().detach()).await?, &self.mask);
+        let n = total_prompts as f32;
+        Ok(StepReport {
+            step: self.step,
+            loss: loss_value,
+            eff,
+            faith,
+            min: l1 / self.units as f32,
+            l1,
+            nonzero,
+            delta_pos: dpos / n,
+            delta_neg: dneg / n,
+            flip_rate: flips as f32 / n,
+        })
+    }
+
+    /// Adam, then the proximal ℓ1 step, then the selection mask; a fresh gradient leaf.
+    fn update(&mut self, grad: Tensor<2>) {
+        let h = &self.hyper;
+        let a = &mut self.adam;
+        a.t += 1;
+        a.m = a.m.clone().mul_scalar(BETA1) + grad.clone().mul_scalar(1.0 - BETA1);
+        a.v = a.v.clone().mul_scalar(BETA2) + grad.powi_scalar(2).mul_scalar(1.0 - BETA2);
+        let m_hat = a.m.clone().div_scalar(1.0 - BETA1.powi(a.t));
+        let v_hat = a.v.clone().div_scalar(1.0 - BETA2.powi(a.t));
+        let p = self.iv.params.clone().detach() - (m_hat / v_hat.sqrt().add_scalar(EPS)).mul_scalar(h.lr);
+        let threshold = h.lr * h.lambda_m / self.units as f32;
+        let p = p.clone().sign() * relu(p.abs().sub_scalar(threshold));
+        self.iv.params = (p * self.iv.mask.clone()).require_grad();
+    }
+
+    /// The learned intervention without the gradient graph.
+    pub fn intervention(&self) -> Intervention {
+        Intervention { params: self.iv.params.clone().detach(), ..self.iv.clone() }
+    }
+}

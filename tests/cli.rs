@@ -1,0 +1,72 @@
+//! The `actscale` binary as a script would use it: JSON on stdout, errors on stderr, exit 2.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use std::process::Command;
+
+fn actscale(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_actscale")).args(args).output().expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn real_model_path() -> String {
+    let _ = common::model_bytes(); // fails with the setup command when missing
+    common::repo_path("static/models/smollm2-135m-instruct-q4_1.gguf").display().to_string()
+}
+
+#[test]
+fn predict_json_prints_one_object_with_rome_first() {
+    let model = real_model_path();
+    let (code, stdout, stderr) =
+        actscale(&["predict", "--model", &model, "--prompt", "The capital of Italy is", "--top", "5", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("exactly one JSON object");
+    assert_eq!(v["ids"], serde_json::json!([504, 3575, 282, 7158, 314]));
+    assert_eq!(v["tokens"][3], " Italy");
+    let top = v["top"].as_array().unwrap();
+    assert_eq!(top.len(), 5);
+    assert_eq!(top[0]["token"], " Rome");
+    let p0 = top[0]["prob"].as_f64().unwrap();
+    assert!(p0 > 0.0 && p0 <= 1.0);
+    assert!(top[0]["logit"].as_f64().unwrap() >= top[1]["logit"].as_f64().unwrap());
+}
+
+#[test]
+fn a_foreign_file_is_a_clear_error_with_exit_code_2() {
+    let dir = std::env::temp_dir().join(format!("actscale-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let foreign = dir.join("not-a-model.gguf");
+    std::fs::write(&foreign, b"PK\x03\x04 this is a zip, not a GGUF").unwrap();
+    let (code, stdout, stderr) =
+        actscale(&["predict", "--model", foreign.to_str().unwrap(), "--prompt", "hi", "--json"]);
+    assert_eq!(code, 2);
+    assert!(stdout.is_empty());
+    assert!(stderr.to_lowercase().contains("gguf"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn a_truncated_model_is_a_clear_error_with_exit_code_2() {
+    let bytes = common::model_bytes();
+    let dir = std::env::temp_dir().join(format!("actscale-cli-t-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cut = dir.join("cut.gguf");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let (code, _, stderr) = actscale(&["predict", "--model", cut.to_str().unwrap(), "--prompt", "hi"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("truncated"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn an_empty_prompt_is_a_clear_error() {
+    let model = real_model_path();
+    let (code, _, stderr) = actscale(&["predict", "--model", &model, "--prompt", "", "--json"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("empty"), "{stderr}");
+}

@@ -1,0 +1,36 @@
+// The default model in the built site: it loads on page open (with a progress bar), and typing
+// a prompt shows its tokens and the top-10 next tokens. CPU backend (no WebGPU flag) so that the
+// test does not wait for SwiftShader to compile every kernel of a 30-layer model.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { serve, launch, openPage, screenshot } from './support.mjs';
+
+let site;
+before(async () => { site = await serve(); });
+after(async () => { await site?.close(); });
+
+test('typing "The capital of Italy is" predicts " Rome" first', async () => {
+  const browser = await launch({ webgpu: false });
+  const errors = [];
+  try {
+    const page = await openPage(browser, site.url, errors);
+    await page.locator('#model-progress').waitFor({ timeout: 30_000 }).catch(() => {});
+    await page.locator('#model-status.ready').waitFor({ timeout: 240_000 });
+    const prompt = page.locator('#prompt');
+    await prompt.fill('');
+    await prompt.pressSequentially('The capital of Italy is');
+    const chips = page.locator('#prompt-tokens .token-chip');
+    await page.waitForFunction(
+      () => document.querySelectorAll('#prompt-tokens .token-chip').length === 5, null, { timeout: 120_000 });
+    assert.equal(await chips.count(), 5);
+    assert.match(await chips.nth(3).textContent(), /Italy.*7158/);
+    const first = page.locator('#predictions tr.prediction').first();
+    await page.waitForFunction(
+      () => document.querySelectorAll('#predictions tr.prediction').length === 10, null, { timeout: 60_000 });
+    assert.equal(await first.getAttribute('data-token'), ' Rome');
+    await screenshot(page, 'predict-rome');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
