@@ -6,7 +6,7 @@ cd "$ROOT"
 profiles_before=$(ls -d /tmp/org.chromium.Chromium.* 2>/dev/null || true)
 status=0
 wasm-pack test --headless --chrome --release --mode no-install -- \
-    --no-default-features --features web --test browser || status=$?
+    --no-default-features --features web,engine --test browser || status=$?
 # Each run leaves a Chromium profile in /tmp: remove the ones this run made.
 for d in /tmp/org.chromium.Chromium.*; do
     [ -e "$d" ] || continue

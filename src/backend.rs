@@ -1,6 +1,5 @@
 //! Which compute backend a burn `Device` runs on, in words for the UI.
 
-use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 /// The backends this app can run on.
@@ -22,16 +21,20 @@ impl BackendKind {
 }
 
 /// The CPU device: always available.
-pub fn cpu_device() -> Device {
-    Device::flex()
+#[cfg(feature = "engine")]
+pub fn cpu_device() -> burn::tensor::Device {
+    burn::tensor::Device::flex()
 }
 
 /// The WebGPU device, or why there is none (e.g. no adapter in this browser).
 /// burn allows one initialisation per process: call this once and keep the `Device`.
-#[cfg(target_arch = "wasm32")]
-pub async fn init_webgpu() -> Result<Device, String> {
-    Device::wgpu_options()
+#[cfg(all(target_arch = "wasm32", feature = "engine"))]
+pub async fn init_webgpu() -> Result<burn::tensor::Device, String> {
+    burn::tensor::Device::wgpu_options()
         .init_async()
         .await
-        .map_err(|e| format!("{e}"))
+        .map_err(|e| {
+            let e = e.to_string();
+            if e.to_lowercase().contains("adapter") { "this browser gives no WebGPU adapter".to_string() } else { e }
+        })
 }

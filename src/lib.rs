@@ -1,10 +1,16 @@
 //! actscale core: everything that is not web code. Native tests, the native CLI and the
 //! browser worker all use this library; the burn `Device` chooses the backend at run time.
+//! Without the `engine` feature only the burn-free part is built (what the page needs).
 
 pub mod backend;
-pub mod readback;
-pub mod self_check;
-pub mod steer;
-pub mod tasks;
 pub mod protocol;
+pub mod self_check;
+
+#[cfg(feature = "engine")]
 pub mod model;
+#[cfg(feature = "engine")]
+pub mod readback;
+#[cfg(feature = "engine")]
+pub mod steer;
+#[cfg(feature = "engine")]
+pub mod tasks;

@@ -4,7 +4,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendKind;
-use crate::model::predict::TopToken;
 use crate::self_check::SelfCheckResult;
 
 /// Where the default model lives in the built site (Trunk copies `static/` into `dist/`).
@@ -62,4 +61,13 @@ pub struct SelfCheckReport {
     pub webgpu_unavailable: Option<String>,
     pub cpu: Result<SelfCheckResult, String>,
     pub webgpu: Option<Result<SelfCheckResult, String>>,
+}
+
+/// One of the most likely next tokens.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TopToken {
+    pub id: u32,
+    pub token: String,
+    pub logit: f32,
+    pub prob: f32,
 }

@@ -1,11 +1,9 @@
 //! A tiny autodiff computation that proves a backend works end to end:
 //! y = Σ a·x, backward, read dy/da (which must equal x).
 
-use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendKind;
-use crate::readback::to_vec;
 
 /// Inputs of the self-check; dy/da must come back equal to `X`.
 pub const X: [f32; 4] = [1.0, 2.0, 3.0, 4.0];
@@ -35,7 +33,10 @@ impl SelfCheckResult {
 
 /// Runs the self-check on `device` (autodiff is switched on here). Reads are async so the
 /// same code serves WebGPU in the browser, where synchronous reads are impossible.
-pub async fn run(device: &Device, backend: BackendKind) -> Result<SelfCheckResult, String> {
+#[cfg(feature = "engine")]
+pub async fn run(device: &burn::tensor::Device, backend: BackendKind) -> Result<SelfCheckResult, String> {
+    use crate::readback::to_vec;
+    use burn::tensor::Tensor;
     let ad = device.clone().autodiff();
     let a = Tensor::<1>::from_floats(A, &ad).require_grad();
     let x = Tensor::<1>::from_floats(X, &ad);
@@ -56,7 +57,7 @@ pub async fn run(device: &Device, backend: BackendKind) -> Result<SelfCheckResul
 }
 
 
-#[cfg(test)]
+#[cfg(all(test, feature = "engine"))]
 mod tests {
     use super::*;
     use crate::backend::cpu_device;

@@ -2,8 +2,11 @@
 
 use gloo_worker::{Spawnable, WorkerBridge};
 
-use crate::worker::{EngineWorker, WORKER_PATH};
+use crate::worker::EngineWorker;
 use actscale::protocol::{Request, Response};
+
+/// Path of the worker's loader script in `dist/` (Trunk's `data-loader-shim`).
+const WORKER_PATH: &str = "./actscale-worker_loader.js";
 
 pub struct EngineLink {
     bridge: WorkerBridge<EngineWorker>,

@@ -22,7 +22,6 @@ pub enum EngineState {
     #[default]
     Starting,
     Ready(SelfCheckReport),
-    Failed(String),
 }
 
 /// The model's loading state.

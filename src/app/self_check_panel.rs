@@ -66,6 +66,5 @@ pub fn SelfCheckPanel(engine: ReadSignal<EngineState>) -> impl IntoView {
             .into_any()
         }
         EngineState::Starting => view! { <p class="muted">"Running the engine self-check…"</p> }.into_any(),
-        EngineState::Failed(why) => view! { <p class="error">{why}</p> }.into_any(),
     }
 }

@@ -9,7 +9,6 @@ use actscale::backend::BackendKind;
 pub fn StatusLine(engine: ReadSignal<EngineState>, model: ReadSignal<ModelState>) -> impl IntoView {
     let backend = move || match engine.get() {
         EngineState::Starting => "Backend: starting the engine…".to_string(),
-        EngineState::Failed(why) => format!("Backend: engine failed — {why}"),
         EngineState::Ready(report) => match (report.active, report.webgpu_unavailable) {
             (BackendKind::WebGpu, _) => "Backend: WebGPU".to_string(),
             (BackendKind::Cpu, Some(why)) => format!("Backend: CPU (WebGPU unavailable: {why})"),
@@ -19,7 +18,6 @@ pub fn StatusLine(engine: ReadSignal<EngineState>, model: ReadSignal<ModelState>
     let class = move || match engine.get() {
         EngineState::Ready(r) if r.active == BackendKind::WebGpu => "status gpu",
         EngineState::Ready(_) => "status cpu",
-        EngineState::Failed(_) => "status failed",
         EngineState::Starting => "status",
     };
     // The model runs on the backend it was loaded on.

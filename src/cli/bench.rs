@@ -21,7 +21,8 @@ pub struct BenchArgs {
     threads: Vec<usize>,
 }
 
-const PROMPT: &str = "The capital of Italy is a city called Rome, and"; // 10 tokens? checked below
+/// Ten tokens with this tokenizer (the benchmark truncates to 10 in any case).
+const PROMPT: &str = "The capital of Italy is a city called Rome, and";
 
 pub fn run(args: BenchArgs) -> Result<(), String> {
     let start = Instant::now();
@@ -67,4 +68,40 @@ fn peak_memory() -> String {
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.trim_start_matches("VmHWM:").trim().to_string()))
         .unwrap_or_else(|| "unknown".into())
+}
+
+#[derive(Args)]
+pub struct BenchTrainArgs {
+    #[arg(long)]
+    model: PathBuf,
+    #[arg(long, default_value_t = 5)]
+    reps: usize,
+}
+
+/// Median time of one ActivScalar training step (forward at β = ±1, backward, Adam, prox) on
+/// 1 and 8 prompts of 10 tokens.
+pub fn run_train(args: BenchTrainArgs) -> Result<(), String> {
+    use actscale::steer::{hyper::{Hyper, Method, Selection}, prompts::Example, train::Trainer};
+    let model = super::load_model(&args.model)?;
+    let mut ids = model.tokenizer.encode(PROMPT).map_err(|e| e.to_string())?;
+    ids.truncate(10);
+    let from = model.tokenizer.token_id(" Italy").ok_or("no token \" Italy\"")?;
+    let to = model.tokenizer.token_id(" France").ok_or("no token \" France\"")?;
+    for n in [1usize, 8] {
+        let examples: Vec<Example> = (0..n).map(|_| Example { text: PROMPT.into(), ids: ids.clone(), from, to }).collect();
+        let hyper = Hyper { steps: args.reps + 1, ..Hyper::default() };
+        let mut trainer = Trainer::new(&model, Method::ActivScalar, Selection::default(), hyper, &examples)?;
+        let mut times = Vec::new();
+        for rep in 0..=args.reps {
+            let t = Instant::now();
+            futures_lite::future::block_on(trainer.step(&model))?;
+            if rep > 0 {
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        println!("train step, {n} prompt(s) x {} tokens: median {:.0} ms (n={})", ids.len(), times[times.len() / 2], times.len());
+    }
+    println!("peak memory (VmHWM): {}", peak_memory());
+    Ok(())
 }

@@ -2,6 +2,8 @@
 
 mod bench;
 mod predict;
+mod steer;
+mod task;
 
 use std::path::PathBuf;
 
@@ -21,6 +23,10 @@ pub struct Cli {
 enum Command {
     /// Print a prompt's tokens and the top-K next tokens.
     Predict(predict::PredictArgs),
+    /// Learn an intervention on a task and save it (JSON).
+    Train(steer::TrainArgs),
+    /// Metrics of a saved intervention on its prompts or on a task's train and test split.
+    Eval(steer::EvalArgs),
     /// Write the first N blocks of a GGUF as a valid GGUF (the fast test model).
     Truncate {
         #[arg(long)]
@@ -32,6 +38,8 @@ enum Command {
     },
     /// Print the median forward-pass time on a 10-token prompt and the peak memory.
     BenchForward(bench::BenchArgs),
+    /// Print the median time of one training step (1 and 8 prompts of 10 tokens).
+    BenchTrain(bench::BenchTrainArgs),
     /// Run burn's autodiff self-check (y = Σ a·x, dy/da) on the CPU backend.
     SelfCheck,
 }
@@ -45,6 +53,9 @@ pub fn run(cli: Cli) -> Result<(), String> {
             std::fs::write(&out, bytes).map_err(|e| format!("cannot write {}: {e}", out.display()))
         }
         Command::BenchForward(args) => bench::run(args),
+        Command::BenchTrain(args) => bench::run_train(args),
+        Command::Train(args) => steer::train(args),
+        Command::Eval(args) => steer::eval(args),
         Command::SelfCheck => {
             let r = futures_lite::future::block_on(actscale::self_check::run(&cpu_device(), BackendKind::Cpu))?;
             println!("{}", serde_json::to_string(&r).map_err(|e| e.to_string())?);

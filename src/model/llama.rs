@@ -89,8 +89,10 @@ impl Loader<'_> {
 }
 
 impl Llama {
-    /// Loads a llama-family model from a parsed GGUF onto `device`.
+    /// Loads a llama-family model from a parsed GGUF onto `device`. The device gets autodiff
+    /// switched on so that interventions can be trained; the weights never require gradients.
     pub fn from_gguf(g: &Gguf, device: &Device) -> Result<Self, ModelError> {
+        let device = &device.clone().autodiff();
         let config = LlamaConfig::from_gguf(g)?;
         let ld = Loader { g, device };
         let (d, v, ff) = (config.d_model, config.vocab_size, config.d_ff);

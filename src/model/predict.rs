@@ -1,21 +1,13 @@
 //! Next-token predictions: last-position logits read back asynchronously (so WebGPU works),
 //! and the top-k tokens with probabilities.
 
-use serde::{Deserialize, Serialize};
-
 use super::Model;
 use super::error::ModelError;
 use super::hook::{Hook, NoHook};
 use super::llama::Positions;
 use super::tokenizer::Tokenizer;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TopToken {
-    pub id: u32,
-    pub token: String,
-    pub logit: f32,
-    pub prob: f32,
-}
+pub use crate::protocol::TopToken;
 
 /// Last-position logits of one prompt, unmodified model.
 pub async fn last_logits(model: &Model, ids: &[u32]) -> Result<Vec<f32>, ModelError> {

@@ -246,12 +246,18 @@ impl Tokenizer {
             && text.bytes().any(|b| self.missing_bytes.binary_search(&b).is_ok())
             && self.decode_bytes(&ids) != text.as_bytes()
         {
-            let b = text
-                .bytes()
-                .find(|b| self.missing_bytes.binary_search(b).is_ok())
-                .unwrap_or_default();
+            let c = text
+                .chars()
+                .find(|c| {
+                    let mut buf = [0u8; 4];
+                    c.encode_utf8(&mut buf)
+                        .bytes()
+                        .any(|b| self.missing_bytes.binary_search(&b).is_ok())
+                })
+                .unwrap_or(char::REPLACEMENT_CHARACTER);
             return Err(TokenizerError::Encode(format!(
-                "the text contains byte 0x{b:02X}, which this vocabulary has no token for"
+                "the character {c:?} (U+{:04X}) cannot be represented by this model's vocabulary",
+                u32::from(c)
             )));
         }
         Ok(ids)
@@ -497,7 +503,26 @@ mod tests {
         assert_eq!(v.merges.len(), 48900);
         assert_eq!(v.token_types.as_ref().map(Vec::len), Some(49152));
         assert_eq!(tok().vocab_size(), 49152);
-        assert!(tok().missing_bytes.is_empty(), "every byte has a token");
+        // SmolLM2's vocab lacks a few bytes: some control characters, bytes that never occur
+        // in UTF-8, and the lead bytes of planes 4..=11. Text with them is an error, not a
+        // silent drop.
+        assert_eq!(
+            tok().missing_bytes,
+            [
+                0x04, 0x06, 0x13, 0x14, 0x16, 0x1d, 0xc0, 0xc1, 0xf1, 0xf2, 0xf5, 0xf6, 0xf7,
+                0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe, 0xff
+            ]
+        );
+        let err = tok().encode("a\u{4}b").unwrap_err();
+        assert!(matches!(err, TokenizerError::Encode(_)));
+        assert!(err.to_string().contains("U+0004"), "{err}");
+        // Every other ASCII character encodes and round-trips.
+        let ascii: String = (0u8..128)
+            .filter(|b| !tok().missing_bytes.contains(b))
+            .map(char::from)
+            .collect();
+        let ids = tok().encode(&ascii).unwrap();
+        assert_eq!(tok().decode(&ids), ascii);
     }
 
     #[test]

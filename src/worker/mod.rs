@@ -2,15 +2,17 @@
 //! Shared by the worker binary (which registers it) and the page (which only spawns it, so
 //! none of the burn code behind it is linked into the page).
 
+// The page compiles this module only to name the worker type when spawning it; the engine
+// itself (burn) is compiled into the worker binary alone.
+#[cfg(feature = "engine")]
 mod backends;
+#[cfg(feature = "engine")]
 mod engine;
+#[cfg(feature = "engine")]
 mod fetch;
 
 use actscale::protocol::{Request, Response};
 use gloo_worker::{HandlerId, Worker, WorkerScope};
-
-/// Path of the worker's loader script in `dist/` (Trunk's `data-loader-shim`).
-pub const WORKER_PATH: &str = "./actscale-worker_loader.js";
 
 pub struct EngineWorker;
 
@@ -30,6 +32,12 @@ impl Worker for EngineWorker {
         scope.respond(id, response);
     }
 
+    #[cfg(not(feature = "engine"))]
+    fn received(&mut self, _scope: &WorkerScope<Self>, _msg: Request, _id: HandlerId) {
+        // Never runs: the page only spawns the worker; the worker binary has the engine.
+    }
+
+    #[cfg(feature = "engine")]
     fn received(&mut self, scope: &WorkerScope<Self>, msg: Request, id: HandlerId) {
         let scope2 = scope.clone();
         match msg {

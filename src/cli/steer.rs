@@ -1,0 +1,188 @@
+//! `actscale train` and `actscale eval`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+use futures_lite::future::block_on;
+use serde_json::json;
+
+use actscale::model::Model;
+use actscale::model::hook::Site;
+use actscale::steer::hyper::{Hyper, Method, Selection};
+use actscale::steer::intervention::Intervention;
+use actscale::steer::metrics::{Metrics, evaluate};
+use actscale::steer::prompts::Example;
+use actscale::steer::saved::SavedIntervention;
+use actscale::steer::train::Trainer;
+
+use super::task::{TaskArgs, build};
+
+#[derive(Args, Clone)]
+pub struct HyperArgs {
+    #[arg(long, default_value = "activ-scalar")]
+    pub method: String,
+    #[arg(long)]
+    pub steps: Option<usize>,
+    #[arg(long)]
+    pub lr: Option<f32>,
+    #[arg(long)]
+    pub margin: Option<f32>,
+    #[arg(long = "lambda-f")]
+    pub lambda_f: Option<f32>,
+    #[arg(long = "lambda-m")]
+    pub lambda_m: Option<f32>,
+    /// Sites to intervene on: attn_out, mlp_out or both (comma-separated).
+    #[arg(long, default_value = "attn_out,mlp_out", value_delimiter = ',')]
+    pub sites: Vec<String>,
+}
+
+impl HyperArgs {
+    pub fn method(&self) -> Result<Method, String> {
+        Method::parse(&self.method)
+    }
+
+    pub fn hyper(&self) -> Hyper {
+        let d = Hyper::default();
+        Hyper {
+            margin: self.margin.unwrap_or(d.margin),
+            lambda_f: self.lambda_f.unwrap_or(d.lambda_f),
+            lambda_m: self.lambda_m.unwrap_or(d.lambda_m),
+            lr: self.lr.unwrap_or(d.lr),
+            steps: self.steps.unwrap_or(d.steps),
+        }
+    }
+
+    pub fn selection(&self) -> Result<Selection, String> {
+        let sites = self
+            .sites
+            .iter()
+            .map(|s| Site::ALL.into_iter().find(|x| x.name() == s.trim()).ok_or_else(|| format!("unknown site {s:?}: use attn_out or mlp_out")))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Selection { sites, ..Selection::default() })
+    }
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
+    #[arg(long)]
+    model: PathBuf,
+    #[command(flatten)]
+    task: TaskArgs,
+    #[command(flatten)]
+    hyper: HyperArgs,
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print one JSON object (metrics per split) on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Trains with a progress line on stderr; returns the trainer and the wall time in seconds.
+pub fn train_quiet(model: &Model, method: Method, selection: Selection, hyper: Hyper, train: &[Example], progress: bool) -> Result<(Intervention, f64), String> {
+    let start = Instant::now();
+    let mut trainer = Trainer::new(model, method, selection, hyper.clone(), train)?;
+    while !trainer.done() {
+        let r = block_on(trainer.step(model))?;
+        if progress {
+            let filled = r.step * 30 / hyper.steps.max(1);
+            eprint!(
+                "\r[{}{}] step {}/{}  loss {:.3}  Δ+ {:+.2}  Δ− {:+.2}  non-zero {}   ",
+                "#".repeat(filled),
+                ".".repeat(30 - filled),
+                r.step,
+                hyper.steps,
+                r.loss,
+                r.delta_pos,
+                r.delta_neg,
+                r.nonzero
+            );
+            let _ = std::io::stderr().flush();
+        }
+    }
+    if progress {
+        eprintln!();
+    }
+    Ok((trainer.intervention(), start.elapsed().as_secs_f64()))
+}
+
+pub fn split_metrics(model: &Model, iv: &Intervention, train: &[Example], test: &[Example], margin: f32) -> Result<serde_json::Value, String> {
+    let mut out = serde_json::Map::new();
+    for (name, set) in [("train", train), ("test", test)] {
+        if !set.is_empty() {
+            let m = block_on(evaluate(model, iv, set, margin))?;
+            out.insert(name.into(), serde_json::to_value(m).map_err(|e| e.to_string())?);
+        }
+    }
+    Ok(serde_json::Value::Object(out))
+}
+
+fn print_table(metrics: &serde_json::Value) {
+    println!("{:<6} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}", "split", "prompts", "flip", "Δ(β=0)", "Δ(β=+1)", "Δ(β=−1)", "KL+", "KL−", "non-zero");
+    for split in ["train", "test"] {
+        if let Some(v) = metrics.get(split) {
+            let m: Metrics = serde_json::from_value(v.clone()).unwrap_or_default();
+            println!(
+                "{split:<6} {:>7} {:>8.0}% {:>8.2} {:>8.2} {:>8.2} {:>8.3} {:>8.3} {:>4}/{}",
+                m.prompts, 100.0 * m.flip_rate, m.logit_diff_base, m.logit_diff_pos, m.logit_diff_neg, m.kl_pos, m.kl_neg, m.nonzero, m.params
+            );
+        }
+    }
+}
+
+pub fn train(a: TrainArgs) -> Result<(), String> {
+    let model = super::load_model(&a.model)?;
+    let (train, test) = build(&model, &a.task)?;
+    let hyper = a.hyper.hyper();
+    let (iv, secs) = train_quiet(&model, a.hyper.method()?, a.hyper.selection()?, hyper.clone(), &train, true)?;
+    let metrics = split_metrics(&model, &iv, &train, &test, hyper.margin)?;
+    if let Some(out) = &a.out {
+        let saved = block_on(SavedIntervention::from_intervention(&iv, &hyper, &a.task.task, &train))?;
+        let text = serde_json::to_string(&saved).map_err(|e| e.to_string())?;
+        std::fs::write(out, text).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    }
+    if a.json {
+        let mut v = metrics;
+        v["wall_seconds"] = json!(secs);
+        println!("{v}");
+    } else {
+        println!("trained {} on {} ({} prompts) in {secs:.1} s", iv.method.name(), a.task.task, train.len());
+        print_table(&metrics);
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct EvalArgs {
+    #[arg(long)]
+    model: PathBuf,
+    #[arg(long)]
+    intervention: PathBuf,
+    /// Evaluate on a task instead of the prompts saved with the intervention.
+    #[arg(long)]
+    task: Option<String>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn eval(a: EvalArgs) -> Result<(), String> {
+    let model = super::load_model(&a.model)?;
+    let text = std::fs::read_to_string(&a.intervention).map_err(|e| format!("cannot read {}: {e}", a.intervention.display()))?;
+    let saved = SavedIntervention::from_json(&text)?;
+    let c = &model.llama.config;
+    let iv = saved.to_intervention(c.n_layers, c.d_model, model.llama.device())?;
+    let (train, test) = match &a.task {
+        Some(task) => build(&model, &TaskArgs { task: task.clone(), prompt: None, from: None, to: None, seed: a.seed, test_share: 0.3, per_template: 24 })?,
+        None => (saved.examples.clone(), vec![]),
+    };
+    let metrics = split_metrics(&model, &iv, &train, &test, saved.hyper.margin)?;
+    if a.json {
+        println!("{metrics}");
+    } else {
+        print_table(&metrics);
+    }
+    Ok(())
+}

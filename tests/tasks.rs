@@ -1,0 +1,55 @@
+//! Task generators on the real tokenizer.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use actscale::tasks::{ccc, ioi};
+use common::*;
+
+/// The shipped CCC list is exactly the rows of the shared country-capital list whose country
+/// and capital are each one token with a leading space.
+#[test]
+fn shipped_ccc_list_is_the_single_token_rows_of_the_shared_list() {
+    let tok = &real_model().tokenizer;
+    let text = std::fs::read_to_string(repo_path("tests/data/country-capital.csv")).unwrap();
+    let mut expected = String::from("country,capital\n");
+    for line in text.lines().skip(1) {
+        let cols: Vec<&str> = line.split("\",\"").map(|c| c.trim_matches('"')).collect();
+        let (country, capital) = (cols[0], cols[1]);
+        let one = |w: &str| tok.encode(&format!(" {w}")).map(|ids| ids.len() == 1).unwrap_or(false);
+        if one(country) && one(capital) {
+            expected.push_str(&format!("{country},{capital}\n"));
+        }
+    }
+    assert_eq!(ccc::PAIRS_CSV, expected, "regenerate src/tasks/country_capital_single_token.csv:\n{expected}");
+    assert!(ccc::pairs().len() >= 30);
+}
+
+#[test]
+fn ccc_prompts_have_one_length_and_a_seeded_disjoint_split() {
+    let tok = &real_model().tokenizer;
+    let (train, test) = ccc::ccc(tok, 3, 0.3).unwrap();
+    assert!(!train.is_empty() && !test.is_empty());
+    let len = train[0].ids.len();
+    assert!(train.iter().chain(&test).all(|e| e.ids.len() == len && e.from != e.to));
+    assert!(test.iter().all(|t| train.iter().all(|r| r.text != t.text)));
+    let (train2, _) = ccc::ccc(tok, 3, 0.3).unwrap();
+    assert_eq!(train, train2, "same seed, same split");
+    let (train3, _) = ccc::ccc(tok, 4, 0.3).unwrap();
+    assert_ne!(train, train3, "another seed, another split");
+    assert!(train[0].text.contains("Q: What is the capital of"));
+}
+
+#[test]
+fn ioi_templates_each_have_one_length_and_answers_are_the_names() {
+    let tok = &real_model().tokenizer;
+    for t in 0..ioi::TEMPLATES.len() {
+        let (train, test) = ioi::ioi(tok, &[t], 8, 1, 0.25).unwrap();
+        let len = train[0].ids.len();
+        assert!(train.iter().chain(&test).all(|e| e.ids.len() == len), "template {t}");
+        for e in &train {
+            assert!(e.text.contains(&tok.token_text(e.from).trim().to_string()));
+            assert!(e.text.contains(&tok.token_text(e.to).trim().to_string()));
+        }
+    }
+}
