@@ -1,7 +1,8 @@
 //! Country–capital conflicts (the paper's CCC): the context names a wrong capital,
 //! "The capital of {country} is {other capital}. Q: What is the capital of {country}? A:".
 //! y_from is the true capital, y_to the in-context city. The country/capital list is the rows of
-//! shared/data/country-capital.csv whose names are single tokens with a leading space.
+//! shared/data/country-capital.csv whose names are single tokens with a leading space (40 rows;
+//! tests/tasks.rs checks the list).
 
 use crate::model::tokenizer::Tokenizer;
 use crate::steer::prompts::Example;
@@ -34,8 +35,9 @@ pub fn ccc(tokenizer: &Tokenizer, seed: u64, test_share: f32) -> Result<(Vec<Exa
     let mut rng = Rng::new(seed ^ 0xCCC);
     let mut examples = Vec::with_capacity(pairs.len());
     for (i, (country, capital)) in pairs.iter().enumerate() {
-        let j = (i + 1 + rng.below(pairs.len() - 1)) % pairs.len();
-        let other = &pairs[j].1;
+        // Another country's capital, never this country's own (two countries share Jerusalem).
+        let others: Vec<&String> = pairs.iter().map(|p| &p.1).filter(|c| *c != capital).collect();
+        let Some(&other) = others.get(rng.below(others.len())) else { continue };
         let text = prompt(country, other);
         let ids = tokenizer.encode(&text).map_err(|e| e.to_string())?;
         let from = super::single_token(tokenizer, &format!(" {capital}"))?;
