@@ -113,7 +113,7 @@ fn activ_scalar_flips_rome_is_in_both_ways_on_the_real_model() {
 fn dyn_scalar_flips_held_out_lengths_better_than_untrained() {
     let model = two_layer_model();
     let (train, _) = ioi(&model.tokenizer, &[0, 1], 6, 7, 0.0).unwrap();
-    let (test, _) = ioi(&model.tokenizer, &[2], 6, 8, 0.0).unwrap();
+    let (test, _) = ioi(&model.tokenizer, &[3], 6, 8, 0.0).unwrap();
     assert!(test.iter().all(|t| train.iter().all(|r| r.ids.len() != t.ids.len())), "held-out length");
     let hyper = Hyper { steps: 40, lambda_m: 1.0, ..Hyper::default() };
     let untrained = {

@@ -1,5 +1,5 @@
 //! A trainer that can be stepped one step at a time (the browser worker drives it and reports
-//! progress): Adam on the intervention's parameters, then a proximal ℓ1 step (soft-threshold by
+//! progress): Adam on L_eff + λF·L_faith + λM·ℓ1/N, then a proximal ℓ1 step (soft-threshold by
 //! lr·λM/N) that sets unneeded parameters exactly to zero. The model's weights get no gradients.
 
 use burn::tensor::Tensor;
@@ -114,7 +114,11 @@ impl Trainer {
                 flips += usize::from(delta[i] > 0.0 && delta[b + i] < 0.0);
             }
         }
-        let loss = loss.ok_or("no training prompts")?;
+        // The ℓ1 term is in the loss too (the paper's L = L_eff + λF·L_faith + λM·L_min): Adam
+        // normalises gradient size, so without it tiny faithfulness gradients would keep every α
+        // moving; the proximal step below then sets the small ones exactly to zero.
+        let l1 = (self.iv.params.clone() * self.iv.mask.clone()).abs().sum();
+        let loss = loss.ok_or("no training prompts")? + l1.mul_scalar(h.lambda_m / self.units as f32);
         let grads = loss.backward();
         let grad = self.iv.params.grad(&grads).ok_or("no gradient reached the intervention")?;
         let loss_value = to_vec(loss.detach()).await?.first().copied().unwrap_or(f32::NAN);
@@ -151,7 +155,7 @@ impl Trainer {
         let p = self.iv.params.clone().detach() - (m_hat / v_hat.sqrt().add_scalar(EPS)).mul_scalar(h.lr);
         let threshold = h.lr * h.lambda_m / self.units as f32;
         let p = p.clone().sign() * relu(p.abs().sub_scalar(threshold));
-        self.iv.params = (p * self.iv.mask.clone()).require_grad();
+        self.iv.params = (p * self.iv.mask.clone()).detach().require_grad();
     }
 
     /// The learned intervention without the gradient graph.
