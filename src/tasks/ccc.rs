@@ -34,7 +34,7 @@ pub fn ccc(tokenizer: &Tokenizer, seed: u64, test_share: f32) -> Result<(Vec<Exa
     }
     let mut rng = Rng::new(seed ^ 0xCCC);
     let mut examples = Vec::with_capacity(pairs.len());
-    for (i, (country, capital)) in pairs.iter().enumerate() {
+    for (country, capital) in &pairs {
         // Another country's capital, never this country's own (two countries share Jerusalem).
         let others: Vec<&String> = pairs.iter().map(|p| &p.1).filter(|c| *c != capital).collect();
         let Some(&other) = others.get(rng.below(others.len())) else { continue };
