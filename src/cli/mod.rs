@@ -1,6 +1,7 @@
 //! Subcommands of the `actscale` CLI.
 
 mod bench;
+mod compare;
 mod predict;
 mod steer;
 mod task;
@@ -27,6 +28,10 @@ enum Command {
     Train(steer::TrainArgs),
     /// Metrics of a saved intervention on its prompts or on a task's train and test split.
     Eval(steer::EvalArgs),
+    /// Train with λM over a log grid; print effectiveness vs non-zero count as CSV.
+    Sweep(compare::SweepArgs),
+    /// ActivScalar vs SteerVec vs DynScalar on CCC and IOI: a markdown table.
+    Compare(compare::CompareArgs),
     /// Write the first N blocks of a GGUF as a valid GGUF (the fast test model).
     Truncate {
         #[arg(long)]
@@ -56,6 +61,8 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::BenchTrain(args) => bench::run_train(args),
         Command::Train(args) => steer::train(args),
         Command::Eval(args) => steer::eval(args),
+        Command::Sweep(args) => compare::sweep(args),
+        Command::Compare(args) => compare::compare(args),
         Command::SelfCheck => {
             let r = futures_lite::future::block_on(actscale::self_check::run(&cpu_device(), BackendKind::Cpu))?;
             println!("{}", serde_json::to_string(&r).map_err(|e| e.to_string())?);

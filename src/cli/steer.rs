@@ -33,6 +33,9 @@ pub struct HyperArgs {
     pub lambda_f: Option<f32>,
     #[arg(long = "lambda-m")]
     pub lambda_m: Option<f32>,
+    /// Prompts per training step (0 = all; larger tasks use rotating minibatches).
+    #[arg(long)]
+    pub batch: Option<usize>,
     /// Sites to intervene on: attn_out, mlp_out or both (comma-separated).
     #[arg(long, default_value = "attn_out,mlp_out", value_delimiter = ',')]
     pub sites: Vec<String>,
@@ -51,6 +54,7 @@ impl HyperArgs {
             lambda_m: self.lambda_m.unwrap_or(d.lambda_m),
             lr: self.lr.unwrap_or(d.lr),
             steps: self.steps.unwrap_or(d.steps),
+            batch_size: self.batch.unwrap_or(d.batch_size),
         }
     }
 

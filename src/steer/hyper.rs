@@ -73,12 +73,15 @@ pub struct Hyper {
     /// Adam learning rate.
     pub lr: f32,
     pub steps: usize,
+    /// Prompts per step (0 = all): larger tasks train on rotating minibatches.
+    #[serde(default)]
+    pub batch_size: usize,
 }
 
 impl Default for Hyper {
     /// Checked on "Rome is in" (" Italy" ↔ " France"): flips both ways with ~13/180 scalars.
     fn default() -> Self {
-        Hyper { margin: 2.0, lambda_f: 1.0, lambda_m: 20.0, lr: 0.05, steps: 150 }
+        Hyper { margin: 2.0, lambda_f: 1.0, lambda_m: 20.0, lr: 0.05, steps: 150, batch_size: 0 }
     }
 }
 

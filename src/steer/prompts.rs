@@ -29,6 +29,20 @@ impl Batch {
     pub fn positions(&self) -> usize {
         self.ids.first().map_or(0, Vec::len)
     }
+
+    /// Splits into batches of at most `size` prompts (`0`: one batch).
+    pub fn chunks(&self, size: usize) -> Vec<Batch> {
+        if size == 0 || size >= self.len() {
+            return vec![self.clone()];
+        }
+        (0..self.len())
+            .step_by(size)
+            .map(|s| {
+                let e = (s + size).min(self.len());
+                Batch { ids: self.ids[s..e].to_vec(), from: self.from[s..e].to_vec(), to: self.to[s..e].to_vec() }
+            })
+            .collect()
+    }
 }
 
 /// Groups examples into equal-length batches (in order of first appearance).

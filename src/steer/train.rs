@@ -70,7 +70,8 @@ impl Trainer {
         let c = &model.llama.config;
         let device = model.llama.device();
         let iv = Intervention::zeros(method, selection, c.n_layers, c.d_model, positions, device);
-        let bases = groups.iter().map(|b| Baseline::new(model, b)).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
+        let chunks: Vec<_> = groups.iter().flat_map(|g| g.chunks(hyper.batch_size)).collect();
+        let bases = chunks.iter().map(|b| Baseline::new(model, b)).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
         let mask = iv.mask.clone().into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
         Self::from_parts(iv, hyper, bases, mask)
     }
@@ -89,14 +90,25 @@ impl Trainer {
         self.step >= self.hyper.steps
     }
 
-    /// One optimisation step over all training prompts.
+    /// The baselines this step trains on: all of them, or one minibatch in turn.
+    fn step_bases(&self) -> &[Baseline] {
+        if self.hyper.batch_size == 0 {
+            &self.bases
+        } else {
+            let i = self.step % self.bases.len();
+            &self.bases[i..i + 1]
+        }
+    }
+
+    /// One optimisation step over all training prompts (or the next minibatch).
     pub async fn step(&mut self, model: &Model) -> Result<StepReport, String> {
         let h = self.hyper.clone();
-        let total_prompts: usize = self.bases.iter().map(|b| b.n_prompts).sum();
+        let bases = self.step_bases();
+        let total_prompts: usize = bases.iter().map(|b| b.n_prompts).sum();
         let mut loss = None::<Tensor<1>>;
         let (mut eff, mut faith) = (0.0f32, 0.0f32);
         let (mut dpos, mut dneg, mut flips) = (0.0f32, 0.0f32, 0usize);
-        for base in &self.bases {
+        for base in bases {
             let t = terms(model, &self.iv, base, h.margin, h.lambda_f).map_err(|e| e.to_string())?;
             let w = base.n_prompts as f32 / total_prompts as f32;
             let weighted = t.total.mul_scalar(w);
