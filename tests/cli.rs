@@ -70,3 +70,60 @@ fn an_empty_prompt_is_a_clear_error() {
     assert_eq!(code, 2);
     assert!(stderr.contains("empty"), "{stderr}");
 }
+
+/// A 2-layer copy of the real model in a temp dir, written by the CLI itself.
+fn two_layer_file() -> String {
+    let dir = std::env::temp_dir().join(format!("actscale-cli-2l-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("two.gguf");
+    if !out.exists() {
+        let (code, _, stderr) =
+            actscale(&["truncate", "--model", &real_model_path(), "--layers", "2", "--out", out.to_str().unwrap()]);
+        assert_eq!(code, 0, "{stderr}");
+    }
+    out.display().to_string()
+}
+
+#[test]
+fn train_and_eval_json_follow_the_script_contract() {
+    let model = two_layer_file();
+    let out = std::env::temp_dir().join(format!("actscale-cli-iv-{}.json", std::process::id()));
+    let out_s = out.to_str().unwrap();
+    let (code, stdout, stderr) = actscale(&[
+        "train", "--model", &model, "--task", "pair", "--prompt", "Rome is in", "--from", " Italy", "--to", " France",
+        "--method", "activ-scalar", "--steps", "5", "--seed", "1", "--out", out_s, "--json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    for key in ["flip_rate", "logit_diff_pos", "logit_diff_neg", "kl_pos", "kl_neg", "l1", "nonzero", "params"] {
+        assert!(v["train"][key].is_number(), "train.{key} missing in {v}");
+    }
+    assert_eq!(v["train"]["params"], 2 * 2 * 3);
+    let (code, stdout, stderr) = actscale(&["eval", "--model", &model, "--intervention", out_s, "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let e: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(e["train"]["nonzero"], v["train"]["nonzero"], "eval of the saved file reproduces training's figures");
+    assert!((e["train"]["logit_diff_pos"].as_f64().unwrap() - v["train"]["logit_diff_pos"].as_f64().unwrap()).abs() < 1e-4);
+}
+
+#[test]
+fn train_rejects_a_multi_token_answer_naming_its_tokens() {
+    let model = two_layer_file();
+    let (code, stdout, stderr) = actscale(&[
+        "train", "--model", &model, "--task", "pair", "--prompt", "Rome is in", "--from", " Italy", "--to", " Kyrgyzstanian",
+        "--steps", "1", "--json",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stdout.is_empty());
+    assert!(stderr.contains("Kyrgyzstanian") && stderr.contains("tokens"), "{stderr}");
+}
+
+#[test]
+fn eval_rejects_a_foreign_intervention_file() {
+    let model = two_layer_file();
+    let bad = std::env::temp_dir().join(format!("actscale-cli-bad-{}.json", std::process::id()));
+    std::fs::write(&bad, r#"{"hello": "world"}"#).unwrap();
+    let (code, _, stderr) = actscale(&["eval", "--model", &model, "--intervention", bad.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("not an actscale intervention"), "{stderr}");
+}
