@@ -3,14 +3,12 @@
 //! Without the `engine` feature only the burn-free part is built (what the page needs).
 
 pub mod backend;
+pub mod model;
 pub mod protocol;
 pub mod self_check;
+pub mod steer;
 
 #[cfg(feature = "engine")]
-pub mod model;
-#[cfg(feature = "engine")]
 pub mod readback;
-#[cfg(feature = "engine")]
-pub mod steer;
 #[cfg(feature = "engine")]
 pub mod tasks;

@@ -11,7 +11,12 @@ fn visible(token: &str) -> String {
 }
 
 #[component]
-pub fn Predictions(prediction: ReadSignal<Option<Prediction>>, model: ReadSignal<ModelState>) -> impl IntoView {
+pub fn Predictions(
+    prediction: ReadSignal<Option<Prediction>>,
+    model: ReadSignal<ModelState>,
+    /// (token, is_target): a click on "from" or "to" picks that token as an answer.
+    on_pick: Callback<(String, bool)>,
+) -> impl IntoView {
     move || match (prediction.get(), model.get()) {
         (Some(p), _) if p.error.is_some() => {
             view! { <p class="error" role="alert">{p.error.unwrap_or_default()}</p> }.into_any()
@@ -37,6 +42,7 @@ pub fn Predictions(prediction: ReadSignal<Option<Prediction>>, model: ReadSignal
                 .enumerate()
                 .map(|(rank, t)| {
                     let width = format!("width: {:.1}%", 100.0 * t.prob / max_p);
+                    let (t1, t2) = (t.token.clone(), t.token.clone());
                     view! {
                         <tr class="prediction" data-token=t.token.clone() data-id=t.id>
                             <td class="rank">{rank + 1}</td>
@@ -44,6 +50,10 @@ pub fn Predictions(prediction: ReadSignal<Option<Prediction>>, model: ReadSignal
                             <td class="bar"><span class="bar-fill" style=width></span></td>
                             <td class="num prob">{format!("{:.1}%", 100.0 * t.prob)}</td>
                             <td class="num logit">{format!("{:.2}", t.logit)}</td>
+                            <td class="pick">
+                                <button class="pick-from" title="use as the 'from' answer" on:click=move |_| on_pick.run((t1.clone(), false))>"from"</button>
+                                <button class="pick-to" title="use as the 'to' answer" on:click=move |_| on_pick.run((t2.clone(), true))>"to"</button>
+                            </td>
                         </tr>
                     }
                 })
@@ -51,7 +61,7 @@ pub fn Predictions(prediction: ReadSignal<Option<Prediction>>, model: ReadSignal
             view! {
                 <div class="tokens" id="prompt-tokens" aria-label="prompt tokens">{tokens}</div>
                 <table class="predictions" id="predictions">
-                    <thead><tr><th>"#"</th><th>"token"</th><th></th><th>"p"</th><th>"logit"</th></tr></thead>
+                    <thead><tr><th>"#"</th><th>"token"</th><th></th><th>"p"</th><th>"logit"</th><th>"use as"</th></tr></thead>
                     <tbody>{rows}</tbody>
                 </table>
             }

@@ -14,7 +14,7 @@ thread_local! {
     static MODEL: RefCell<Option<Rc<Model>>> = const { RefCell::new(None) };
 }
 
-fn current() -> Option<Rc<Model>> {
+pub fn current() -> Option<Rc<Model>> {
     MODEL.with(|m| m.borrow().clone())
 }
 

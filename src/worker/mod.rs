@@ -10,6 +10,8 @@ mod backends;
 mod engine;
 #[cfg(feature = "engine")]
 mod fetch;
+#[cfg(feature = "engine")]
+mod training;
 
 use actscale::protocol::{Request, Response};
 use gloo_worker::{HandlerId, Worker, WorkerScope};
@@ -50,6 +52,14 @@ impl Worker for EngineWorker {
             }),
             Request::Predict { prompt, top_k } => scope.send_future(async move {
                 Done(id, engine::predict(prompt, top_k).await)
+            }),
+            Request::Train(req) => scope.send_future(async move {
+                let send = move |r| scope2.respond(id, r);
+                Done(id, training::train(req, send).await)
+            }),
+            Request::Stop => training::stop(),
+            Request::Steer { prompt, beta, top_k } => scope.send_future(async move {
+                Done(id, training::steer(prompt, beta, top_k).await)
             }),
         }
     }

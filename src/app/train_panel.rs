@@ -1,0 +1,118 @@
+//! Answers, method, sites and hyperparameters; Train and Stop; the progress bar.
+
+use leptos::prelude::*;
+
+use actscale::model::site::Site;
+use actscale::steer::hyper::{Hyper, Method};
+
+/// Where training is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TrainState {
+    Idle,
+    Running { step: usize, steps: usize },
+    Done { stopped: bool, step: usize },
+    Failed(String),
+}
+
+/// Everything the user sets before pressing Train.
+#[derive(Clone, Copy)]
+pub struct Settings {
+    pub from: RwSignal<String>,
+    pub to: RwSignal<String>,
+    pub method: RwSignal<Method>,
+    pub sites: RwSignal<Vec<Site>>,
+    pub hyper: RwSignal<Hyper>,
+}
+
+impl Settings {
+    pub fn new() -> Self {
+        Settings {
+            from: RwSignal::new(" Rome".into()),
+            to: RwSignal::new(" Paris".into()),
+            method: RwSignal::new(Method::ActivScalar),
+            sites: RwSignal::new(Site::ALL.to_vec()),
+            hyper: RwSignal::new(Hyper::default()),
+        }
+    }
+}
+
+fn number_input(label: &'static str, id: &'static str, get: impl Fn(&Hyper) -> f32 + Send + Sync + 'static, set: impl Fn(&mut Hyper, f32) + Send + Sync + 'static, hyper: RwSignal<Hyper>) -> impl IntoView {
+    view! {
+        <label class="num-field" for=id>
+            <span>{label}</span>
+            <input id=id type="number" step="any"
+                   prop:value=move || get(&hyper.get()).to_string()
+                   on:change=move |ev| {
+                       if let Ok(v) = event_target_value(&ev).parse::<f32>() {
+                           if v.is_finite() { hyper.update(|h| set(h, v)); }
+                       }
+                   } />
+        </label>
+    }
+}
+
+#[component]
+pub fn TrainPanel(settings: Settings, state: ReadSignal<TrainState>, on_train: Callback<()>, on_stop: Callback<()>) -> impl IntoView {
+    let s = settings;
+    let running = move || matches!(state.get(), TrainState::Running { .. });
+    let site_box = move |site: Site| {
+        view! {
+            <label class="check">
+                <input type="checkbox"
+                       prop:checked=move || s.sites.get().contains(&site)
+                       on:change=move |ev| {
+                           let on = event_target_checked(&ev);
+                           s.sites.update(|v| { v.retain(|x| *x != site); if on { v.push(site); v.sort(); } });
+                       } />
+                {site.name()}
+            </label>
+        }
+    };
+    let progress = move || match state.get() {
+        TrainState::Idle => view! { <p class="muted">"Pick two answers, then press Train."</p> }.into_any(),
+        TrainState::Running { step, steps } => view! {
+            <div class="train-progress">
+                <progress id="train-progress" max=steps value=step></progress>
+                <span>{format!("step {step} of {steps}")}</span>
+            </div>
+        }.into_any(),
+        TrainState::Done { stopped, step } => view! {
+            <p class="done" id="train-done">{if stopped { format!("Stopped at step {step}; what was learned is kept.") } else { format!("Done: {step} steps.") }}</p>
+        }.into_any(),
+        TrainState::Failed(why) => view! { <p class="error" role="alert" id="train-error">{why}</p> }.into_any(),
+    };
+    view! {
+        <section class="panel train-panel" aria-label="Training">
+            <h2>"Steer"</h2>
+            <div class="answers">
+                <label for="answer-from">"from (the model's answer)"</label>
+                <input id="answer-from" type="text" prop:value=move || s.from.get() on:input=move |ev| s.from.set(event_target_value(&ev)) />
+                <label for="answer-to">"to (where β = +1 steers)"</label>
+                <input id="answer-to" type="text" prop:value=move || s.to.get() on:input=move |ev| s.to.set(event_target_value(&ev)) />
+            </div>
+            <div class="row">
+                <label for="method">"method"</label>
+                <select id="method" on:change=move |ev| {
+                    if let Ok(m) = Method::parse(&event_target_value(&ev)) { s.method.set(m); }
+                }>
+                    {Method::ALL.iter().map(|m| view! {
+                        <option value=m.name() selected=move || s.method.get() == *m>{m.name()}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            <div class="row sites">{site_box(Site::AttnOut)}{site_box(Site::MlpOut)}</div>
+            <div class="hyper">
+                {number_input("margin m", "hp-margin", |h| h.margin, |h, v| h.margin = v, s.hyper)}
+                {number_input("λF", "hp-lambda-f", |h| h.lambda_f, |h, v| h.lambda_f = v, s.hyper)}
+                {number_input("λM", "hp-lambda-m", |h| h.lambda_m, |h, v| h.lambda_m = v, s.hyper)}
+                {number_input("learning rate", "hp-lr", |h| h.lr, |h, v| h.lr = v, s.hyper)}
+                {number_input("steps", "hp-steps", |h| h.steps as f32, |h, v| h.steps = v.max(1.0) as usize, s.hyper)}
+            </div>
+            <div class="buttons">
+                <button id="train" class="primary" disabled=running on:click=move |_| on_train.run(())>"Train"</button>
+                <button id="stop" disabled=move || !running() on:click=move |_| on_stop.run(())>"Stop"</button>
+            </div>
+            {progress}
+        </section>
+    }
+}

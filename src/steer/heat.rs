@@ -1,0 +1,57 @@
+//! What the heatmap shows for an intervention on one prompt, as [site][layer][position]:
+//! ActivScalar its α; SteerVec the norm ‖v‖; DynScalar the α = w·h + b it produced on the prompt.
+
+use std::cell::RefCell;
+
+use burn::tensor::Tensor;
+
+use super::hyper::Method;
+use super::intervention::Intervention;
+use crate::model::Model;
+use crate::model::hook::{Hook, Site};
+use crate::model::llama::Positions;
+use crate::readback::to_vec;
+
+/// Records α = w·h + b of a DynScalar at every site while passing activations through unchanged.
+struct DynAlphas<'a> {
+    iv: &'a Intervention,
+    masked: Tensor<2>,
+    alphas: RefCell<Vec<(usize, Tensor<3>)>>,
+}
+
+impl Hook for DynAlphas<'_> {
+    fn site(&self, site: Site, layer: usize, h: Tensor<3>) -> Tensor<3> {
+        let [b, t, d] = h.dims();
+        let r = site.index() * self.iv.n_layers + layer;
+        let wb = self.masked.clone().narrow(0, r, 1);
+        let w = wb.clone().narrow(1, 0, d).reshape([d, 1]);
+        let bias = wb.narrow(1, d, 1).reshape([1, 1, 1]);
+        let alpha = h.clone().reshape([b * t, d]).matmul(w).reshape([b, t, 1]) + bias;
+        self.alphas.borrow_mut().push((r, alpha.detach()));
+        h
+    }
+}
+
+/// Values [2 · n_layers · positions], row r = site · n_layers + layer, then position.
+pub async fn heat(model: &Model, iv: &Intervention, ids: &[u32]) -> Result<Vec<f32>, String> {
+    let t = ids.len();
+    let rows = Site::ALL.len() * iv.n_layers;
+    let values = to_vec((iv.params.clone() * iv.mask.clone()).detach()).await?;
+    match iv.method {
+        Method::ActivScalar => Ok(values),
+        Method::SteerVec => {
+            let d = iv.d_model;
+            Ok(values.chunks(d.max(1)).map(|v| v.iter().map(|x| x * x).sum::<f32>().sqrt()).collect())
+        }
+        Method::DynScalar => {
+            let hook = DynAlphas { iv, masked: (iv.params.clone() * iv.mask.clone()).detach(), alphas: RefCell::new(vec![]) };
+            model.llama.forward(&[ids.to_vec()], &hook, Positions::Last).map_err(|e| e.to_string())?;
+            let mut out = vec![0.0f32; rows * t];
+            for (r, a) in hook.alphas.into_inner() {
+                let a = to_vec(a).await?;
+                out[r * t..(r + 1) * t].copy_from_slice(&a[..t.min(a.len())]);
+            }
+            Ok(out)
+        }
+    }
+}

@@ -1,0 +1,72 @@
+// Training in the page, as a user does it, on the 2-layer test model (?model=...): type a
+// prompt, pick the answers, train ActivScalar, watch the heatmap and charts fill in, move β,
+// and stop a second run part-way.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { serve, launch, openPage, screenshot } from './support.mjs';
+
+let site;
+before(async () => { site = await serve(); });
+after(async () => { await site?.close(); });
+
+const TEST_MODEL = 'static/models/test-2layer.gguf';
+
+async function topSteered(page) {
+  return page.locator('#after tr.prediction').first().getAttribute('data-token');
+}
+
+test('train ActivScalar on "The capital of France is": heatmap, charts, β, Stop', async () => {
+  const browser = await launch({ webgpu: false });
+  const errors = [];
+  try {
+    const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}`, errors);
+    await page.locator('#model-status.ready').waitFor({ timeout: 120_000 });
+    await page.locator('#prompt').fill('The capital of France is');
+    await page.waitForFunction(() => document.querySelectorAll('#prompt-tokens .token-chip').length === 5, null, { timeout: 60_000 });
+    await page.locator('#answer-from').fill(' Paris');
+    await page.locator('#answer-to').fill(' London');
+    await page.locator('#hp-steps').fill('25');
+    await page.locator('#hp-steps').dispatchEvent('change');
+    // 20 scalars only: the default λM (tuned for 180) would zero them all.
+    await page.locator('#hp-lambda-m').fill('1');
+    await page.locator('#hp-lambda-m').dispatchEvent('change');
+    await page.locator('#train').click();
+    await page.locator('#train-done').waitFor({ timeout: 240_000 });
+    assert.match(await page.locator('#train-done').textContent(), /Done: 25 steps/);
+
+    // The heatmap has one cell per (site, layer, token): 2 panels × 2 layers × 5 tokens.
+    assert.equal(await page.locator('#heatmap rect.cell').count(), 2 * 2 * 5);
+    const values = await page.locator('#heatmap rect.cell').evaluateAll((cs) => cs.map((c) => Number(c.dataset.value)));
+    assert.ok(values.some((v) => v !== 0), `some scalars were learned: ${values}`);
+    // Each chart has one point per step and series.
+    assert.equal(await page.locator('#chart-sparsity circle.point').count(), 2 * 25);
+    assert.equal(await page.locator('#chart-effectiveness circle.point').count(), 3 * 25);
+
+    // β = +1 and β = −1 give different steered predictions.
+    await page.locator('#after tr.prediction').first().waitFor({ timeout: 60_000 });
+    const atPlus = await page.locator('#after').innerText();
+    await page.locator('#beta').fill('-1');
+    await page.waitForFunction((prev) => document.querySelector('#after')?.innerText !== prev, atPlus, { timeout: 60_000 });
+    const atMinus = await page.locator('#after').innerText();
+    assert.notEqual(atMinus, atPlus);
+    await screenshot(page, 'trained-2layer');
+
+    // A long run stops when asked and keeps what it learned.
+    await page.locator('#hp-steps').fill('500');
+    await page.locator('#hp-steps').dispatchEvent('change');
+    await page.locator('#train').click();
+    await page.waitForFunction(() => Number(document.querySelector('#train-progress')?.value ?? 0) >= 3, null, { timeout: 120_000 });
+    await page.locator('#stop').click();
+    await page.locator('#train-done').waitFor({ timeout: 60_000 });
+    const done = await page.locator('#train-done').textContent();
+    const m = done.match(/Stopped at step (\d+)/);
+    assert.ok(m, done);
+    assert.ok(Number(m[1]) < 500);
+    assert.ok(await page.locator('#heatmap rect.cell').count() > 0);
+    assert.ok(await topSteered(page));
+    await screenshot(page, 'stopped-2layer');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
