@@ -14,16 +14,51 @@ fn js_err(context: &str, e: JsValue) -> String {
     format!("{context}: {text}")
 }
 
+/// The browser's cache for model files, so that a reload does not download them again.
+const CACHE_NAME: &str = "actscale-models-v1";
+
+async fn model_cache(scope: &WorkerGlobalScope) -> Option<web_sys::Cache> {
+    let storage = scope.caches().ok()?;
+    JsFuture::from(storage.open(CACHE_NAME)).await.ok().map(JsCast::unchecked_into)
+}
+
+/// A cached response for `url`, if the Cache API has one.
+async fn cached(cache: &web_sys::Cache, url: &str) -> Option<web_sys::Response> {
+    let hit = JsFuture::from(cache.match_with_str(url)).await.ok()?;
+    if hit.is_undefined() || hit.is_null() { None } else { Some(hit.unchecked_into()) }
+}
+
 /// Fetches `url` (relative to the site) into memory; `progress(loaded, total)` after each chunk.
+/// Successful downloads are kept in the Cache API (when the browser offers it) and read from
+/// there next time.
 pub async fn fetch_bytes(url: &str, progress: impl Fn(u64, Option<u64>)) -> Result<Vec<u8>, String> {
     let scope: WorkerGlobalScope = js_sys::global().unchecked_into();
-    let response: web_sys::Response = JsFuture::from(scope.fetch_with_str(url))
-        .await
-        .map_err(|e| js_err(&format!("cannot download {url}"), e))?
-        .unchecked_into();
-    if !response.ok() {
-        return Err(format!("cannot download {url}: HTTP {} {}", response.status(), response.status_text()));
-    }
+    let cache = model_cache(&scope).await;
+    let hit = match &cache {
+        Some(c) => cached(c, url).await,
+        None => None,
+    };
+    let response = match hit {
+        Some(r) => r,
+        None => {
+            let response: web_sys::Response = JsFuture::from(scope.fetch_with_str(url))
+                .await
+                .map_err(|e| js_err(&format!("cannot download {url}"), e))?
+                .unchecked_into();
+            if !response.ok() {
+                return Err(format!("cannot download {url}: HTTP {} {}", response.status(), response.status_text()));
+            }
+            // Caching is best-effort: a full disk or a private window must not stop the load.
+            // It runs beside the read below, so the progress bar follows the real download.
+            if let (Some(c), Ok(copy)) = (cache.clone(), response.clone()) {
+                let url = url.to_string();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let _ = JsFuture::from(c.put_with_str(&url, &copy)).await;
+                });
+            }
+            response
+        }
+    };
     let total = response
         .headers()
         .get("content-length")

@@ -29,6 +29,20 @@ test('typing "The capital of Italy is" predicts " Rome" first', async () => {
       () => document.querySelectorAll('#predictions tr.prediction').length === 10, null, { timeout: 60_000 });
     assert.equal(await first.getAttribute('data-token'), ' Rome');
     await screenshot(page, 'predict-rome');
+
+    // A reload takes the model from the browser's cache, not from the server again.
+    const modelPath = '/static/models/smollm2-135m-instruct-q4_1.gguf';
+    assert.equal(site.hits.get(modelPath), 1);
+    // The worker writes the cache entry beside the download; wait until it is there.
+    const cachedNow = () => page.evaluate(async (path) => {
+      const cache = await caches.open('actscale-models-v1');
+      return Boolean(await cache.match(new URL(path, location.href).href));
+    }, modelPath);
+    for (let i = 0; i < 120 && !(await cachedNow()); i++) await new Promise((ok) => setTimeout(ok, 500));
+    assert.ok(await cachedNow(), 'the model is in the Cache API');
+    await page.reload();
+    await page.locator('#model-status.ready').waitFor({ timeout: 240_000 });
+    assert.equal(site.hits.get(modelPath), 1, 'the reload did not download the model again');
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

@@ -15,11 +15,14 @@ const TYPES = {
   '.svg': 'image/svg+xml', '.png': 'image/png', '.gguf': 'application/octet-stream',
 };
 
-/** Serves `dir` on 127.0.0.1 at a free port; resolves to { url, close }. */
+/** Serves `dir` on 127.0.0.1 at a free port; resolves to { url, close, hits } where
+ * hits.get(path) counts the requests for each path. */
 export async function serve(dir = DIST) {
   await stat(join(dir, 'index.html')); // fail early with ENOENT when the site was not built
+  const hits = new Map();
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    hits.set(path, (hits.get(path) ?? 0) + 1);
     const file = normalize(join(dir, path.endsWith('/') ? path + 'index.html' : path));
     if (!file.startsWith(dir)) { res.writeHead(403).end(); return; }
     try {
@@ -32,7 +35,7 @@ export async function serve(dir = DIST) {
   });
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
   const { port } = server.address();
-  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((ok) => server.close(ok)) };
+  return { url: `http://127.0.0.1:${port}/`, hits, close: () => new Promise((ok) => server.close(ok)) };
 }
 
 const BASE_ARGS = [
