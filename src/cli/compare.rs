@@ -6,9 +6,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use actscale::steer::hyper::{Hyper, Method, Selection};
-use actscale::steer::metrics::Metrics;
 
-use super::steer::{HyperArgs, split_metrics, train_quiet};
+use super::steer::{HyperArgs, metrics_of, split_metrics, train_quiet};
 use super::task::{TaskArgs, build};
 
 #[derive(Args)]
@@ -26,10 +25,6 @@ pub struct SweepArgs {
     to_lambda: f32,
     #[arg(long, default_value_t = 7)]
     points: usize,
-}
-
-fn metrics_of(v: &serde_json::Value, split: &str) -> Option<Metrics> {
-    v.get(split).and_then(|m| serde_json::from_value(m.clone()).ok())
 }
 
 pub fn sweep(a: SweepArgs) -> Result<(), String> {

@@ -122,11 +122,15 @@ pub fn split_metrics(model: &Model, iv: &Intervention, train: &[Example], test: 
     Ok(serde_json::Value::Object(out))
 }
 
+/// The metrics of one split ("train" or "test") in `split_metrics`'s output.
+pub fn metrics_of(v: &serde_json::Value, split: &str) -> Option<Metrics> {
+    v.get(split).and_then(|m| serde_json::from_value(m.clone()).ok())
+}
+
 fn print_table(metrics: &serde_json::Value) {
     println!("{:<6} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}", "split", "prompts", "flip", "Δ(β=0)", "Δ(β=+1)", "Δ(β=−1)", "KL+", "KL−", "non-zero");
     for split in ["train", "test"] {
-        if let Some(v) = metrics.get(split) {
-            let m: Metrics = serde_json::from_value(v.clone()).unwrap_or_default();
+        if let Some(m) = metrics_of(metrics, split) {
             println!(
                 "{split:<6} {:>7} {:>8.0}% {:>8.2} {:>8.2} {:>8.2} {:>8.3} {:>8.3} {:>4}/{}",
                 m.prompts, 100.0 * m.flip_rate, m.logit_diff_base, m.logit_diff_pos, m.logit_diff_neg, m.kl_pos, m.kl_neg, m.nonzero, m.params

@@ -98,12 +98,11 @@ impl Llama {
         let (d, v, ff) = (config.d_model, config.vocab_size, config.d_ff);
         let kv = config.n_kv_heads * config.head_dim;
         let embed_data = ld.read("token_embd.weight", &[d, v])?;
-        let lm_head_data = transpose(&embed_data, v, d);
         // Tied embeddings unless the file has its own output matrix.
         let lm_head = if g.tensor_info("output.weight").is_ok() {
             ld.matrix("output.weight", d, v)?
         } else {
-            Tensor::from_data(TensorData::new(lm_head_data, [d, v]), device)
+            Tensor::from_data(TensorData::new(transpose(&embed_data, v, d), [d, v]), device)
         };
         let embed = Tensor::from_data(TensorData::new(embed_data, [v, d]), device);
         let mut layers = Vec::with_capacity(config.n_layers);
