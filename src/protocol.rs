@@ -4,9 +4,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendKind;
+use crate::model::id::ModelId;
 use crate::model::site::Site;
 use crate::self_check::SelfCheckResult;
 use crate::steer::hyper::{Hyper, Method};
+use crate::steer::saved::SavedIntervention;
 
 /// Where the default model lives in the built site (Trunk copies `static/` into `dist/`).
 pub const DEFAULT_MODEL_URL: &str = "static/models/smollm2-135m-instruct-q4_1.gguf";
@@ -17,19 +19,66 @@ pub enum Request {
     SelfCheck,
     /// Download a GGUF (relative URLs resolve against the site) and load it.
     LoadModelUrl { url: String },
+    /// Load a GGUF the user picked from disk.
+    LoadModelBytes { name: String, bytes: Vec<u8> },
+    /// Run on this backend from now on (the model is reloaded onto it).
+    SetBackend(BackendKind),
     /// Tokens of `prompt` and its top-k next tokens.
     Predict { prompt: String, top_k: usize },
-    /// Learn an intervention that moves `prompt`'s next token from `from` to `to`; the worker
-    /// answers with `TrainStarted`, one `TrainProgress` per step, then `TrainDone`.
+    /// Learn an intervention that moves `prompt`'s next token from `from` to `to` (or a task's
+    /// prompts); the worker answers with `TrainStarted`, one `TrainProgress` per step, then
+    /// `TaskMetrics` for tasks and `TrainDone`.
     Train(TrainRequest),
-    /// Stop training after the current step, keeping what was learned.
+    /// Train once per λM and report effectiveness vs non-zero count (`SweepPoint`s, `SweepDone`).
+    Sweep { request: TrainRequest, lambdas: Vec<f32> },
+    /// Stop training (or a sweep) after the current step, keeping what was learned.
     Stop,
     /// Top-k of `prompt` with the learned intervention at strength `beta` (−1..1).
     Steer { prompt: String, beta: f32, top_k: usize },
+    /// Greedy continuation of `prompt`, without and with the intervention at `beta`.
+    Generate { prompt: String, tokens: usize, beta: f32 },
+    /// Set one ActivScalar α by hand (`value` 0 removes it).
+    SetScalar { site: Site, layer: usize, position: usize, value: f32 },
+    /// The learned intervention at full precision, for a file or a link.
+    Export,
+    /// Use this intervention (from a link or a file) as if it had been learned here.
+    Apply(SavedIntervention),
+}
+
+/// What to train on: the prompt with its two answers, or a task's train split.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaskChoice {
+    #[default]
+    Pair,
+    /// Country–capital conflicts.
+    Ccc,
+    /// Indirect object identification (one template).
+    Ioi,
+}
+
+impl TaskChoice {
+    pub const ALL: [TaskChoice; 3] = [TaskChoice::Pair, TaskChoice::Ccc, TaskChoice::Ioi];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TaskChoice::Pair => "pair",
+            TaskChoice::Ccc => "ccc",
+            TaskChoice::Ioi => "ioi",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TaskChoice> {
+        TaskChoice::ALL.into_iter().find(|t| t.name() == s)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainRequest {
+    #[serde(default)]
+    pub task: TaskChoice,
+    /// Seed of a task's train/test split.
+    #[serde(default)]
+    pub seed: u64,
     pub prompt: String,
     /// Answers as text with their leading space, e.g. " Italy" → " France".
     pub from: String,
@@ -37,6 +86,28 @@ pub struct TrainRequest {
     pub method: Method,
     pub sites: Vec<Site>,
     pub hyper: Hyper,
+}
+
+/// Flip rate and logit differences of an intervention on a set of prompts.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SplitMetrics {
+    pub prompts: usize,
+    pub flip_rate: f32,
+    pub delta_pos: f32,
+    pub delta_neg: f32,
+    pub delta_base: f32,
+    pub kl_pos: f32,
+    pub kl_neg: f32,
+}
+
+/// One point of a λM sweep.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepPoint {
+    pub lambda_m: f32,
+    pub nonzero: usize,
+    pub flip_rate: f32,
+    pub delta_pos: f32,
+    pub delta_neg: f32,
 }
 
 /// One training step as the charts and the heatmap need it.
@@ -52,6 +123,9 @@ pub struct TrainProgress {
     pub delta_pos: f32,
     pub delta_neg: f32,
     pub flip_rate: f32,
+    /// Flip rate on a task's test split (every few steps; `None` in between and for a pair).
+    #[serde(default)]
+    pub test_flip_rate: Option<f32>,
     pub ms: f64,
     /// [site][layer][position] values for the heatmap (see `steer::heat`).
     pub heat: Vec<f32>,
@@ -68,11 +142,22 @@ pub enum Response {
     Prediction(Prediction),
     TrainStarted { tokens: Vec<String>, n_layers: usize, params: usize, method: Method },
     TrainProgress(TrainProgress),
+    /// A task's train and test metrics after training.
+    TaskMetrics { train: SplitMetrics, test: SplitMetrics },
     /// Training ended; `stopped` when the user pressed Stop.
     TrainDone { stopped: bool },
     TrainFailed(String),
+    SweepPoint(SweepPoint),
+    SweepDone { stopped: bool },
     /// The learned intervention's top-k at `beta` (`prediction.error` says why when it cannot apply).
     Steered { beta: f32, prediction: Prediction },
+    /// Greedy continuations without and with the intervention (`error` when it cannot run).
+    Generated { prompt: String, plain: String, steered: Option<String>, error: Option<String> },
+    /// The heatmap after a hand edit.
+    Edited { heat: Vec<f32> },
+    Exported(Result<SavedIntervention, String>),
+    /// An intervention from a link or file is in use: what the page should show.
+    Applied(Result<AppliedState, String>),
     /// A request failed; the text is for the user.
     Error(String),
 }
@@ -85,6 +170,20 @@ pub struct ModelInfo {
     pub vocab_size: usize,
     pub backend: BackendKind,
     pub load_ms: f64,
+    /// Content hash of the GGUF file (see `model::id`), so links name the exact model.
+    pub id: ModelId,
+}
+
+/// The state restored from a link or file, with the prompt's tokens and the heatmap.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AppliedState {
+    pub saved: SavedIntervention,
+    pub task: TaskChoice,
+    pub prompt: String,
+    pub from: String,
+    pub to: String,
+    pub tokens: Vec<String>,
+    pub heat: Vec<f32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

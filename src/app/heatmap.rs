@@ -5,6 +5,8 @@ use leptos::prelude::*;
 
 use actscale::model::site::Site;
 
+use super::page::Cell;
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Heat {
     pub tokens: Vec<String>,
@@ -31,7 +33,7 @@ const LEFT: f32 = 26.0;
 const TOP: f32 = 16.0;
 
 #[component]
-pub fn Heatmap(heat: ReadSignal<Option<Heat>>) -> impl IntoView {
+pub fn Heatmap(heat: ReadSignal<Option<Heat>>, on_cell: Callback<Cell>) -> impl IntoView {
     move || {
         let Some(h) = heat.get() else {
             return view! { <p class="muted">"The learned scalars appear here while training."</p> }.into_any();
@@ -53,7 +55,8 @@ pub fn Heatmap(heat: ReadSignal<Option<Heat>>) -> impl IntoView {
                         view! {
                             <rect class="cell" x=LEFT + cell_w * p as f32 y=TOP + CELL_H * l as f32
                                   width=cell_w - 1.0 height=CELL_H - 1.0 fill=colour(v / scale)
-                                  data-value=v>
+                                  data-value=v data-site=site.name() data-layer=l data-position=p
+                                  on:click=move |_| on_cell.run(Cell { site, layer: l, position: p, value: v })>
                                 <title>{format!("{} · layer {l} · token {p} {token:?} · {} = {v:.4}", site.name(), h.what)}</title>
                             </rect>
                         }

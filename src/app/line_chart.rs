@@ -85,7 +85,7 @@ pub fn LineChart(
                     .map(|&(x, y)| {
                         view! {
                             <circle class="point" cx=sx(x) cy=sy(y) r="2.5" fill=s.color>
-                                <title>{format!("{} — step {}: {:.4}", s.name, fmt(x), y)}</title>
+                                <title>{format!("{} — {x_label} {}: {:.4}", s.name, fmt(x), y)}</title>
                             </circle>
                         }
                     })

@@ -1,29 +1,45 @@
 //! Leptos components of the page. They send requests to the engine worker and render its
 //! answers; they never touch tensors.
 
+mod backend_switch;
+mod cell_editor;
+mod continuation;
 mod engine_link;
 mod heatmap;
 mod line_chart;
+mod model_loader;
 mod model_status;
+mod page;
 mod predictions;
+mod responses;
 mod self_check_panel;
+mod share;
 mod status_line;
 mod steered;
+mod sweep;
+mod task_metrics;
 mod train_panel;
 
 use leptos::prelude::*;
 
-use actscale::protocol::{DEFAULT_MODEL_URL, ModelInfo, Prediction, Request, Response, SelfCheckReport, TrainProgress, TrainRequest};
-use actscale::steer::hyper::Method;
+use actscale::protocol::{DEFAULT_MODEL_URL, ModelInfo, Request, SelfCheckReport, TaskChoice, TrainProgress, TrainRequest};
+use backend_switch::BackendSwitch;
+use cell_editor::CellEditor;
+use continuation::ContinuationPanel;
 use engine_link::EngineLink;
-use heatmap::{Heat, Heatmap};
+use heatmap::Heatmap;
 use line_chart::{LineChart, Series};
+use model_loader::ModelLoader;
 use model_status::ModelStatus;
+use page::{Continuation, Page, TOP_K};
 use predictions::Predictions;
 use self_check_panel::SelfCheckPanel;
+use share::Share;
 use status_line::StatusLine;
 use steered::Steered;
-use train_panel::{Settings, TrainPanel, TrainState};
+use sweep::Sweep;
+use task_metrics::TaskMetrics;
+use train_panel::{TrainPanel, TrainState};
 
 /// What the page knows about the engine worker.
 #[derive(Clone, Debug, Default)]
@@ -41,8 +57,6 @@ pub enum ModelState {
     Failed(String),
 }
 
-const TOP_K: usize = 10;
-
 /// The model to load: `?model=URL` in the page's address, else the default model.
 fn model_url() -> String {
     let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
@@ -56,117 +70,88 @@ fn model_url() -> String {
         .unwrap_or_else(|| DEFAULT_MODEL_URL.to_string())
 }
 
-fn heat_label(m: Method) -> &'static str {
-    match m {
-        Method::ActivScalar => "α",
-        Method::SteerVec => "‖v‖",
-        Method::DynScalar => "α(h) on this prompt",
-    }
+/// One chart series from the training history.
+fn series(page: Page, name: &'static str, color: &'static str, f: fn(&TrainProgress) -> Option<f32>) -> Series {
+    let points = page.history.with(|h| h.iter().filter_map(|p| f(p).map(|y| (p.step as f32, y))).collect());
+    Series { name, color, points }
 }
 
 #[component]
 pub fn App() -> impl IntoView {
-    let (engine, set_engine) = signal(EngineState::Starting);
-    let (model, set_model) = signal(ModelState::Loading { loaded: 0, total: None });
-    let (prompt, set_prompt) = signal(String::from("The capital of Italy is"));
-    let (prediction, set_prediction) = signal(None::<Prediction>);
-    let (error, set_error) = signal(None::<String>);
-    let settings = Settings::new();
-    let (train_state, set_train_state) = signal(TrainState::Idle);
-    let (history, set_history) = signal(Vec::<TrainProgress>::new());
-    let (heat, set_heat) = signal(None::<Heat>);
-    let (beta, set_beta) = signal(1.0f32);
-    let (steered, set_steered) = signal(None::<Prediction>);
-    let trained_prompt = StoredValue::new(String::new());
-    let link_cell = StoredValue::new_local(None::<EngineLink>);
-    let send = move |r: Request| link_cell.with_value(|l| if let Some(l) = l { l.send(r) });
-    let request_steer = move || send(Request::Steer { prompt: trained_prompt.get_value(), beta: beta.get_untracked(), top_k: TOP_K });
-
-    let link = EngineLink::spawn(move |response| match response {
-        Response::SelfCheck(report) => set_engine.set(EngineState::Ready(report)),
-        Response::LoadProgress { loaded, total } => set_model.set(ModelState::Loading { loaded, total }),
-        Response::ModelReady(info) => set_model.set(ModelState::Ready(info)),
-        Response::LoadFailed(why) => set_model.set(ModelState::Failed(why)),
-        // Answers to an older prompt are dropped: only the current text's prediction shows.
-        Response::Prediction(p) => {
-            if p.prompt == prompt.get_untracked() {
-                set_prediction.set(Some(p));
-            }
-        }
-        Response::TrainStarted { tokens, n_layers, method, .. } => {
-            set_history.set(vec![]);
-            set_heat.set(Some(Heat { tokens, n_layers, values: vec![], what: heat_label(method) }));
-        }
-        Response::TrainProgress(mut p) => {
-            set_train_state.set(TrainState::Running { step: p.step, steps: p.steps });
-            let values = std::mem::take(&mut p.heat);
-            set_heat.update(|h| if let Some(h) = h { h.values = values });
-            set_history.update(|h| h.push(p));
-        }
-        Response::TrainDone { stopped } => {
-            let step = history.with_untracked(|h| h.last().map_or(0, |p| p.step));
-            set_train_state.set(TrainState::Done { stopped, step });
-            request_steer();
-        }
-        Response::TrainFailed(why) => set_train_state.set(TrainState::Failed(why)),
-        Response::Steered { beta: b, prediction } => {
-            if (b - beta.get_untracked()).abs() < 1e-6 {
-                set_steered.set(Some(prediction));
-            }
-        }
-        Response::Error(message) => set_error.set(Some(message)),
-    });
+    let page = Page::new();
+    let link = EngineLink::spawn(move |response| responses::handle(page, response));
     link.send(Request::SelfCheck);
     link.send(Request::LoadModelUrl { url: model_url() });
-    link_cell.set_value(Some(link));
+    page.connect(link);
+
+    // A link's fragment: now, and whenever it changes (pasted links, Back and Forward).
+    if let Some(f) = share::location_fragment() {
+        share::open_fragment(page, f);
+    }
+    let _ = window_event_listener(leptos::ev::hashchange, move |_| {
+        if let Some(f) = share::location_fragment() {
+            share::open_fragment(page, f);
+        }
+    });
 
     // Predict whenever the model is ready and the prompt changes.
     Effect::new(move |_| {
-        let text = prompt.get();
-        if matches!(model.get(), ModelState::Ready(_)) {
-            send(Request::Predict { prompt: text, top_k: TOP_K });
+        let text = page.prompt.get();
+        if matches!(page.model.get(), ModelState::Ready(_)) {
+            page.continuation.set(Continuation::None);
+            page.send(Request::Predict { prompt: text, top_k: TOP_K });
         }
     });
 
+    let s = page.settings;
+    let request = Signal::derive(move || TrainRequest {
+        task: s.task.get(),
+        seed: 0,
+        prompt: page.prompt.get(),
+        from: s.from.get(),
+        to: s.to.get(),
+        method: s.method.get(),
+        sites: s.sites.get(),
+        hyper: s.hyper.get(),
+    });
     let on_train = Callback::new(move |()| {
-        let req = TrainRequest {
-            prompt: prompt.get_untracked(),
-            from: settings.from.get_untracked(),
-            to: settings.to.get_untracked(),
-            method: settings.method.get_untracked(),
-            sites: settings.sites.get_untracked(),
-            hyper: settings.hyper.get_untracked(),
-        };
-        trained_prompt.set_value(req.prompt.clone());
-        set_steered.set(None);
-        set_train_state.set(TrainState::Running { step: 0, steps: req.hyper.steps });
-        send(Request::Train(req));
+        let req = request.get_untracked();
+        page.steer_prompt.set_value(req.prompt.clone());
+        page.steered.set(None);
+        page.train_state.set(TrainState::Running { step: 0, steps: req.hyper.steps });
+        page.send(Request::Train(req));
     });
-    let on_stop = Callback::new(move |()| send(Request::Stop));
-    let on_pick = Callback::new(move |(token, to): (String, bool)| {
-        if to { settings.to.set(token) } else { settings.from.set(token) }
-    });
+    let on_stop = Callback::new(move |()| page.send(Request::Stop));
+    let on_pick = Callback::new(move |(token, to): (String, bool)| if to { s.to.set(token) } else { s.from.set(token) });
     let on_beta = Callback::new(move |b: f32| {
-        set_beta.set(b);
-        if matches!(train_state.get_untracked(), TrainState::Done { .. } | TrainState::Running { .. }) {
-            request_steer();
+        page.beta.set(b);
+        if page.has_intervention.get_untracked() {
+            page.request_steer();
         }
     });
+    let on_cell = Callback::new(move |c| page.cell.set(Some(c)));
 
-    let series = move |f: fn(&TrainProgress) -> f32| move || history.with(|h| h.iter().map(|p| (p.step as f32, f(p))).collect::<Vec<_>>());
     let sparsity = Signal::derive(move || {
         vec![
-            Series { name: "non-zero", color: "#2f6fde", points: series(|p| p.nonzero as f32)() },
-            Series { name: "ℓ1", color: "#d35400", points: series(|p| p.l1)() },
+            series(page, "non-zero", "#2f6fde", |p| Some(p.nonzero as f32)),
+            series(page, "ℓ1", "#d35400", |p| Some(p.l1)),
         ]
     });
     let effectiveness = Signal::derive(move || {
         vec![
-            Series { name: "Δ at β=+1", color: "#c0392b", points: series(|p| p.delta_pos)() },
-            Series { name: "Δ at β=−1", color: "#2980b9", points: series(|p| p.delta_neg)() },
-            Series { name: "loss", color: "#555", points: series(|p| p.loss)() },
+            series(page, "Δ at β=+1", "#c0392b", |p| Some(p.delta_pos)),
+            series(page, "Δ at β=−1", "#2980b9", |p| Some(p.delta_neg)),
+            series(page, "loss", "#555", |p| Some(p.loss)),
+            series(page, "faith KL", "#8e44ad", |p| Some(p.faith)),
         ]
     });
+    let flips = Signal::derive(move || {
+        vec![
+            series(page, "train (batch)", "#2f6fde", |p| Some(p.flip_rate)),
+            series(page, "test", "#27ae60", |p| p.test_flip_rate),
+        ]
+    });
+    let is_task = move || s.task.get() != TaskChoice::Pair;
 
     view! {
         <header class="top">
@@ -178,33 +163,43 @@ pub fn App() -> impl IntoView {
                 <section class="panel prompt-panel" aria-label="Prompt">
                     <label for="prompt">"Prompt"</label>
                     <textarea id="prompt" rows="3"
-                        prop:value=move || prompt.get()
-                        on:input=move |ev| set_prompt.set(event_target_value(&ev))
+                        prop:value=move || page.prompt.get()
+                        on:input=move |ev| page.prompt.set(event_target_value(&ev))
                     ></textarea>
-                    <ModelStatus model=model />
-                    {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                    <ModelStatus model=page.model.read_only() />
+                    <BackendSwitch page=page />
+                    <ModelLoader page=page />
+                    {move || page.error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
                 </section>
-                <TrainPanel settings=settings state=train_state on_train=on_train on_stop=on_stop />
+                <TrainPanel settings=s state=page.train_state.read_only() on_train=on_train on_stop=on_stop />
+                <Share page=page />
             </div>
             <div class="column">
                 <section class="panel results" id="results" aria-label="Predictions">
                     <h2>"Next-token predictions"</h2>
-                    <Predictions prediction=prediction model=model on_pick=on_pick />
+                    <Predictions prediction=page.prediction.read_only() model=page.model.read_only() on_pick=on_pick />
                 </section>
-                <Steered before=prediction after=steered beta=beta on_beta=on_beta />
+                <Steered before=page.prediction.read_only() after=page.steered.read_only() beta=page.beta.read_only() on_beta=on_beta />
+                <ContinuationPanel page=page />
             </div>
             <div class="column">
                 <section class="panel" aria-label="Learned scalars">
                     <h2>"Where the intervention acts"</h2>
-                    <Heatmap heat=heat />
+                    <Heatmap heat=page.heat.read_only() on_cell=on_cell />
+                    <CellEditor page=page />
+                    <TaskMetrics page=page />
                 </section>
                 <section class="panel charts" aria-label="Charts">
                     <LineChart id="chart-sparsity" title="Sparsity" x_label="step" y_label="non-zero / ℓ1" series=sparsity />
-                    <LineChart id="chart-effectiveness" title="Effectiveness" x_label="step" y_label="logit difference" series=effectiveness />
+                    <LineChart id="chart-effectiveness" title="Effectiveness" x_label="step" y_label="logit difference / loss" series=effectiveness />
+                    {move || is_task().then(|| view! {
+                        <LineChart id="chart-flips" title="Flip rate" x_label="step" y_label="share flipped" series=flips />
+                    })}
                 </section>
+                <Sweep page=page request=request />
             </div>
         </main>
-        <section class="panel self-check-wrap"><SelfCheckPanel engine=engine /></section>
-        <StatusLine engine=engine model=model />
+        <section class="panel self-check-wrap"><SelfCheckPanel engine=page.engine.read_only() /></section>
+        <StatusLine engine=page.engine.read_only() model=page.model.read_only() />
     }
 }

@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use actscale::model::site::Site;
+use actscale::protocol::TaskChoice;
 use actscale::steer::hyper::{Hyper, Method};
 
 /// Where training is.
@@ -12,11 +13,14 @@ pub enum TrainState {
     Running { step: usize, steps: usize },
     Done { stopped: bool, step: usize },
     Failed(String),
+    /// An intervention from a link or file is in use.
+    Restored,
 }
 
 /// Everything the user sets before pressing Train.
 #[derive(Clone, Copy)]
 pub struct Settings {
+    pub task: RwSignal<TaskChoice>,
     pub from: RwSignal<String>,
     pub to: RwSignal<String>,
     pub method: RwSignal<Method>,
@@ -27,6 +31,7 @@ pub struct Settings {
 impl Settings {
     pub fn new() -> Self {
         Settings {
+            task: RwSignal::new(TaskChoice::Pair),
             from: RwSignal::new(" Rome".into()),
             to: RwSignal::new(" Paris".into()),
             method: RwSignal::new(Method::ActivScalar),
@@ -48,6 +53,22 @@ fn number_input(label: &'static str, id: &'static str, get: impl Fn(&Hyper) -> f
                        }
                    } />
         </label>
+    }
+}
+
+fn task_label(t: TaskChoice) -> &'static str {
+    match t {
+        TaskChoice::Pair => "this prompt (from → to)",
+        TaskChoice::Ccc => "task: country–capital conflicts",
+        TaskChoice::Ioi => "task: indirect object identification",
+    }
+}
+
+fn task_note(t: TaskChoice) -> &'static str {
+    match t {
+        TaskChoice::Ccc => "“The capital of Spain is Paris. Q: What is the capital of Spain? A:” — steer from the true capital to the one in the context. 70% of the 40 countries train, 30% test.",
+        TaskChoice::Ioi => "“When Mary and John went to the store, John gave a drink to” — steer from the indirect object to the subject. 70% train, 30% test.",
+        TaskChoice::Pair => "",
     }
 }
 
@@ -80,11 +101,29 @@ pub fn TrainPanel(settings: Settings, state: ReadSignal<TrainState>, on_train: C
             <p class="done" id="train-done">{if stopped { format!("Stopped at step {step}; what was learned is kept.") } else { format!("Done: {step} steps.") }}</p>
         }.into_any(),
         TrainState::Failed(why) => view! { <p class="error" role="alert" id="train-error">{why}</p> }.into_any(),
+        TrainState::Restored => view! { <p class="done" id="train-done">"Using a shared intervention (no training needed)."</p> }.into_any(),
     };
     view! {
         <section class="panel train-panel" aria-label="Training">
             <h2>"Steer"</h2>
-            <div class="answers">
+            <div class="row">
+                <label for="task">"train on"</label>
+                <select id="task" on:change=move |ev| {
+                    if let Some(t) = TaskChoice::parse(&event_target_value(&ev)) {
+                        s.task.set(t);
+                        // Tasks have many prompts: train on minibatches of 4 so steps stay quick.
+                        s.hyper.update(|h| h.batch_size = if t == TaskChoice::Pair { 0 } else { 4 });
+                    }
+                }>
+                    {TaskChoice::ALL.iter().map(|t| view! {
+                        <option value=t.name() selected=move || s.task.get() == *t>{task_label(*t)}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            {move || (s.task.get() != TaskChoice::Pair).then(|| view! {
+                <p class="muted" id="task-note">{task_note(s.task.get())}</p>
+            })}
+            <div class="answers" class:hidden=move || s.task.get() != TaskChoice::Pair>
                 <label for="answer-from">"from (the model's answer)"</label>
                 <input id="answer-from" type="text" prop:value=move || s.from.get() on:input=move |ev| s.from.set(event_target_value(&ev)) />
                 <label for="answer-to">"to (where β = +1 steers)"</label>
@@ -107,6 +146,7 @@ pub fn TrainPanel(settings: Settings, state: ReadSignal<TrainState>, on_train: C
                 {number_input("λM", "hp-lambda-m", |h| h.lambda_m, |h, v| h.lambda_m = v, s.hyper)}
                 {number_input("learning rate", "hp-lr", |h| h.lr, |h, v| h.lr = v, s.hyper)}
                 {number_input("steps", "hp-steps", |h| h.steps as f32, |h, v| h.steps = v.max(1.0) as usize, s.hyper)}
+                {number_input("prompts per step (0 = all)", "hp-batch", |h| h.batch_size as f32, |h, v| h.batch_size = v.max(0.0) as usize, s.hyper)}
             </div>
             <div class="buttons">
                 <button id="train" class="primary" disabled=running on:click=move |_| on_train.run(())>"Train"</button>

@@ -2,6 +2,7 @@
 
 mod bench;
 mod compare;
+mod permalink;
 mod predict;
 mod steer;
 mod task;
@@ -12,6 +13,9 @@ use clap::{Parser, Subcommand};
 
 use actscale::backend::{BackendKind, cpu_device};
 use actscale::model::Model;
+use actscale::model::config::LlamaConfig;
+use actscale::model::gguf::Gguf;
+use actscale::model::id::{ModelId, model_hash};
 
 #[derive(Parser)]
 #[command(name = "actscale", version, about = "Activation scaling on a llama-family GGUF model")]
@@ -47,6 +51,9 @@ enum Command {
     BenchTrain(bench::BenchTrainArgs),
     /// Run burn's autodiff self-check (y = Σ a·x, dy/da) on the CPU backend.
     SelfCheck,
+    /// Turn a saved intervention into a link, or a link back into an intervention.
+    #[command(subcommand)]
+    Permalink(permalink::PermalinkCommand),
 }
 
 pub fn run(cli: Cli) -> Result<(), String> {
@@ -63,6 +70,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Eval(args) => steer::eval(args),
         Command::Sweep(args) => compare::sweep(args),
         Command::Compare(args) => compare::compare(args),
+        Command::Permalink(c) => permalink::run(c),
         Command::SelfCheck => {
             let r = futures_lite::future::block_on(actscale::self_check::run(&cpu_device(), BackendKind::Cpu))?;
             println!("{}", serde_json::to_string(&r).map_err(|e| e.to_string())?);
@@ -76,5 +84,24 @@ pub fn read(path: &PathBuf) -> Result<Vec<u8>, String> {
 }
 
 pub fn load_model(path: &PathBuf) -> Result<Model, String> {
-    Model::from_bytes(read(path)?, &cpu_device()).map_err(|e| format!("{}: {e}", path.display()))
+    Ok(load_model_with_id(path)?.0)
+}
+
+/// The model and its id (hash of the file's bytes), from one read of the file.
+pub fn load_model_with_id(path: &PathBuf) -> Result<(Model, ModelId), String> {
+    let bytes = read(path)?;
+    let hash = model_hash(&bytes);
+    let model = Model::from_bytes(bytes, &cpu_device()).map_err(|e| format!("{}: {e}", path.display()))?;
+    let c = &model.llama.config;
+    let id = ModelId { hash, n_layers: c.n_layers, d_model: c.d_model };
+    Ok((model, id))
+}
+
+/// A model file's id from its header alone (no weights loaded).
+pub fn model_id(path: &PathBuf) -> Result<ModelId, String> {
+    let bytes = read(path)?;
+    let hash = model_hash(&bytes);
+    let g = Gguf::parse(bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let c = LlamaConfig::from_gguf(&g).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(ModelId { hash, n_layers: c.n_layers, d_model: c.d_model })
 }

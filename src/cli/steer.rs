@@ -59,11 +59,12 @@ impl HyperArgs {
     }
 
     pub fn selection(&self) -> Result<Selection, String> {
-        let sites = self
+        let sites: Vec<Site> = self
             .sites
             .iter()
             .map(|s| Site::ALL.into_iter().find(|x| x.name() == s.trim()).ok_or_else(|| format!("unknown site {s:?}: use attn_out or mlp_out")))
             .collect::<Result<Vec<_>, _>>()?;
+        let sites = Site::ALL.into_iter().filter(|s| sites.contains(s)).collect(); // each once
         Ok(Selection { sites, ..Selection::default() })
     }
 }
@@ -140,13 +141,15 @@ fn print_table(metrics: &serde_json::Value) {
 }
 
 pub fn train(a: TrainArgs) -> Result<(), String> {
-    let model = super::load_model(&a.model)?;
+    let (model, model_id) = super::load_model_with_id(&a.model)?;
     let (train, test) = build(&model, &a.task)?;
     let hyper = a.hyper.hyper();
     let (iv, secs) = train_quiet(&model, a.hyper.method()?, a.hyper.selection()?, hyper.clone(), &train, true)?;
     let metrics = split_metrics(&model, &iv, &train, &test, hyper.margin)?;
     if let Some(out) = &a.out {
-        let saved = block_on(SavedIntervention::from_intervention(&iv, &hyper, &a.task.task, &train))?;
+        let mut saved = block_on(SavedIntervention::from_intervention(&iv, &hyper, &a.task.task, &train))?;
+        saved.model = Some(model_id);
+        saved.validate().map_err(|e| format!("cannot save this intervention: {e}"))?;
         let text = serde_json::to_string(&saved).map_err(|e| e.to_string())?;
         std::fs::write(out, text).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     }
@@ -177,9 +180,12 @@ pub struct EvalArgs {
 }
 
 pub fn eval(a: EvalArgs) -> Result<(), String> {
-    let model = super::load_model(&a.model)?;
+    let (model, model_id) = super::load_model_with_id(&a.model)?;
     let text = std::fs::read_to_string(&a.intervention).map_err(|e| format!("cannot read {}: {e}", a.intervention.display()))?;
     let saved = SavedIntervention::from_json(&text)?;
+    if let Some(made_with) = &saved.model {
+        made_with.check(&model_id)?;
+    }
     let c = &model.llama.config;
     let iv = saved.to_intervention(c.n_layers, c.d_model, model.llama.device())?;
     let (train, test) = match &a.task {

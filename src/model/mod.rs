@@ -1,6 +1,7 @@
 //! The language model: GGUF reader, tokenizer and the llama forward pass with hook sites.
-//! Only `site` is built without the `engine` feature.
+//! Only `site` and `id` are built without the `engine` feature.
 
+pub mod id;
 pub mod site;
 
 #[cfg(feature = "engine")]

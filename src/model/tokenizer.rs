@@ -280,6 +280,11 @@ impl Tokenizer {
         self.tokens.get(id as usize).map(String::as_str)
     }
 
+    /// Whether `id` is a control token (`<|endoftext|>`, `<|im_end|>`, …): generation stops there.
+    pub fn is_control(&self, id: u32) -> bool {
+        self.added.get(id as usize).copied().unwrap_or(false)
+    }
+
     /// Number of tokens in the vocabulary (ids are `0..vocab_size`).
     pub fn vocab_size(&self) -> usize {
         self.tokens.len()

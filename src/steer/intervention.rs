@@ -59,12 +59,7 @@ impl Intervention {
     }
 
     pub fn shape(method: Method, n_layers: usize, d_model: usize, n_positions: usize) -> [usize; 2] {
-        let rows = Site::ALL.len() * n_layers;
-        match method {
-            Method::ActivScalar => [rows, n_positions],
-            Method::SteerVec => [rows * n_positions, d_model],
-            Method::DynScalar => [rows, d_model + 1],
-        }
+        super::layout::shape(method, n_layers, d_model, n_positions)
     }
 
     /// The same intervention with other parameter values (checked against the shape).
@@ -136,12 +131,13 @@ impl Hook for Applied<'_> {
         let r = site.index() * iv.n_layers + layer;
         match iv.method {
             Method::ActivScalar => {
-                let alpha = self.masked.clone().narrow(0, r, 1).reshape([1, t, 1]);
+                let alpha = pad_positions(self.masked.clone().narrow(0, r, 1).reshape([1, iv.n_positions, 1]), t);
                 let scale = (self.beta.clone() * alpha).add_scalar(1.0);
                 h * scale
             }
             Method::SteerVec => {
-                let v = self.masked.clone().narrow(0, r * t, t).reshape([1, t, d]);
+                let n = iv.n_positions;
+                let v = pad_positions(self.masked.clone().narrow(0, r * n, n).reshape([1, n, d]), t);
                 h + self.beta.clone() * v
             }
             Method::DynScalar => {
@@ -154,4 +150,16 @@ impl Hook for Applied<'_> {
             }
         }
     }
+}
+
+/// Positional parameters [1, n, k] for a sequence of `t ≥ n` tokens: the prompt's n positions
+/// keep theirs, tokens generated after the prompt get none (zeros), so a continuation runs with
+/// the intervention on its prompt.
+fn pad_positions(x: Tensor<3>, t: usize) -> Tensor<3> {
+    let [one, n, k] = x.dims();
+    if t <= n {
+        return x.narrow(1, 0, t);
+    }
+    let zeros = Tensor::zeros([one, t - n, k], &x.device());
+    Tensor::cat(vec![x, zeros], 1)
 }

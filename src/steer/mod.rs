@@ -1,8 +1,12 @@
 //! The method of the paper: interventions at the hook sites (ActivScalar, SteerVec, DynScalar),
-//! the three-term objective, a step-at-a-time trainer and the metrics. `hyper` (the settings)
-//! is built without the `engine` feature so the page can use it.
+//! the three-term objective, a step-at-a-time trainer and the metrics. `hyper` (the settings),
+//! `layout`, `example` and `saved` are built without the `engine` feature so the page can use
+//! them (links, file import/export).
 
+pub mod example;
 pub mod hyper;
+pub mod layout;
+pub mod saved;
 
 #[cfg(feature = "engine")]
 pub mod heat;
@@ -15,6 +19,6 @@ pub mod objective;
 #[cfg(feature = "engine")]
 pub mod prompts;
 #[cfg(feature = "engine")]
-pub mod saved;
+mod saved_engine;
 #[cfg(feature = "engine")]
 pub mod train;

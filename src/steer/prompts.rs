@@ -1,15 +1,6 @@
 //! A set of prompts with two answers each, tokenised and grouped by length for batching.
 
-use serde::{Deserialize, Serialize};
-
-/// One prompt: y_from is what the model prefers, y_to where β = +1 should steer it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Example {
-    pub text: String,
-    pub ids: Vec<u32>,
-    pub from: u32,
-    pub to: u32,
-}
+pub use super::example::Example;
 
 /// Examples of equal length, run as one batch.
 #[derive(Clone, Debug, PartialEq)]

@@ -7,6 +7,22 @@ pub mod pair;
 pub mod split;
 
 use crate::model::tokenizer::Tokenizer;
+use crate::protocol::TaskChoice;
+use crate::steer::prompts::Example;
+
+/// Share of a task's prompts held out for testing (the page and the CLI default).
+pub const TEST_SHARE: f32 = 0.3;
+/// IOI prompts the page makes from one template.
+pub const IOI_PER_TEMPLATE: usize = 24;
+
+/// (train, test) prompts of a task; a pair has no test prompts.
+pub fn build(tokenizer: &Tokenizer, task: TaskChoice, prompt: &str, from: &str, to: &str, seed: u64) -> Result<(Vec<Example>, Vec<Example>), String> {
+    match task {
+        TaskChoice::Pair => Ok((vec![pair::pair(tokenizer, prompt, from, to)?], vec![])),
+        TaskChoice::Ccc => ccc::ccc(tokenizer, seed, TEST_SHARE),
+        TaskChoice::Ioi => ioi::ioi(tokenizer, &[0], IOI_PER_TEMPLATE, seed, TEST_SHARE),
+    }
+}
 
 /// The id of `answer` when it is exactly one token, else a message saying how it tokenises.
 pub fn single_token(tokenizer: &Tokenizer, answer: &str) -> Result<u32, String> {

@@ -11,6 +11,8 @@ mod engine;
 #[cfg(feature = "engine")]
 mod fetch;
 #[cfg(feature = "engine")]
+mod learned;
+#[cfg(feature = "engine")]
 mod training;
 
 use actscale::protocol::{Request, Response};
@@ -59,8 +61,24 @@ impl Worker for EngineWorker {
             }),
             Request::Stop => training::stop(),
             Request::Steer { prompt, beta, top_k } => scope.send_future(async move {
-                Done(id, training::steer(prompt, beta, top_k).await)
+                Done(id, learned::steer(prompt, beta, top_k).await)
             }),
+            Request::LoadModelBytes { name, bytes } => scope.send_future(async move {
+                Done(id, engine::load_bytes(name, std::rc::Rc::new(bytes), js_sys::Date::now()).await)
+            }),
+            Request::SetBackend(kind) => scope.send_future(async move { Done(id, engine::set_backend(kind).await) }),
+            Request::Sweep { request, lambdas } => scope.send_future(async move {
+                let send = move |r| scope2.respond(id, r);
+                Done(id, training::sweep(request, lambdas, send).await)
+            }),
+            Request::Generate { prompt, tokens, beta } => scope.send_future(async move {
+                Done(id, learned::generate(prompt, tokens, beta).await)
+            }),
+            Request::SetScalar { site, layer, position, value } => scope.send_future(async move {
+                Done(id, learned::set_scalar(site, layer, position, value).await)
+            }),
+            Request::Export => scope.send_future(async move { Done(id, learned::export().await) }),
+            Request::Apply(saved) => scope.send_future(async move { Done(id, learned::apply(saved).await) }),
         }
     }
 }

@@ -1,30 +1,37 @@
 //! Training in the worker, one step at a time: progress after every step, Stop honoured
-//! between steps (the loop yields to the event loop so the Stop message can arrive), and the
-//! learned intervention kept for steered predictions.
+//! between steps (the loop yields to the event loop so the Stop message can arrive), the
+//! intervention kept for steered predictions, and the λM sweep.
 
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::cell::Cell;
 
-use actscale::model::predict::{last_logits_hooked, top_k};
-use actscale::protocol::{Prediction, Response, TrainProgress, TrainRequest};
+use actscale::model::Model;
+use actscale::protocol::{Response, SplitMetrics, SweepPoint, TaskChoice, TrainProgress, TrainRequest};
 use actscale::steer::heat::heat;
 use actscale::steer::hyper::Selection;
-use actscale::steer::intervention::Intervention;
+use actscale::steer::metrics::{Metrics, evaluate};
+use actscale::steer::prompts::Example;
 use actscale::steer::train::Trainer;
-use actscale::tasks::pair::pair;
+use actscale::tasks;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::engine::current;
+use super::learned::{self, Learned};
+
+/// A task's test flip rate is measured every this many steps (and after the last).
+const TEST_EVERY: usize = 10;
 
 thread_local! {
     static STOP: Cell<bool> = const { Cell::new(false) };
     static TRAINING: Cell<bool> = const { Cell::new(false) };
-    static LEARNED: RefCell<Option<Rc<Intervention>>> = const { RefCell::new(None) };
 }
 
 pub fn stop() {
     STOP.with(|s| s.set(true));
+}
+
+fn stop_requested() -> bool {
+    STOP.with(Cell::get)
 }
 
 /// Lets queued messages (Stop, Steer) run before the next step.
@@ -36,49 +43,83 @@ async fn yield_to_event_loop() {
     let _ = JsFuture::from(promise).await;
 }
 
-pub async fn train(req: TrainRequest, send: impl Fn(Response)) -> Response {
-    let Some(model) = current() else { return Response::TrainFailed("the model is not loaded yet".into()) };
-    if TRAINING.with(Cell::get) {
-        return Response::TrainFailed("training is already running: press Stop first".into());
+fn split_metrics(m: &Metrics) -> SplitMetrics {
+    SplitMetrics {
+        prompts: m.prompts,
+        flip_rate: m.flip_rate,
+        delta_pos: m.logit_diff_pos,
+        delta_neg: m.logit_diff_neg,
+        delta_base: m.logit_diff_base,
+        kl_pos: m.kl_pos,
+        kl_neg: m.kl_neg,
     }
-    let example = match pair(&model.tokenizer, &req.prompt, &req.from, &req.to) {
-        Ok(e) => e,
+}
+
+/// Marks training as running until dropped (also when a step fails).
+struct Running;
+
+impl Running {
+    fn start() -> Result<Running, String> {
+        if TRAINING.with(Cell::get) {
+            return Err("training is already running: press Stop first".into());
+        }
+        STOP.with(|s| s.set(false));
+        TRAINING.with(|t| t.set(true));
+        Ok(Running)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        TRAINING.with(|t| t.set(false));
+    }
+}
+
+/// The model and the (train, test) prompts of a request.
+fn prepare(req: &TrainRequest) -> Result<(std::rc::Rc<Model>, Vec<Example>, Vec<Example>), String> {
+    let model = current().ok_or("the model is not loaded yet")?;
+    let (train, test) = tasks::build(&model.tokenizer, req.task, &req.prompt, &req.from, &req.to, req.seed)?;
+    Ok((model, train, test))
+}
+
+pub async fn train(req: TrainRequest, send: impl Fn(Response)) -> Response {
+    let _running = match Running::start() {
+        Ok(r) => r,
         Err(e) => return Response::TrainFailed(e),
     };
+    match train_steps(&req, &send).await {
+        Ok(stopped) => Response::TrainDone { stopped },
+        Err(e) => Response::TrainFailed(e),
+    }
+}
+
+/// Trains, reporting every step; `Ok(true)` when stopped early.
+async fn train_steps(req: &TrainRequest, send: &impl Fn(Response)) -> Result<bool, String> {
+    let (model, train, test) = prepare(req)?;
     let selection = Selection { sites: req.sites.clone(), ..Selection::default() };
-    let mut trainer = match Trainer::new(&model, req.method, selection, req.hyper.clone(), std::slice::from_ref(&example)) {
-        Ok(t) => t,
-        Err(e) => return Response::TrainFailed(e),
-    };
-    STOP.with(|s| s.set(false));
-    TRAINING.with(|t| t.set(true));
+    let mut trainer = Trainer::new(&model, req.method, selection, req.hyper.clone(), &train)?;
+    let shown = &train[0];
     let mask = trainer.iv.mask.clone().into_data_async().await.ok().and_then(|d| d.try_to_vec::<f32>().ok()).unwrap_or_default();
     send(Response::TrainStarted {
-        tokens: example.ids.iter().map(|&i| model.tokenizer.token_text(i)).collect(),
+        tokens: shown.ids.iter().map(|&i| model.tokenizer.token_text(i)).collect(),
         n_layers: model.llama.config.n_layers,
         params: mask.iter().filter(|m| **m > 0.0).count(),
         method: req.method,
     });
-    let mut stopped = false;
-    let result = loop {
-        if trainer.done() {
-            break Ok(());
-        }
-        if STOP.with(Cell::get) {
-            stopped = true;
-            break Ok(());
+    while !trainer.done() {
+        if stop_requested() {
+            break;
         }
         let start = js_sys::Date::now();
-        let r = match trainer.step(&model).await {
-            Ok(r) => r,
-            Err(e) => break Err(e),
-        };
+        let r = trainer.step(&model).await?;
         let iv = trainer.intervention();
-        let heat = match heat(&model, &iv, &example.ids).await {
-            Ok(h) => h,
-            Err(e) => break Err(e),
+        let test_flip_rate = if !test.is_empty() && (r.step % TEST_EVERY == 0 || trainer.done()) {
+            Some(evaluate(&model, &iv, &test, req.hyper.margin).await?.flip_rate)
+        } else {
+            None
         };
-        LEARNED.with(|l| *l.borrow_mut() = Some(Rc::new(iv)));
+        let heat = heat(&model, &iv, &shown.ids).await?;
+        learned::set(Learned { iv, request: req.clone(), examples: train.clone() });
         send(Response::TrainProgress(TrainProgress {
             step: r.step,
             steps: req.hyper.steps,
@@ -90,45 +131,58 @@ pub async fn train(req: TrainRequest, send: impl Fn(Response)) -> Response {
             delta_pos: r.delta_pos,
             delta_neg: r.delta_neg,
             flip_rate: r.flip_rate,
+            test_flip_rate,
             ms: js_sys::Date::now() - start,
             heat,
         }));
         yield_to_event_loop().await;
+    }
+    if req.task != TaskChoice::Pair {
+        let iv = trainer.intervention();
+        let train_m = evaluate(&model, &iv, &train, req.hyper.margin).await?;
+        let test_m = evaluate(&model, &iv, &test, req.hyper.margin).await?;
+        send(Response::TaskMetrics { train: split_metrics(&train_m), test: split_metrics(&test_m) });
+    }
+    Ok(!trainer.done())
+}
+
+/// Trains once per λM; each point is measured on the test split for tasks, else on the prompt.
+pub async fn sweep(req: TrainRequest, lambdas: Vec<f32>, send: impl Fn(Response)) -> Response {
+    let _running = match Running::start() {
+        Ok(r) => r,
+        Err(e) => return Response::TrainFailed(e),
     };
-    TRAINING.with(|t| t.set(false));
-    match result {
-        Ok(()) => Response::TrainDone { stopped },
+    if lambdas.is_empty() || lambdas.len() > 16 || lambdas.iter().any(|l| !l.is_finite() || *l < 0.0) {
+        return Response::TrainFailed("a sweep needs 1 to 16 values of λM, each ≥ 0".into());
+    }
+    match sweep_points(&req, &lambdas, &send).await {
+        Ok(stopped) => Response::SweepDone { stopped },
         Err(e) => Response::TrainFailed(e),
     }
 }
 
-/// Top-k of `prompt` with the learned intervention at `beta`.
-pub async fn steer(prompt: String, beta: f32, k: usize) -> Response {
-    let fail = |prompt: String, error: String| Response::Steered {
-        beta,
-        prediction: Prediction { prompt, ids: vec![], tokens: vec![], top: vec![], error: Some(error) },
-    };
-    let Some(model) = current() else { return fail(prompt, "the model is not loaded yet".into()) };
-    let Some(iv) = LEARNED.with(|l| l.borrow().clone()) else {
-        return fail(prompt, "nothing learned yet: press Train".into());
-    };
-    if !beta.is_finite() || !(-1.0..=1.0).contains(&beta) {
-        return fail(prompt, format!("β must be between −1 and 1, not {beta}"));
+async fn sweep_points(req: &TrainRequest, lambdas: &[f32], send: &impl Fn(Response)) -> Result<bool, String> {
+    let (model, train, test) = prepare(req)?;
+    let measured_on = if test.is_empty() { &train } else { &test };
+    for &lambda_m in lambdas {
+        let hyper = actscale::steer::hyper::Hyper { lambda_m, ..req.hyper.clone() };
+        let selection = Selection { sites: req.sites.clone(), ..Selection::default() };
+        let mut trainer = Trainer::new(&model, req.method, selection, hyper, &train)?;
+        while !trainer.done() {
+            if stop_requested() {
+                return Ok(true);
+            }
+            trainer.step(&model).await?;
+            yield_to_event_loop().await;
+        }
+        let m = evaluate(&model, &trainer.intervention(), measured_on, req.hyper.margin).await?;
+        send(Response::SweepPoint(SweepPoint {
+            lambda_m,
+            nonzero: m.nonzero,
+            flip_rate: m.flip_rate,
+            delta_pos: m.logit_diff_pos,
+            delta_neg: m.logit_diff_neg,
+        }));
     }
-    let ids = match model.tokenizer.encode(&prompt) {
-        Ok(ids) => ids,
-        Err(e) => return fail(prompt, e.to_string()),
-    };
-    let c = &model.llama.config;
-    if let Err(e) = iv.check_fits(c.n_layers, c.d_model, ids.len()) {
-        return fail(prompt, e);
-    }
-    let tokens = ids.iter().map(|&i| model.tokenizer.token_text(i)).collect();
-    match last_logits_hooked(&model, &ids, &iv.hook(&[beta])).await {
-        Ok(logits) => Response::Steered {
-            beta,
-            prediction: Prediction { prompt, ids, tokens, top: top_k(&logits, k, &model.tokenizer), error: None },
-        },
-        Err(e) => fail(prompt, e.to_string()),
-    }
+    Ok(false)
 }

@@ -65,3 +65,30 @@ export async function screenshot(page, name) {
   await mkdir(SHOTS, { recursive: true });
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
+
+export const TEST_MODEL = 'static/models/test-2layer.gguf';
+
+/** Sets a number field the way a user does (type, then leave the field). */
+export async function setNumber(page, selector, value) {
+  await page.locator(selector).fill(String(value));
+  await page.locator(selector).dispatchEvent('change');
+}
+
+/** On a loaded page: "The capital of France is", " Paris" → " London", train and wait. */
+export async function trainPair(page, { steps = 25, lambdaM = 1 } = {}) {
+  await page.locator('#prompt').fill('The capital of France is');
+  await page.waitForFunction(() => document.querySelectorAll('#prompt-tokens .token-chip').length === 5, null, { timeout: 60_000 });
+  await page.locator('#answer-from').fill(' Paris');
+  await page.locator('#answer-to').fill(' London');
+  await setNumber(page, '#hp-steps', steps);
+  await setNumber(page, '#hp-lambda-m', lambdaM);
+  await page.locator('#train').click();
+  await page.locator('#train-done').waitFor({ timeout: 240_000 });
+  await page.locator('#after tr.prediction').first().waitFor({ timeout: 60_000 });
+}
+
+/** The steered top-1 token once the "after" table shows predictions. */
+export async function steeredTop(page) {
+  await page.locator('#after tr.prediction').first().waitFor({ timeout: 60_000 });
+  return page.locator('#after tr.prediction').first().getAttribute('data-token');
+}

@@ -40,7 +40,7 @@ test('train ActivScalar on "The capital of France is": heatmap, charts, β, Stop
     assert.ok(values.some((v) => v !== 0), `some scalars were learned: ${values}`);
     // Each chart has one point per step and series.
     assert.equal(await page.locator('#chart-sparsity circle.point').count(), 2 * 25);
-    assert.equal(await page.locator('#chart-effectiveness circle.point').count(), 3 * 25);
+    assert.equal(await page.locator('#chart-effectiveness circle.point').count(), 4 * 25);
 
     // β = +1 and β = −1 give different steered predictions.
     await page.locator('#after tr.prediction').first().waitFor({ timeout: 60_000 });

@@ -1,0 +1,41 @@
+//! The CPU / WebGPU switch. WebGPU is offered only when the browser has an adapter; switching
+//! reloads the model onto the other backend.
+
+use leptos::prelude::*;
+
+use actscale::backend::BackendKind;
+use actscale::protocol::Request;
+
+use super::ModelState;
+use super::page::Page;
+
+#[component]
+pub fn BackendSwitch(page: Page) -> impl IntoView {
+    let current = move || match page.model.get() {
+        ModelState::Ready(info) => Some(info.backend),
+        _ => None,
+    };
+    let webgpu_ok = move || page.report().is_some_and(|r| r.webgpu_unavailable.is_none());
+    let choose = move |kind: BackendKind| {
+        if current() == Some(kind) {
+            return;
+        }
+        page.model.set(ModelState::Loading { loaded: 0, total: None });
+        page.send(Request::SetBackend(kind));
+    };
+    view! {
+        <fieldset class="backend-switch" disabled=move || current().is_none()>
+            <legend>"backend"</legend>
+            {[BackendKind::Cpu, BackendKind::WebGpu].into_iter().map(|kind| view! {
+                <label class="check">
+                    <input type="radio" name="backend" id=format!("backend-{}", kind.label().to_lowercase())
+                           prop:checked=move || current() == Some(kind)
+                           disabled=move || kind == BackendKind::WebGpu && !webgpu_ok()
+                           on:change=move |_| choose(kind) />
+                    {kind.label()}
+                </label>
+            }).collect_view()}
+            {move || (!webgpu_ok()).then(|| view! { <span class="muted">" (no WebGPU in this browser)"</span> })}
+        </fieldset>
+    }
+}

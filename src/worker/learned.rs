@@ -1,0 +1,206 @@
+//! The intervention in use (learned here, edited by hand, or restored from a link or file) and
+//! what the page asks of it: steered predictions, continuations, edits, export.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use actscale::model::Model;
+use actscale::model::predict::{last_logits_hooked, top_k};
+use actscale::model::site::Site;
+use actscale::protocol::{AppliedState, Prediction, Response, TaskChoice, TrainRequest};
+use actscale::readback::to_vec;
+use actscale::steer::generate::greedy;
+use actscale::steer::heat::heat;
+use actscale::steer::hyper::Method;
+use actscale::steer::intervention::Intervention;
+use actscale::steer::prompts::Example;
+use actscale::steer::saved::SavedIntervention;
+
+use super::engine::{current, current_info};
+
+/// An intervention with what it was made from.
+pub struct Learned {
+    pub iv: Intervention,
+    pub request: TrainRequest,
+    /// The training prompts (the first one is what the heatmap shows).
+    pub examples: Vec<Example>,
+}
+
+thread_local! {
+    static LEARNED: RefCell<Option<Rc<Learned>>> = const { RefCell::new(None) };
+}
+
+pub fn set(l: Learned) {
+    LEARNED.with(|x| *x.borrow_mut() = Some(Rc::new(l)));
+}
+
+/// Drops the intervention (a new model was loaded: it would not fit).
+pub fn forget() {
+    LEARNED.with(|x| *x.borrow_mut() = None);
+}
+
+fn get() -> Option<Rc<Learned>> {
+    LEARNED.with(|x| x.borrow().clone())
+}
+
+fn no_prediction(prompt: String, error: String) -> Prediction {
+    Prediction { prompt, ids: vec![], tokens: vec![], top: vec![], error: Some(error) }
+}
+
+/// Top-k of `prompt` with the intervention at `beta`.
+pub async fn steer(prompt: String, beta: f32, k: usize) -> Response {
+    let fail = |prompt, error| Response::Steered { beta, prediction: no_prediction(prompt, error) };
+    let Some(model) = current() else { return fail(prompt, "the model is not loaded yet".into()) };
+    let Some(l) = get() else { return fail(prompt, "nothing learned yet: press Train".into()) };
+    if !beta.is_finite() || !(-1.0..=1.0).contains(&beta) {
+        return fail(prompt, format!("β must be between −1 and 1, not {beta}"));
+    }
+    let ids = match model.tokenizer.encode(&prompt) {
+        Ok(ids) => ids,
+        Err(e) => return fail(prompt, e.to_string()),
+    };
+    let c = &model.llama.config;
+    if let Err(e) = l.iv.check_fits(c.n_layers, c.d_model, ids.len()) {
+        return fail(prompt, e);
+    }
+    let tokens = ids.iter().map(|&i| model.tokenizer.token_text(i)).collect();
+    match last_logits_hooked(&model, &ids, &l.iv.hook(&[beta])).await {
+        Ok(logits) => Response::Steered {
+            beta,
+            prediction: Prediction { prompt, ids, tokens, top: top_k(&logits, k, &model.tokenizer), error: None },
+        },
+        Err(e) => fail(prompt, e.to_string()),
+    }
+}
+
+/// Greedy continuations of `prompt` without and (when there is one) with the intervention.
+pub async fn generate(prompt: String, n: usize, beta: f32) -> Response {
+    let fail = |prompt, error| Response::Generated { prompt, plain: String::new(), steered: None, error: Some(error) };
+    let Some(model) = current() else { return fail(prompt, "the model is not loaded yet".into()) };
+    let ids = match model.tokenizer.encode(&prompt) {
+        Ok(ids) if !ids.is_empty() => ids,
+        Ok(_) => return fail(prompt, "type a prompt first".into()),
+        Err(e) => return fail(prompt, e.to_string()),
+    };
+    let plain = match greedy(&model, &ids, n, None).await {
+        Ok(new) => model.tokenizer.decode(&new),
+        Err(e) => return fail(prompt, e),
+    };
+    let (steered, error) = match get() {
+        None => (None, Some("nothing learned yet: the steered continuation appears after training".to_string())),
+        Some(l) if !beta.is_finite() || !(-1.0..=1.0).contains(&beta) => (None, Some(format!("β must be between −1 and 1, not {beta}"))),
+        Some(l) => match greedy(&model, &ids, n, Some((&l.iv, beta))).await {
+            Ok(new) => (Some(model.tokenizer.decode(&new)), None),
+            Err(e) => (None, Some(e)),
+        },
+    };
+    Response::Generated { prompt, plain, steered, error }
+}
+
+/// Sets one ActivScalar α (a hand edit) and answers with the new heatmap.
+pub async fn set_scalar(site: Site, layer: usize, position: usize, value: f32) -> Response {
+    let (Some(model), Some(l)) = (current(), get()) else { return Response::Error("nothing learned yet: train first".into()) };
+    if l.iv.method != Method::ActivScalar {
+        return Response::Error(format!("hand edits work on activ-scalar; this intervention is {}", l.iv.method.name()));
+    }
+    if !value.is_finite() || value.abs() > 100.0 {
+        return Response::Error(format!("α must be a number between −100 and 100, not {value}"));
+    }
+    if layer >= l.iv.n_layers || position >= l.iv.n_positions {
+        return Response::Error(format!("there is no layer {layer}, token {position} in this intervention"));
+    }
+    let mut values = match to_vec(l.iv.params.clone()).await {
+        Ok(v) => v,
+        Err(e) => return Response::Error(e),
+    };
+    let mask = to_vec(l.iv.mask.clone()).await.unwrap_or_default();
+    let i = (site.index() * l.iv.n_layers + layer) * l.iv.n_positions + position;
+    if mask.get(i).copied().unwrap_or(0.0) == 0.0 && value != 0.0 {
+        return Response::Error(format!("{} is not among the trained sites: tick it and train again", site.name()));
+    }
+    values[i] = value;
+    let iv = match l.iv.with_values(values) {
+        Ok(iv) => iv,
+        Err(e) => return Response::Error(e),
+    };
+    let ids = l.examples.first().map(|e| e.ids.clone()).unwrap_or_default();
+    let h = heat(&model, &iv, &ids).await.unwrap_or_default();
+    set(Learned { iv, request: l.request.clone(), examples: l.examples.clone() });
+    Response::Edited { heat: h }
+}
+
+/// The intervention at full precision, naming the model it was made on.
+pub async fn export() -> Response {
+    let (Some(info), Some(l)) = (current_info(), get()) else {
+        return Response::Exported(Err("nothing learned yet: train first".into()));
+    };
+    let saved = SavedIntervention::from_intervention(&l.iv, &l.request.hyper, l.request.task.name(), &l.examples).await;
+    Response::Exported(saved.map(|mut s| {
+        s.model = Some(info.id);
+        s
+    }))
+}
+
+/// Uses an intervention from a link or a file, after checking it fits the loaded model.
+pub async fn apply(saved: SavedIntervention) -> Response {
+    Response::Applied(apply_checked(saved).await)
+}
+
+async fn apply_checked(mut saved: SavedIntervention) -> Result<AppliedState, String> {
+    let (Some(model), Some(info)) = (current(), current_info()) else { return Err("the model is not loaded yet".into()) };
+    saved.validate()?;
+    match &saved.model {
+        Some(id) => id.check(&info.id)?,
+        None => {} // files from older versions name no model; the size checks below still apply
+    }
+    retokenize(&model, &mut saved.examples)?;
+    let first = saved.examples.first().ok_or("the intervention has no prompt")?;
+    if saved.method.positional() && first.ids.len() != saved.n_positions {
+        return Err(format!(
+            "the prompt {:?} is {} tokens with this model's tokenizer, but the intervention has {} positions",
+            first.text,
+            first.ids.len(),
+            saved.n_positions
+        ));
+    }
+    let iv = saved.to_intervention(info.n_layers, info.d_model, model.llama.device())?;
+    let h = heat(&model, &iv, &first.ids).await?;
+    let tok = &model.tokenizer;
+    let request = TrainRequest {
+        task: TaskChoice::parse(&saved.task).unwrap_or_default(),
+        seed: 0,
+        prompt: first.text.clone(),
+        from: tok.token_text(first.from),
+        to: tok.token_text(first.to),
+        method: saved.method,
+        sites: saved.selection.sites.clone(),
+        hyper: saved.hyper.clone(),
+    };
+    let state = AppliedState {
+        task: request.task,
+        prompt: request.prompt.clone(),
+        from: request.from.clone(),
+        to: request.to.clone(),
+        tokens: first.ids.iter().map(|&i| tok.token_text(i)).collect(),
+        heat: h,
+        saved: saved.clone(),
+    };
+    set(Learned { iv, request, examples: saved.examples });
+    Ok(state)
+}
+
+/// Links carry prompt text, not token ids: tokenise here, and check the answers are tokens.
+fn retokenize(model: &Model, examples: &mut [Example]) -> Result<(), String> {
+    let vocab = model.tokenizer.vocab_size() as u32;
+    for e in examples.iter_mut() {
+        if e.from >= vocab || e.to >= vocab {
+            return Err(format!("an answer token id is outside this model's vocabulary ({vocab} tokens)"));
+        }
+        let ids = model.tokenizer.encode(&e.text).map_err(|e| e.to_string())?;
+        if !e.ids.is_empty() && e.ids != ids {
+            return Err(format!("the prompt {:?} tokenises differently with this model", e.text));
+        }
+        e.ids = ids;
+    }
+    Ok(())
+}

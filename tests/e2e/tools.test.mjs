@@ -1,0 +1,174 @@
+// The page's other tools, on the 2-layer test model: hand-editing a scalar, greedy
+// continuations, task mode (CCC) with train/test metrics, the λM sweep, loading models from a
+// file or URL (and rejecting bad ones), the backend switch, keyboard use and a narrow window.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { serve, launch, openPage, screenshot, trainPair, steeredTop, setNumber, TEST_MODEL, ROOT } from './support.mjs';
+
+let site;
+before(async () => { site = await serve(); });
+after(async () => { await site?.close(); });
+
+async function ready(page) {
+  await page.locator('#model-status.ready').waitFor({ timeout: 120_000 });
+}
+
+test('edit a scalar by hand; continuation with and without the intervention', async () => {
+  const browser = await launch({ webgpu: false });
+  const errors = [];
+  try {
+    const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}`, errors);
+    await ready(page);
+    await trainPair(page, { steps: 10 });
+    const before = await page.locator('#after').innerText();
+    // Click the last token's cell of layer 1, mlp_out, and give it a large α.
+    const cell = page.locator('#heatmap rect.cell[data-site="mlp_out"][data-layer="1"][data-position="4"]');
+    await cell.click();
+    assert.equal(await page.locator('#cell-site').inputValue(), 'mlp_out');
+    assert.equal(await page.locator('#cell-layer').inputValue(), '1');
+    assert.equal(await page.locator('#cell-token').inputValue(), '4');
+    await page.locator('#cell-value').fill('3');
+    await page.locator('#cell-value').press('Enter');
+    await page.waitForFunction(() => document.querySelector('#heatmap rect.cell[data-site="mlp_out"][data-layer="1"][data-position="4"]')?.dataset.value === '3', null, { timeout: 60_000 });
+    await page.waitForFunction((prev) => document.querySelector('#after')?.innerText !== prev, before, { timeout: 60_000 });
+    // Zero it again.
+    await page.locator('#cell-zero').click();
+    await page.waitForFunction(() => document.querySelector('#heatmap rect.cell[data-site="mlp_out"][data-layer="1"][data-position="4"]')?.dataset.value === '0', null, { timeout: 60_000 });
+
+    await page.locator('#generate').click();
+    await page.locator('#continuation-plain').waitFor({ timeout: 120_000 });
+    assert.ok((await page.locator('#continuation-plain').textContent()).length > 0);
+    assert.ok((await page.locator('#continuation-steered').textContent()).length > 0);
+    await screenshot(page, 'edited-and-continued');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('task mode (CCC): train and test metrics, flip-rate chart; λM sweep points', async () => {
+  const browser = await launch({ webgpu: false });
+  const errors = [];
+  try {
+    const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}`, errors);
+    await ready(page);
+    await page.locator('#task').selectOption('ccc');
+    assert.equal(await page.locator('#hp-batch').inputValue(), '4');
+    await setNumber(page, '#hp-steps', 10);
+    await setNumber(page, '#hp-lambda-m', 1);
+    await page.locator('#train').click();
+    await page.locator('#task-metrics').waitFor({ timeout: 240_000 });
+    assert.equal(await page.locator('#task-metrics tbody tr').count(), 2);
+    const prompts = await page.locator('#task-metrics tbody tr td:nth-of-type(1)').allTextContents();
+    assert.deepEqual(prompts.map(Number).sort((a, b) => a - b), [12, 28]);
+    // The test flip rate is measured at step 10: one point, the batch flip rate every step.
+    await page.locator('#train-done').waitFor({ timeout: 60_000 });
+    assert.equal(await page.locator('#chart-flips circle.point').count(), 10 + 1);
+    // The heatmap shows the template's tokens (CCC prompts are 18 tokens here).
+    assert.ok(await page.locator('#heatmap rect.cell').count() >= 2 * 2 * 10);
+    await screenshot(page, 'task-ccc');
+
+    await page.locator('#task').selectOption('pair');
+    await page.locator('#prompt').fill('The capital of France is');
+    await page.locator('#answer-from').fill(' Paris');
+    await page.locator('#answer-to').fill(' London');
+    await setNumber(page, '#hp-steps', 5);
+    await page.locator('#sweep-lambdas').fill('0.5, 50');
+    await page.locator('#sweep-run').click();
+    await page.waitForFunction(() => document.querySelectorAll('#chart-sweep circle.point').length === 2 * 2, null, { timeout: 240_000 });
+    await screenshot(page, 'sweep');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('load a model from a file or URL; bad files are rejected and the old model stays', async () => {
+  const browser = await launch({ webgpu: false });
+  const errors = [];
+  try {
+    const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}`, errors);
+    await ready(page);
+    const gguf = await readFile(join(ROOT, 'static/models/test-2layer.gguf'));
+    // Truncated: the reader's message, and the loaded model is kept.
+    await page.locator('#model-file').setInputFiles({ name: 'cut.gguf', mimeType: 'application/octet-stream', buffer: gguf.subarray(0, 5000) });
+    await page.locator('#model-load-error').waitFor({ timeout: 60_000 });
+    assert.match(await page.locator('#model-load-error').textContent(), /cut\.gguf/);
+    await ready(page);
+    // Not a GGUF at all, by URL.
+    await page.locator('#model-url').fill(`${site.url}index.html`);
+    await page.locator('#model-url-load').click();
+    await page.waitForFunction(() => /index\.html/.test(document.querySelector('#model-load-error')?.textContent ?? ''), null, { timeout: 60_000 });
+    await ready(page);
+    // A missing URL.
+    await page.locator('#model-url').fill(`${site.url}static/models/nope.gguf`);
+    await page.locator('#model-url-load').click();
+    await page.waitForFunction(() => /nope\.gguf/.test(document.querySelector('#model-load-error')?.textContent ?? ''), null, { timeout: 60_000 });
+    // A good file from disk loads and predicts.
+    await page.locator('#model-file').setInputFiles({ name: 'mine.gguf', mimeType: 'application/octet-stream', buffer: gguf });
+    await page.waitForFunction(() => /mine\.gguf/.test(document.querySelector('#model-status.ready')?.textContent ?? ''), null, { timeout: 60_000 });
+    await page.locator('#prompt').fill('The capital of France is');
+    await page.waitForFunction(() => document.querySelectorAll('#predictions tr.prediction').length === 10, null, { timeout: 60_000 });
+    await screenshot(page, 'model-loaded-from-file');
+    assert.deepEqual(errors.filter((e) => !/404|Failed to load resource/.test(e)), []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('backend switch: WebGPU → CPU gives the same top prediction', async () => {
+  const browser = await launch({ webgpu: true });
+  const errors = [];
+  try {
+    const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}`, errors);
+    await ready(page);
+    assert.match(await page.locator('#backend-status').textContent(), /model on WebGPU/);
+    await page.locator('#prompt').fill('The capital of France is');
+    await page.waitForFunction(() => document.querySelectorAll('#predictions tr.prediction').length === 10, null, { timeout: 240_000 });
+    const gpuTop = await page.locator('#predictions tr.prediction').first().getAttribute('data-token');
+    await page.locator('#backend-cpu').check();
+    await page.waitForFunction(() => /model on CPU/.test(document.querySelector('#backend-status')?.textContent ?? ''), null, { timeout: 120_000 });
+    await page.waitForFunction(() => document.querySelectorAll('#predictions tr.prediction').length === 10, null, { timeout: 60_000 });
+    assert.equal(await page.locator('#predictions tr.prediction').first().getAttribute('data-token'), gpuTop);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('keyboard only: type a prompt, tab to Train, press Enter; narrow window has no sideways scroll', async () => {
+  const browser = await launch({ webgpu: false });
+  const errors = [];
+  try {
+    const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}`, errors);
+    await ready(page);
+    await page.locator('#prompt').focus();
+    await page.keyboard.press('ControlOrMeta+a');
+    await page.keyboard.type('The capital of France is');
+    await page.locator('#answer-from').focus();
+    await page.keyboard.press('ControlOrMeta+a');
+    await page.keyboard.type(' Paris');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'answer-to');
+    await page.keyboard.press('ControlOrMeta+a');
+    await page.keyboard.type(' London');
+    await page.locator('#hp-steps').focus();
+    await page.keyboard.press('ControlOrMeta+a');
+    await page.keyboard.type('3');
+    await page.keyboard.press('Tab');
+    await page.locator('#train').focus();
+    await page.keyboard.press('Enter');
+    await page.locator('#train-done').waitFor({ timeout: 120_000 });
+    assert.match(await page.locator('#train-done').textContent(), /Done: 3 steps/);
+
+    await page.setViewportSize({ width: 390, height: 800 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `no sideways scroll at 390 px (overflow ${overflow} px)`);
+    await screenshot(page, 'narrow-390');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
