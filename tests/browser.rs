@@ -58,3 +58,140 @@ fn truncated_and_foreign_files_give_clear_errors_in_the_browser() {
     let err = Model::from_bytes(b"<html>not found</html>".to_vec(), &cpu_device()).err().expect("rejected");
     assert!(err.to_string().contains("GGUF"), "{err}");
 }
+
+// --- The worker protocol: every message as gloo-worker's codec carries it between threads. ---
+
+use actscale::model::id::ModelId;
+use actscale::model::site::Site;
+use actscale::permalink;
+use actscale::protocol::{
+    AppliedState, ModelInfo, Prediction, Request, Response, SelfCheckReport, SplitMetrics, SweepPoint, TaskChoice, TopToken,
+    TrainProgress, TrainRequest,
+};
+use actscale::steer::example::Example;
+use actscale::steer::hyper::{Hyper, Method, Selection};
+use actscale::steer::saved::{FORMAT, SavedIntervention, VERSION};
+use gloo_worker::{Bincode, Codec};
+
+/// Encodes `v` as the worker does and decodes it on "the other side"; Debug text compares
+/// every field (floats exactly).
+fn through_the_worker_codec<T: serde::Serialize + serde::de::DeserializeOwned + std::fmt::Debug>(v: &T) {
+    let back: T = Bincode::decode(Bincode::encode(v));
+    assert_eq!(format!("{back:?}"), format!("{v:?}"));
+}
+
+fn a_saved_intervention() -> SavedIntervention {
+    SavedIntervention {
+        format: FORMAT.into(),
+        version: VERSION,
+        model: Some(ModelId::of_file(TEST_MODEL, 2, 576)),
+        method: Method::ActivScalar,
+        selection: Selection { sites: vec![Site::ALL[1]], layers: vec![1], positions: vec![0, 4] },
+        hyper: Hyper { steps: 7, ..Hyper::default() },
+        beta: -0.25,
+        n_layers: 2,
+        d_model: 576,
+        n_positions: 5,
+        task: "pair".into(),
+        examples: vec![Example { text: "Rome is in".into(), ids: vec![1, 2, 3], from: 11, to: 12 }],
+        params: (0..20).map(|i| if i % 7 == 0 { i as f32 * 0.5 - 3.0 } else { 0.0 }).collect(),
+    }
+}
+
+fn a_train_request(task: TaskChoice) -> TrainRequest {
+    TrainRequest {
+        task,
+        seed: 3,
+        prompt: "The capital of France is".into(),
+        from: " Paris".into(),
+        to: " London".into(),
+        method: Method::DynScalar,
+        sites: Site::ALL.to_vec(),
+        hyper: Hyper::default(),
+    }
+}
+
+#[wasm_bindgen_test]
+fn every_request_crosses_the_worker_boundary_unchanged() {
+    let requests = vec![
+        Request::SelfCheck,
+        Request::LoadModelUrl { url: "static/models/x.gguf".into() },
+        Request::LoadModelBytes { name: "mine.gguf".into(), bytes: TEST_MODEL[..1000].to_vec() },
+        Request::SetBackend(BackendKind::WebGpu),
+        Request::Predict { prompt: "Ünïcode ✓ prompt".into(), top_k: 10 },
+        Request::Train(a_train_request(TaskChoice::Ccc)),
+        Request::Sweep { request: a_train_request(TaskChoice::Ioi), lambdas: vec![0.0, 1.5, 40.0] },
+        Request::Stop,
+        Request::Steer { prompt: "p".into(), beta: -1.0, top_k: 5 },
+        Request::Generate { prompt: "p".into(), tokens: 20, beta: 0.5 },
+        Request::SetScalar { site: Site::ALL[0], layer: 1, position: 3, value: -2.5 },
+        Request::Export,
+        Request::Apply(a_saved_intervention()),
+    ];
+    for r in &requests {
+        through_the_worker_codec(r);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn every_response_crosses_the_worker_boundary_unchanged() {
+    let check = self_check::run(&cpu_device(), BackendKind::Cpu).await.unwrap();
+    let prediction = Prediction {
+        prompt: "Rome is in".into(),
+        ids: vec![1, 2],
+        tokens: vec!["Rome".into(), " is".into()],
+        top: vec![TopToken { id: 7, token: " Italy".into(), logit: 12.25, prob: 0.75 }],
+        error: None,
+    };
+    let saved = a_saved_intervention();
+    let split = SplitMetrics { prompts: 12, flip_rate: 0.5, delta_pos: 1.0, delta_neg: -2.0, delta_base: 0.1, kl_pos: 0.3, kl_neg: 0.4 };
+    let progress = |test| TrainProgress {
+        step: 3, steps: 10, loss: 1.5, eff: 1.0, faith: 0.25, l1: 4.0, nonzero: 9, delta_pos: 2.0, delta_neg: -1.0,
+        flip_rate: 1.0, test_flip_rate: test, ms: 812.5, heat: vec![0.0, 1.5, -2.0],
+    };
+    let responses = vec![
+        Response::SelfCheck(SelfCheckReport {
+            active: BackendKind::Cpu,
+            webgpu_unavailable: Some("no adapter".into()),
+            cpu: Ok(check),
+            webgpu: Some(Err("failed".into())),
+        }),
+        Response::LoadProgress { loaded: 5 << 30, total: None },
+        Response::ModelReady(ModelInfo {
+            name: "m".into(), n_layers: 2, d_model: 576, vocab_size: 49152, backend: BackendKind::WebGpu, load_ms: 1.5,
+            id: ModelId::of_file(TEST_MODEL, 2, 576),
+        }),
+        Response::LoadFailed("not a GGUF".into()),
+        Response::Prediction(prediction.clone()),
+        Response::TrainStarted { tokens: vec!["a".into()], n_layers: 2, params: 20, method: Method::SteerVec },
+        Response::TrainProgress(progress(None)),
+        Response::TrainProgress(progress(Some(0.25))),
+        Response::TaskMetrics { train: split.clone(), test: SplitMetrics::default() },
+        Response::TrainDone { stopped: true },
+        Response::TrainFailed("x".into()),
+        Response::SweepPoint(SweepPoint { lambda_m: 10.0, nonzero: 4, flip_rate: 0.5, delta_pos: 1.0, delta_neg: -1.0 }),
+        Response::SweepDone { stopped: false },
+        Response::Steered { beta: 0.5, prediction },
+        Response::Generated { prompt: "p".into(), plain: " a b".into(), steered: None, error: Some("no intervention".into()) },
+        Response::Edited { heat: vec![1.0, -1.0] },
+        Response::Exported(Ok(saved.clone())),
+        Response::Exported(Err("nothing learned yet".into())),
+        Response::Applied(Ok(AppliedState {
+            saved: saved.clone(), task: TaskChoice::Pair, prompt: "Rome is in".into(), from: " Italy".into(),
+            to: " France".into(), tokens: vec!["Rome".into()], heat: vec![0.5],
+        })),
+        Response::Applied(Err("different model".into())),
+        Response::Error("oops".into()),
+    ];
+    for r in &responses {
+        through_the_worker_codec(r);
+    }
+}
+
+#[wasm_bindgen_test]
+fn a_link_made_in_the_browser_decodes_to_the_quantised_state() {
+    let saved = a_saved_intervention();
+    let link = permalink::link("http://127.0.0.1:8080/", &saved).unwrap();
+    assert_eq!(permalink::decode(&link).unwrap(), permalink::quantised(&saved));
+    assert!(permalink::decode(&link[..link.len() - 3]).is_err(), "a cut link is an error, not a panic");
+}

@@ -13,6 +13,9 @@ use actscale::steer::saved::SavedIntervention;
 
 use super::page::{ExportFor, Page};
 
+/// Links longer than this may be cut by chat apps and mail clients (browsers open them).
+const LONG_LINK: usize = 8000;
+
 /// The fragment of the page's address when it carries a link ("s=…"), without the '#'.
 pub fn location_fragment() -> Option<String> {
     let hash = web_sys::window()?.location().hash().ok()?;
@@ -58,7 +61,8 @@ pub fn make_link(page: Page, mut saved: SavedIntervention) {
                 }
                 let _ = w.navigator().clipboard().write_text(&link);
             }
-            page.share_message.set(Some((true, format!("Link ready ({} characters) and copied.", link.len()))));
+            let note = if link.len() > LONG_LINK { " It is long: some chat apps cut long links, so “Export file” is safer." } else { "" };
+            page.share_message.set(Some((true, format!("Link ready ({} characters) and copied.{note}", link.len()))));
             page.link.set(Some(link));
         }
         Err(PermalinkError::TooLarge { chars, max }) => page.share_message.set(Some((

@@ -22,10 +22,10 @@ pub struct TaskArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Share of a task's prompts held out for testing.
-    #[arg(long, default_value_t = 0.3)]
+    #[arg(long, default_value_t = tasks::TEST_SHARE)]
     pub test_share: f32,
     /// Prompts per IOI template.
-    #[arg(long, default_value_t = 24)]
+    #[arg(long, default_value_t = tasks::IOI_PER_TEMPLATE)]
     pub per_template: usize,
 }
 

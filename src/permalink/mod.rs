@@ -35,9 +35,10 @@ use crate::steer::saved::{FORMAT, SavedIntervention, VERSION};
 pub const KEY: &str = "s";
 /// Version of the binary layout above (the first byte of every payload).
 pub const FORMAT_VERSION: u8 = 1;
-/// Longest payload encoded or decoded. Browsers take far longer URLs; chat apps and address bars
-/// do not, and a longer one would be a file anyway.
-pub const MAX_LINK_CHARS: usize = 64 * 1024;
+/// Longest payload encoded or decoded. A dense DynScalar on the default model (34,620 f16
+/// parameters that deflate cannot shrink) is ~84K characters; Chromium and Firefox open URLs of
+/// megabytes. Chat apps may cut long links, so the page says when a link is long.
+pub const MAX_LINK_CHARS: usize = 128 * 1024;
 /// Most parameters a link may carry (SteerVec on a 10-token prompt of the default model has 345,600).
 /// With it, every valid body is below `MAX_INFLATED`.
 pub const MAX_PARAMS: usize = 1 << 20;

@@ -70,3 +70,32 @@ test('train ActivScalar on "The capital of France is": heatmap, charts, β, Stop
     await browser.close();
   }
 });
+
+// The slower test: the default page with the real model (SmolLM2-135M, 30 layers), a few steps.
+test('real model: train a few ActivScalar steps on the default page', async () => {
+  const browser = await launch({ webgpu: false });
+  const errors = [];
+  try {
+    const page = await openPage(browser, site.url, errors);
+    await page.locator('#model-status.ready').waitFor({ timeout: 300_000 });
+    assert.match(await page.locator('#model-status').innerText(), /30 layers/);
+    await page.locator('#prompt').fill('The capital of France is');
+    await page.waitForFunction(() => document.querySelectorAll('#prompt-tokens .token-chip').length === 5, null, { timeout: 120_000 });
+    // The real model knows the answer: " Paris" is its first prediction.
+    assert.equal(await page.locator('#predictions tr.prediction').first().getAttribute('data-token'), ' Paris');
+    await page.locator('#answer-from').fill(' Paris');
+    await page.locator('#answer-to').fill(' London');
+    await page.locator('#hp-steps').fill('4');
+    await page.locator('#hp-steps').dispatchEvent('change');
+    await page.locator('#train').click();
+    await page.locator('#train-done').waitFor({ timeout: 300_000 });
+    assert.match(await page.locator('#train-done').textContent(), /Done: 4 steps/);
+    assert.equal(await page.locator('#heatmap rect.cell').count(), 2 * 30 * 5);
+    assert.equal(await page.locator('#chart-sparsity circle.point').count(), 2 * 4);
+    await page.locator('#after tr.prediction').first().waitFor({ timeout: 120_000 });
+    await screenshot(page, 'trained-real-model');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
