@@ -88,7 +88,7 @@ pub async fn generate(prompt: String, n: usize, beta: f32) -> Response {
     };
     let (steered, error) = match get() {
         None => (None, Some("nothing learned yet: the steered continuation appears after training".to_string())),
-        Some(l) if !beta.is_finite() || !(-1.0..=1.0).contains(&beta) => (None, Some(format!("β must be between −1 and 1, not {beta}"))),
+        Some(_) if !beta.is_finite() || !(-1.0..=1.0).contains(&beta) => (None, Some(format!("β must be between −1 and 1, not {beta}"))),
         Some(l) => match greedy(&model, &ids, n, Some((&l.iv, beta))).await {
             Ok(new) => (Some(model.tokenizer.decode(&new)), None),
             Err(e) => (None, Some(e)),
