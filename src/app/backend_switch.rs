@@ -16,10 +16,17 @@ pub fn BackendSwitch(page: Page) -> impl IntoView {
         _ => None,
     };
     let webgpu_ok = move || page.report().is_some_and(|r| r.webgpu_unavailable.is_none());
+    // The backend asked for, shown checked while the model moves onto it.
+    let wanted = RwSignal::new(None::<BackendKind>);
+    let checked = move |kind| match page.model.get() {
+        ModelState::Ready(info) => info.backend == kind,
+        _ => wanted.get() == Some(kind),
+    };
     let choose = move |kind: BackendKind| {
         if current() == Some(kind) {
             return;
         }
+        wanted.set(Some(kind));
         page.model.set(ModelState::Loading { loaded: 0, total: None });
         page.send(Request::SetBackend(kind));
     };
@@ -29,7 +36,7 @@ pub fn BackendSwitch(page: Page) -> impl IntoView {
             {[BackendKind::Cpu, BackendKind::WebGpu].into_iter().map(|kind| view! {
                 <label class="check">
                     <input type="radio" name="backend" id=format!("backend-{}", kind.label().to_lowercase())
-                           prop:checked=move || current() == Some(kind)
+                           prop:checked=move || checked(kind)
                            disabled=move || kind == BackendKind::WebGpu && !webgpu_ok()
                            on:change=move |_| choose(kind) />
                     {kind.label()}

@@ -55,7 +55,8 @@ pub fn ModelLoader(page: Page) -> impl IntoView {
                        prop:value=move || url.get() on:input=move |ev| url.set(event_target_value(&ev)) />
                 <button id="model-url-load" type="submit">"Load"</button>
             </form>
-            {move || page.load_error.get().map(|e| view! { <p class="error" id="model-load-error" role="alert">{e}</p> })}
         </details>
+        // Outside the details: the message shows even when the loader is folded away.
+        {move || page.load_error.get().map(|e| view! { <p class="error" id="model-load-error" role="alert">{e}</p> })}
     }
 }

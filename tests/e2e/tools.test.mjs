@@ -92,6 +92,7 @@ test('load a model from a file or URL; bad files are rejected and the old model 
     const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}`, errors);
     await ready(page);
     const gguf = await readFile(join(ROOT, 'static/models/test-2layer.gguf'));
+    await page.locator('.model-loader summary').click();
     // Truncated: the reader's message, and the loaded model is kept.
     await page.locator('#model-file').setInputFiles({ name: 'cut.gguf', mimeType: 'application/octet-stream', buffer: gguf.subarray(0, 5000) });
     await page.locator('#model-load-error').waitFor({ timeout: 60_000 });
