@@ -140,7 +140,8 @@ pub enum Response {
     /// Loading failed; the model that was loaded before (if any) is still in use.
     LoadFailed(String),
     Prediction(Prediction),
-    TrainStarted { tokens: Vec<String>, n_layers: usize, params: usize, method: Method },
+    /// Training began on `prompt` (a task's first train prompt, whose tokens the heatmap shows).
+    TrainStarted { prompt: String, tokens: Vec<String>, n_layers: usize, params: usize, method: Method },
     TrainProgress(TrainProgress),
     /// A task's train and test metrics after training.
     TaskMetrics { train: SplitMetrics, test: SplitMetrics },

@@ -163,7 +163,7 @@ async fn every_response_crosses_the_worker_boundary_unchanged() {
         }),
         Response::LoadFailed("not a GGUF".into()),
         Response::Prediction(prediction.clone()),
-        Response::TrainStarted { tokens: vec!["a".into()], n_layers: 2, params: 20, method: Method::SteerVec },
+        Response::TrainStarted { prompt: "Rome is in".into(), tokens: vec!["a".into()], n_layers: 2, params: 20, method: Method::SteerVec },
         Response::TrainProgress(progress(None)),
         Response::TrainProgress(progress(Some(0.25))),
         Response::TaskMetrics { train: split.clone(), test: SplitMetrics::default() },

@@ -45,7 +45,12 @@ pub fn handle(page: Page, response: Response) {
                 page.prediction.set(Some(p));
             }
         }
-        Response::TrainStarted { tokens, n_layers, method, .. } => {
+        Response::TrainStarted { prompt, tokens, n_layers, method, .. } => {
+            // A task trains on its own prompts: show and steer the first one.
+            if prompt != page.prompt.get_untracked() {
+                page.prompt.set(prompt.clone());
+            }
+            page.steer_prompt.set_value(prompt);
             page.history.set(vec![]);
             page.task_metrics.set(None);
             page.cell.set(None);

@@ -101,6 +101,7 @@ async fn train_steps(req: &TrainRequest, send: &impl Fn(Response)) -> Result<boo
     let shown = &train[0];
     let mask = trainer.iv.mask.clone().into_data_async().await.ok().and_then(|d| d.try_to_vec::<f32>().ok()).unwrap_or_default();
     send(Response::TrainStarted {
+        prompt: shown.text.clone(),
         tokens: shown.ids.iter().map(|&i| model.tokenizer.token_text(i)).collect(),
         n_layers: model.llama.config.n_layers,
         params: mask.iter().filter(|m| **m > 0.0).count(),
