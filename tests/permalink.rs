@@ -303,3 +303,17 @@ fn cli_encode_refuses_a_file_without_a_model_id_unless_given_the_model() {
     assert_eq!(code, 2);
     assert!(stderr.contains("--model"), "{stderr}");
 }
+
+#[test]
+fn links_drop_scalars_the_sparsity_metric_counts_as_zero_but_keep_steering_vectors() {
+    let mut s = sparse_activ_scalar(0);
+    s.params[3] = 0.004; // |α| ≤ NONZERO: not counted as non-zero, not carried
+    s.params[5] = -0.5;
+    let back = permalink::decode(&permalink::encode(&s).unwrap()).unwrap();
+    assert_eq!((back.params[3], back.params[5]), (0.0, -0.5));
+    assert_eq!(back.nonzero(), 1);
+    let mut v = saved(Method::SteerVec, 1, 4, 1, vec![0.004, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0]);
+    v.selection = Selection::default();
+    let back = permalink::decode(&permalink::encode(&v).unwrap()).unwrap();
+    assert!((back.params[0] - 0.004).abs() < 1e-5, "a SteerVec component is part of a vector: kept");
+}

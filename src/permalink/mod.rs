@@ -17,8 +17,9 @@
 //!   params (see `params`): varint count, then dense f16 or sparse (gap, f16) pairs
 //! Varints are LEB128; f32 and f16 little-endian. Nothing may follow the params.
 //!
-//! What a link restores is `quantised(x)`: parameters rounded to f16, selections as sorted sets,
-//! example token ids left out (the worker tokenises the text again).
+//! What a link restores is `quantised(x)`: parameters rounded to f16 (ActivScalar and DynScalar
+//! values the sparsity metric counts as zero, |v| ≤ NONZERO, become exactly 0, which keeps links
+//! short), selections as sorted sets, example token ids left out (the worker tokenises again).
 
 mod body;
 mod bytes;
@@ -29,6 +30,7 @@ mod wire;
 pub use error::PermalinkError;
 
 use crate::model::site::Site;
+use crate::steer::hyper::{Method, NONZERO};
 use crate::steer::saved::{FORMAT, SavedIntervention, VERSION};
 
 /// The fragment key: links end in `#s=<payload>`.
@@ -49,7 +51,7 @@ pub const MAX_INFLATED: usize = 4 << 20;
 pub fn encode(saved: &SavedIntervention) -> Result<String, PermalinkError> {
     saved.validate().map_err(PermalinkError::Invalid)?;
     body::checked_count(saved.method, saved.n_layers, saved.d_model, saved.n_positions)?;
-    let raw = body::write(saved);
+    let raw = body::write(&SavedIntervention { params: link_params(saved), ..saved.clone() });
     debug_assert!(raw.len() <= MAX_INFLATED, "bounded by MAX_PARAMS and the text limits");
     let payload = wire::pack(&raw);
     if payload.len() > MAX_LINK_CHARS {
@@ -119,6 +121,14 @@ pub fn quantised(saved: &SavedIntervention) -> SavedIntervention {
     q.selection.layers = body::canonical(&saved.selection.layers);
     q.selection.positions = body::canonical(&saved.selection.positions);
     q.examples.iter_mut().for_each(|e| e.ids.clear());
-    q.params.iter_mut().for_each(|v| *v = params::quantise(*v));
+    q.params = link_params(saved);
     q
+}
+
+/// The parameters as a link stores them: f16, and for scalar methods exact zeros where the
+/// sparsity metric sees zero (after rounding, so encoding a decoded link changes nothing).
+fn link_params(saved: &SavedIntervention) -> Vec<f32> {
+    let prune = saved.method != Method::SteerVec;
+    let keep = |q: f32| if prune && q.abs() <= NONZERO { 0.0 } else { q };
+    saved.params.iter().map(|&v| keep(params::quantise(v))).collect()
 }

@@ -39,6 +39,10 @@ impl Method {
     }
 }
 
+/// A parameter (or a SteerVec vector) counts as non-zero above this magnitude: the sparsity
+/// metric, and what a permalink keeps of ActivScalar and DynScalar.
+pub const NONZERO: f32 = 0.01;
+
 /// Which sites the intervention may touch. Empty `layers`/`positions` mean all.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Selection {

@@ -11,8 +11,7 @@ use super::prompts::{Example, batches};
 use crate::model::Model;
 use crate::readback::to_vec;
 
-/// A parameter (or a SteerVec vector) counts as non-zero above this magnitude.
-pub const NONZERO: f32 = 0.01;
+pub use super::hyper::NONZERO;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Counts {
