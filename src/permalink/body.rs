@@ -67,7 +67,7 @@ pub fn write(saved: &SavedIntervention) -> Vec<u8> {
         w.varint(e.from.into());
         w.varint(e.to.into());
     }
-    params::write(&mut w, &saved.params);
+    params::write(&mut w, &saved.params, saved.method == Method::ActivScalar);
     w.bytes
 }
 

@@ -5,6 +5,9 @@
 //! dense:  0x00, then count × f16
 //! sparse: 0x01, varint nnz, then nnz × (varint gap, f16); index = previous index + 1 + gap
 //!         (the first index is its gap), so indices strictly increase and need no sort.
+//! int8:   0x02, i8 e, varint nnz, then nnz × (varint gap, i8 k): value = k·2^e, k ≠ 0, |k| ≤ 127.
+//!         ActivScalar only (its values are O(1) multipliers): half the bytes of f16, and the
+//!         power-of-two step makes re-encoding a decoded link exact.
 
 use half::f16;
 
@@ -13,6 +16,10 @@ use super::error::PermalinkError;
 
 const DENSE: u8 = 0;
 const SPARSE: u8 = 1;
+const SPARSE_I8: u8 = 2;
+/// Exponents an int8 step 2^e may have: every f16 magnitude needs one in this range.
+const MIN_EXP: i32 = -40;
+const MAX_EXP: i32 = 16;
 
 /// What a value becomes in a link: the nearest f16 (clamped to its finite range), and exactly
 /// 0.0 when that rounds to zero, so "non-zero" means non-zero after quantisation.
@@ -25,7 +32,40 @@ fn to_f16(v: f32) -> f16 {
     if h.to_f32() == 0.0 { f16::ZERO } else { h }
 }
 
-pub fn write(w: &mut Writer, params: &[f32]) {
+/// The exponent of the int8 grid step 2^e for `values`: the smallest with max|v| ≤ 127·2^e,
+/// so the largest value uses 64 ≤ |k| ≤ 127. None when all are zero.
+fn int8_exponent(values: &[f32]) -> Option<i32> {
+    let max = values.iter().fold(0f32, |m, v| m.max(v.abs()));
+    (max > 0.0).then(|| ((max / 127.0).log2().ceil() as i32).clamp(MIN_EXP, MAX_EXP))
+}
+
+/// Rounds `values` to the int8 grid (what an int8 link stores): k·2^e, exactly 0 where k = 0.
+pub fn to_int8_grid(values: &mut [f32]) {
+    let Some(e) = int8_exponent(values) else { return };
+    let step = 2f32.powi(e);
+    for v in values.iter_mut() {
+        let k = (*v / step).round().clamp(-127.0, 127.0);
+        *v = if k == 0.0 { 0.0 } else { k * step };
+    }
+}
+
+/// Writes `params` (already on the int8 grid when `int8`, see `to_int8_grid`).
+pub fn write(w: &mut Writer, params: &[f32], int8: bool) {
+    if let (true, Some(e)) = (int8, int8_exponent(params)) {
+        let step = 2f32.powi(e);
+        let nonzero: Vec<(usize, f32)> = params.iter().copied().enumerate().filter(|(_, v)| *v != 0.0).collect();
+        w.usize(params.len());
+        w.u8(SPARSE_I8);
+        w.u8(e as i8 as u8);
+        w.usize(nonzero.len());
+        let mut prev = None::<usize>;
+        for (i, v) in nonzero {
+            w.usize(gap(prev, i));
+            w.u8((v / step).round().clamp(-127.0, 127.0) as i8 as u8);
+            prev = Some(i);
+        }
+        return;
+    }
     let q: Vec<f16> = params.iter().map(|&v| to_f16(v)).collect();
     let nonzero: Vec<(usize, f16)> = q.iter().copied().enumerate().filter(|(_, h)| h.to_f32() != 0.0).collect();
     let mut sparse_bytes = varint_len(nonzero.len() as u64);
@@ -90,6 +130,29 @@ pub fn read(r: &mut Reader, count: usize) -> Result<Vec<f32>, PermalinkError> {
             }
             Ok(out)
         }
+        SPARSE_I8 => {
+            let e = r.u8()? as i8 as i32;
+            if !(MIN_EXP..=MAX_EXP).contains(&e) {
+                return Err(PermalinkError::Damaged(format!("scale exponent {e} is out of range")));
+            }
+            let step = 2f32.powi(e);
+            let nnz = r.usize_max(count, "the non-zero count")?;
+            let mut out = vec![0.0f32; count];
+            let mut next = 0usize;
+            for _ in 0..nnz {
+                let i = next + r.usize_max(count, "an index gap")?;
+                if i >= count {
+                    return Err(PermalinkError::Damaged(format!("parameter index {i} is out of range ({count})")));
+                }
+                let k = r.u8()? as i8;
+                if k == 0 || k == i8::MIN {
+                    return Err(PermalinkError::Damaged(format!("parameter value {k} is not allowed")));
+                }
+                out[i] = k as f32 * step;
+                next = i + 1;
+            }
+            Ok(out)
+        }
         other => Err(PermalinkError::Damaged(format!("unknown parameter encoding {other}"))),
     }
 }
@@ -100,7 +163,7 @@ mod tests {
 
     fn round_trip(p: &[f32]) -> (Vec<f32>, usize) {
         let mut w = Writer::default();
-        write(&mut w, p);
+        write(&mut w, p, false);
         let mut r = Reader::new(&w.bytes);
         let out = read(&mut r, p.len()).unwrap();
         r.finish().unwrap();
@@ -128,5 +191,25 @@ mod tests {
         }
         assert_eq!(quantise(1e-8).to_bits(), 0);
         assert_eq!(quantise(-0.0).to_bits(), 0);
+    }
+
+    #[test]
+    fn int8_grid_is_exact_on_re_encoding_and_within_half_a_step() {
+        let original: Vec<f32> = (0..600).map(|i| if i % 9 == 0 { ((i as f32) * 0.77).sin() * 2.5 } else { 0.0 }).collect();
+        let mut grid = original.clone();
+        to_int8_grid(&mut grid);
+        let max = original.iter().fold(0f32, |m, v| m.max(v.abs()));
+        for (o, g) in original.iter().zip(&grid) {
+            assert!((o - g).abs() <= max / 127.0, "{o} → {g}");
+        }
+        let mut again = grid.clone();
+        to_int8_grid(&mut again);
+        assert_eq!(again, grid, "a grid is its own rounding");
+        let mut w = Writer::default();
+        write(&mut w, &grid, true);
+        assert_eq!(w.bytes[varint_len(600) as usize], SPARSE_I8);
+        let mut r = Reader::new(&w.bytes);
+        assert_eq!(read(&mut r, 600).unwrap(), grid);
+        r.finish().unwrap();
     }
 }
