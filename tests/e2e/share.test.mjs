@@ -80,6 +80,16 @@ test('a permalink restores the intervention in a fresh page; Back/Forward; tampe
     await broken.waitForFunction(() => document.querySelectorAll('#predictions tr.prediction').length === 10, null, { timeout: 60_000 });
     await screenshot(broken, 'permalink-tampered');
     await ctx2.close();
+
+    // The link opened with another model (the default one): it says so and applies nothing.
+    const ctx3 = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const other = await ctx3.newPage();
+    other.on('pageerror', (e) => errors.push(String(e)));
+    await other.goto(`${site.url}${hash}`);
+    await other.locator('#share-message.error').waitFor({ timeout: 300_000 });
+    assert.match(await other.locator('#share-message').textContent(), /different model/);
+    assert.equal(await other.locator('#heatmap rect.cell').count(), 0);
+    await ctx3.close();
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
