@@ -18,8 +18,12 @@ pub struct ModelId {
 
 /// The `ModelId::hash` of a GGUF file's bytes.
 pub fn model_hash(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest[..HASH_HEX_CHARS / 2].iter().map(|b| format!("{b:02x}")).collect()
+    hash_of_digest(&Sha256::digest(bytes))
+}
+
+/// The `ModelId::hash` of a SHA-256 digest computed elsewhere (the browser's SubtleCrypto).
+pub fn hash_of_digest(digest: &[u8]) -> String {
+    digest.iter().take(HASH_HEX_CHARS / 2).map(|b| format!("{b:02x}")).collect()
 }
 
 impl ModelId {

@@ -5,11 +5,12 @@ use std::rc::Rc;
 
 use actscale::backend::BackendKind;
 use actscale::model::Model;
-use actscale::model::id::{ModelId, model_hash};
+use actscale::model::id::ModelId;
 use actscale::model::predict::{last_logits, top_k};
 use actscale::protocol::{ModelInfo, Prediction, Response};
 
 use super::backends;
+use super::digest::file_hash;
 use super::fetch::fetch_bytes;
 
 /// The model in use, with the file it came from (kept so that a backend switch can reload it).
@@ -47,7 +48,7 @@ pub async fn load_from_url(url: &str, progress: impl Fn(u64, Option<u64>)) -> Re
 /// Loads a GGUF's bytes on the active backend. On failure the previous model stays loaded.
 pub async fn load_bytes(name: String, bytes: Rc<Vec<u8>>, start: f64) -> Response {
     let (device, backend) = backends::active().await;
-    let hash = model_hash(&bytes);
+    let hash = file_hash(&bytes).await;
     match Model::from_bytes(bytes.to_vec(), &device) {
         Ok(model) => {
             let c = &model.llama.config;

@@ -7,6 +7,8 @@
 #[cfg(feature = "engine")]
 mod backends;
 #[cfg(feature = "engine")]
+mod digest;
+#[cfg(feature = "engine")]
 mod engine;
 #[cfg(feature = "engine")]
 mod fetch;
