@@ -5,6 +5,7 @@ mod backend_switch;
 mod cell_editor;
 mod continuation;
 mod engine_link;
+mod file_picker;
 mod heatmap;
 mod line_chart;
 mod model_loader;

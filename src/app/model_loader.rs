@@ -8,6 +8,7 @@ use wasm_bindgen_futures::JsFuture;
 use actscale::protocol::Request;
 
 use super::ModelState;
+use super::file_picker::FilePicker;
 use super::page::Page;
 
 /// Reads the picked file and hands its bytes to the worker.
@@ -41,15 +42,7 @@ pub fn ModelLoader(page: Page) -> impl IntoView {
     view! {
         <details class="model-loader">
             <summary>"Load another model"</summary>
-            <label class="file-button">
-                "GGUF file…"
-                <input id="model-file" type="file" accept=".gguf"
-                       on:change=move |ev| {
-                           let input: web_sys::HtmlInputElement = event_target(&ev);
-                           if let Some(file) = input.files().and_then(|f| f.get(0)) { load_file(page, file); }
-                           input.set_value("");
-                       } />
-            </label>
+            <FilePicker id="model-file" label="GGUF file…" accept=".gguf" on_file=Callback::new(move |f| load_file(page, f)) />
             <form class="url-row" on:submit=move |ev| { ev.prevent_default(); load_url(); }>
                 <input id="model-url" type="url" placeholder="https://…/model.gguf" aria-label="model URL"
                        prop:value=move || url.get() on:input=move |ev| url.set(event_target_value(&ev)) />

@@ -11,6 +11,7 @@ use actscale::protocol::Request;
 use actscale::steer::hyper::Method;
 use actscale::steer::saved::SavedIntervention;
 
+use super::file_picker::FilePicker;
 use super::page::{ExportFor, Page};
 
 /// Links longer than this may be cut by chat apps and mail clients (browsers open them).
@@ -139,15 +140,7 @@ pub fn Share(page: Page) -> impl IntoView {
             <div class="buttons">
                 <button id="copy-link" disabled=none on:click=move |_| export(page, ExportFor::Link)>"Copy link"</button>
                 <button id="export-file" disabled=none on:click=move |_| export(page, ExportFor::File)>"Export file"</button>
-                <label class="file-button">
-                    "Import file"
-                    <input id="import-file" type="file" accept=".json,application/json"
-                           on:change=move |ev| {
-                               let input: web_sys::HtmlInputElement = event_target(&ev);
-                               if let Some(file) = input.files().and_then(|f| f.get(0)) { import(page, file); }
-                               input.set_value("");
-                           } />
-                </label>
+                <FilePicker id="import-file" label="Import file" accept=".json,application/json" on_file=Callback::new(move |f| import(page, f)) />
             </div>
             {steer_vec_note}
             {move || page.link.get().map(|l| view! {

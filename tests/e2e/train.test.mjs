@@ -3,17 +3,11 @@
 // and stop a second run part-way.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, launch, openPage, screenshot } from './support.mjs';
+import { serve, launch, openPage, screenshot, steeredTop, TEST_MODEL } from './support.mjs';
 
 let site;
 before(async () => { site = await serve(); });
 after(async () => { await site?.close(); });
-
-const TEST_MODEL = 'static/models/test-2layer.gguf';
-
-async function topSteered(page) {
-  return page.locator('#after tr.prediction').first().getAttribute('data-token');
-}
 
 test('train ActivScalar on "The capital of France is": heatmap, charts, β, Stop', async () => {
   const browser = await launch({ webgpu: false });
@@ -63,7 +57,7 @@ test('train ActivScalar on "The capital of France is": heatmap, charts, β, Stop
     assert.ok(m, done);
     assert.ok(Number(m[1]) < 500);
     assert.ok(await page.locator('#heatmap rect.cell').count() > 0);
-    assert.ok(await topSteered(page));
+    assert.ok(await steeredTop(page));
     await screenshot(page, 'stopped-2layer');
     assert.deepEqual(errors, []);
   } finally {
