@@ -1,8 +1,9 @@
-# The two commands a fresh machine needs (see README.md).
+# The two commands a fresh machine needs (see README.md). make runs recipes with /bin/sh
+# (dash on Debian): every recipe calls a bash script, never sources one.
 .PHONY: serve test setup build
 
 serve: setup
-	. scripts/common.sh && trunk serve --release
+	bash scripts/serve.sh
 
 test:
 	bash scripts/test.sh
@@ -12,4 +13,4 @@ setup:
 
 # The static site for hosting, in dist/.
 build: setup
-	. scripts/common.sh && trunk build --release
+	bash scripts/build.sh

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up what is missing, then runs every test: native, browser (wasm-pack in headless
 # Chromium, WebGPU on via SwiftShader), and end-to-end (the built site driven by Playwright).
+# The README's two commands are part of it: `make build` and `make serve` (answering at :8080).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$ROOT"
 trap print_stage_times EXIT
@@ -11,6 +12,7 @@ stage "native tests"          cargo test --quiet
 stage "test model (2 layers)" scripts/make-test-model.sh
 stage "compare (quick, 2 layers)" cargo run --quiet --bin actscale -- compare \
     --model static/models/test-2layer.gguf --steps 3 --max-prompts 4
-stage "site build (release)"  trunk build --release
+stage "make build (site)"     make build
+stage "make serve (answers)"  scripts/check-serve.sh
 stage "browser tests"         scripts/browser-tests.sh
 stage "end-to-end tests"      node --test tests/e2e/*.test.mjs

@@ -4,6 +4,7 @@
 mod common;
 
 use std::process::Command;
+use std::sync::OnceLock;
 
 fn actscale(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_actscale")).args(args).output().expect("runs");
@@ -71,17 +72,20 @@ fn an_empty_prompt_is_a_clear_error() {
     assert!(stderr.contains("empty"), "{stderr}");
 }
 
-/// A 2-layer copy of the real model in a temp dir, written by the CLI itself.
+/// A 2-layer copy of the real model in a temp dir, written by the CLI itself, once per test
+/// binary: the tests run in parallel, and the CLI writes atomically (temp file, then rename).
 fn two_layer_file() -> String {
-    let dir = std::env::temp_dir().join(format!("actscale-cli-2l-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let out = dir.join("two.gguf");
-    if !out.exists() {
+    static FILE: OnceLock<String> = OnceLock::new();
+    FILE.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("actscale-cli-2l-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("two.gguf");
         let (code, _, stderr) =
             actscale(&["truncate", "--model", &real_model_path(), "--layers", "2", "--out", out.to_str().unwrap()]);
         assert_eq!(code, 0, "{stderr}");
-    }
-    out.display().to_string()
+        out.display().to_string()
+    })
+    .clone()
 }
 
 #[test]

@@ -10,12 +10,21 @@ use actscale::readback::to_vec;
 use actscale::steer::hyper::{Hyper, Method, Selection};
 use actscale::steer::intervention::Intervention;
 use actscale::steer::metrics::evaluate;
-use actscale::steer::objective::{Baseline, terms};
-use actscale::steer::prompts::{Example, batches};
+use actscale::steer::prompts::Example;
 use actscale::steer::train::Trainer;
 use actscale::tasks::{ioi::ioi, pair::pair};
 use common::*;
 use futures_lite::future::block_on;
+
+/// Mean KL(p₀ ‖ p_β) over the vocabulary without the answers: steering may move the rest of
+/// the distribution a little, not reshape it (measured: ActivScalar 0.13 / 0.06 on the real
+/// model, SteerVec 0.03 on the 2-layer one; a model wrecked by the intervention gives 2–10).
+const KL_MAX: f32 = 0.5;
+/// The README's 15 of 180, with room for a few scalars near the cut-off landing on the other
+/// side on a CPU that rounds differently.
+const NONZERO_MAX: usize = 20;
+const DS_FLIP_MIN: f32 = 0.8;
+const DS_MARGIN: f32 = 0.5;
 
 fn rome(model: &Model) -> Example {
     pair(&model.tokenizer, "Rome is in", " Italy", " France").unwrap()
@@ -58,76 +67,65 @@ fn beta_zero_is_the_identity_for_any_parameters() {
     }
 }
 
-#[test]
-fn autodiff_gradient_matches_central_finite_differences() {
-    let model = two_layer_model();
-    let ex = rome(model);
-    let c = &model.llama.config;
-    let base = Baseline::new(model, &batches(std::slice::from_ref(&ex))[0]).unwrap();
-    let iv = Intervention::zeros(Method::ActivScalar, Selection::default(), c.n_layers, c.d_model, ex.ids.len(), model.llama.device());
-    let [rows, cols] = iv.params.dims();
-    let values = wiggle(rows * cols, 0.3);
-    let mut leaf = iv.with_values(values.clone()).unwrap();
-    leaf.params = leaf.params.require_grad();
-    let loss = |iv: &Intervention| terms(model, iv, &base, 2.0, 1.0).unwrap().total;
-    let grads = loss(&leaf).backward();
-    let grad = block_on(to_vec(leaf.params.grad(&grads).unwrap())).unwrap();
-    let h = 1e-2f32;
-    let mut checked = 0;
-    for i in 0..rows * cols {
-        if grad[i].abs() < 1e-2 {
-            continue; // too small to compare against f32 finite differences
-        }
-        let at = |delta: f32| {
-            let mut v = values.clone();
-            v[i] += delta;
-            block_on(to_vec(loss(&iv.with_values(v).unwrap()))).unwrap()[0] as f64
-        };
-        let fd = ((at(h) - at(-h)) / (2.0 * h as f64)) as f32;
-        let rel = (grad[i] - fd).abs() / grad[i].abs().max(fd.abs());
-        assert!(rel < 1e-2, "α[{i}]: autodiff {} vs finite difference {fd} (relative error {rel})", grad[i]);
-        checked += 1;
+// The gradient checks of all three methods are in tests/gradient.rs (they run in f64).
+
+fn train(model: &Model, method: Method, hyper: Hyper, train: &[Example]) -> Intervention {
+    let mut trainer = Trainer::new(model, method, Selection::default(), hyper, train).unwrap();
+    while !trainer.done() {
+        block_on(trainer.step(model)).unwrap();
     }
-    assert!(checked >= 3, "only {checked} gradients were large enough to check");
+    trainer.intervention()
 }
 
+/// The README's claim for the defaults on "Rome is in" (" Italy" → " France", 180 scalars):
+/// flips both ways with ~15 non-zero scalars, Δ ≈ +2 / −3, small KL.
 #[test]
-fn activ_scalar_flips_rome_is_in_both_ways_on_the_real_model() {
+fn activ_scalar_flips_rome_is_in_both_ways_with_few_scalars_on_the_real_model() {
     let model = real_model();
     let ex = rome(model);
-    let hyper = Hyper::default();
-    let mut trainer = Trainer::new(model, Method::ActivScalar, Selection::default(), hyper, std::slice::from_ref(&ex)).unwrap();
-    let first = block_on(trainer.step(model)).unwrap();
-    assert_eq!(first.flip_rate, 0.0, "untrained: β = ±1 give the same Δ, no flip");
-    while !trainer.done() {
-        block_on(trainer.step(model)).unwrap();
-    }
-    let m = block_on(evaluate(model, &trainer.intervention(), &[ex], 2.0)).unwrap();
+    let iv = train(model, Method::ActivScalar, Hyper::default(), std::slice::from_ref(&ex));
+    let m = block_on(evaluate(model, &iv, &[ex], 2.0)).unwrap();
     eprintln!("Rome is in: {m:?}");
+    assert!(m.logit_diff_base < 0.0, "the unmodified model prefers \" Italy\": {m:?}");
+    assert_eq!(m.params, 180);
     assert_eq!(m.flip_rate, 1.0, "{m:?}");
-    assert!(m.logit_diff_pos > 0.0 && m.logit_diff_neg < 0.0, "{m:?}");
-    assert!(m.nonzero < m.params / 2, "the proximal step keeps it sparse: {m:?}");
+    // The hinge asks for |Δ| ≥ m = 2; the ℓ1 pull leaves it a little short of that.
+    assert!(m.logit_diff_pos > 1.0 && m.logit_diff_neg < -1.0, "{m:?}");
+    assert!(m.kl_pos < KL_MAX && m.kl_neg < KL_MAX, "faithful: {m:?}");
+    assert!(m.nonzero <= NONZERO_MAX, "sparse, as the README claims (15 of 180): {m:?}");
 }
 
+/// SteerVec on the 2-layer model: the vectors flip the answers both ways without wrecking the
+/// rest of the distribution.
 #[test]
-fn dyn_scalar_flips_held_out_lengths_better_than_untrained() {
+fn steer_vec_flips_rome_is_in_both_ways_on_the_two_layer_model() {
     let model = two_layer_model();
-    let (train, _) = ioi(&model.tokenizer, &[0, 1], 6, 7, 0.0).unwrap();
-    let (test, _) = ioi(&model.tokenizer, &[3], 6, 8, 0.0).unwrap();
-    assert!(test.iter().all(|t| train.iter().all(|r| r.ids.len() != t.ids.len())), "held-out length");
+    let ex = rome(model);
     let hyper = Hyper { steps: 40, lambda_m: 1.0, ..Hyper::default() };
-    let untrained = {
-        let c = &model.llama.config;
-        Intervention::zeros(Method::DynScalar, Selection::default(), c.n_layers, c.d_model, 0, model.llama.device())
-    };
-    let before = block_on(evaluate(model, &untrained, &test, 2.0)).unwrap();
-    let mut trainer = Trainer::new(model, Method::DynScalar, Selection::default(), hyper, &train).unwrap();
-    while !trainer.done() {
-        block_on(trainer.step(model)).unwrap();
-    }
-    let after = block_on(evaluate(model, &trainer.intervention(), &test, 2.0)).unwrap();
-    eprintln!("held-out: before {before:?}\nafter {after:?}");
-    assert!(after.flip_rate > before.flip_rate, "before {before:?} after {after:?}");
+    let iv = train(model, Method::SteerVec, hyper, std::slice::from_ref(&ex));
+    let m = block_on(evaluate(model, &iv, &[ex], 2.0)).unwrap();
+    eprintln!("SteerVec, Rome is in (2 layers): {m:?}");
+    assert_eq!(m.params, 2 * 2 * 3 * 576);
+    assert_eq!(m.flip_rate, 1.0, "{m:?}");
+    assert!(m.logit_diff_pos > 1.0 && m.logit_diff_neg < -1.0, "{m:?}");
+    assert!(m.kl_pos < KL_MAX && m.kl_neg < KL_MAX, "faithful: {m:?}");
+}
+
+/// DynScalar trained on IOI prompts of two lengths flips held-out prompts of a third length,
+/// with a margin and without wrecking the distribution.
+#[test]
+fn dyn_scalar_flips_held_out_lengths_with_a_margin_and_bounded_kl() {
+    let model = two_layer_model();
+    let (train_set, _) = ioi(&model.tokenizer, &[0, 1], 6, 7, 0.0).unwrap();
+    let (test, _) = ioi(&model.tokenizer, &[3], 6, 8, 0.0).unwrap();
+    assert!(test.iter().all(|t| train_set.iter().all(|r| r.ids.len() != t.ids.len())), "held-out length");
+    let hyper = Hyper { steps: 40, lambda_m: 1.0, ..Hyper::default() };
+    let iv = train(model, Method::DynScalar, hyper, &train_set);
+    let m = block_on(evaluate(model, &iv, &test, 2.0)).unwrap();
+    eprintln!("DynScalar, held-out IOI: {m:?}");
+    assert!(m.flip_rate >= DS_FLIP_MIN, "{m:?}");
+    assert!(m.logit_diff_pos > DS_MARGIN && m.logit_diff_neg < -DS_MARGIN, "{m:?}");
+    assert!(m.kl_pos < KL_MAX && m.kl_neg < KL_MAX, "{m:?}");
 }
 
 #[test]

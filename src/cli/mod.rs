@@ -62,7 +62,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Truncate { model, layers, out } => {
             let g = actscale::model::gguf::Gguf::parse(read(&model)?).map_err(|e| e.to_string())?;
             let bytes = actscale::model::gguf::writer::truncate_layers(&g, layers).map_err(|e| e.to_string())?;
-            std::fs::write(&out, bytes).map_err(|e| format!("cannot write {}: {e}", out.display()))
+            write_atomically(&out, &bytes)
         }
         Command::BenchForward(args) => bench::run(args),
         Command::BenchTrain(args) => bench::run_train(args),
@@ -77,6 +77,18 @@ pub fn run(cli: Cli) -> Result<(), String> {
             if r.is_correct() { Ok(()) } else { Err("the self-check computed a wrong gradient".into()) }
         }
     }
+}
+
+/// Writes a file so that a reader sees either nothing or the whole file: a temp file beside
+/// it (unique per process), then a rename, which replaces the target in one step.
+pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
+    let name = path.file_name().ok_or_else(|| format!("cannot write {}: not a file name", path.display()))?;
+    let tmp = path.with_file_name(format!(".{}.{}.part", name.to_string_lossy(), std::process::id()));
+    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("cannot write {}: {e}", path.display())
+    })
 }
 
 pub fn read(path: &PathBuf) -> Result<Vec<u8>, String> {

@@ -151,7 +151,7 @@ pub fn train(a: TrainArgs) -> Result<(), String> {
         saved.model = Some(model_id);
         saved.validate().map_err(|e| format!("cannot save this intervention: {e}"))?;
         let text = serde_json::to_string(&saved).map_err(|e| e.to_string())?;
-        std::fs::write(out, text).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+        super::write_atomically(out, text.as_bytes())?;
     }
     if a.json {
         let mut v = metrics;

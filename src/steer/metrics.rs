@@ -84,3 +84,41 @@ pub async fn evaluate(model: &Model, iv: &Intervention, examples: &[Example], ma
     }
     Ok(m)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::cpu_device;
+    use crate::model::site::Site;
+    use crate::steer::hyper::Selection;
+
+    /// 1 layer, width 3, 2 positions: 2 sites × 1 layer × 2 positions.
+    fn zeros(method: Method, selection: Selection) -> Intervention {
+        Intervention::zeros(method, selection, 1, 3, 2, &cpu_device())
+    }
+
+    #[test]
+    fn activ_scalar_counts_scalars_above_the_cut_off_inside_the_selection() {
+        let iv = zeros(Method::ActivScalar, Selection::default());
+        let c = counts(&iv, &[0.5, -0.02, 0.01, 0.0], &[1.0; 4]);
+        assert_eq!((c.nonzero, c.params), (2, 4), "0.01 itself is not above the cut-off");
+        assert!((c.l1 - 0.53).abs() < 1e-6, "{c:?}");
+        // Outside the selection nothing counts, whatever the value.
+        let only_attn = Selection { sites: vec![Site::ALL[0]], ..Selection::default() };
+        let iv = zeros(Method::ActivScalar, only_attn);
+        let c = counts(&iv, &[0.5, -0.02, 3.0, 3.0], &[1.0, 1.0, 0.0, 0.0]);
+        assert_eq!((c.nonzero, c.params), (2, 2));
+        assert!((c.l1 - 0.52).abs() < 1e-6, "{c:?}");
+    }
+
+    #[test]
+    fn steer_vec_counts_vectors_by_their_norm() {
+        let iv = zeros(Method::SteerVec, Selection::default());
+        // Four vectors of width 3: norm 0.5 (counts), norm ≈ 0.0087 (each entry 0.005: does not),
+        // one entry of 0.02 (counts), zero.
+        let values = [0.3, 0.4, 0.0, 0.005, 0.005, 0.005, 0.0, 0.0, -0.02, 0.0, 0.0, 0.0];
+        let c = counts(&iv, &values, &[1.0; 12]);
+        assert_eq!((c.nonzero, c.params), (2, 12), "{c:?}");
+        assert!((c.l1 - 0.735).abs() < 1e-6, "{c:?}");
+    }
+}

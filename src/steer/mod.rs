@@ -9,6 +9,8 @@ pub mod layout;
 pub mod saved;
 
 #[cfg(feature = "engine")]
+pub mod adam;
+#[cfg(feature = "engine")]
 pub mod generate;
 #[cfg(feature = "engine")]
 pub mod heat;

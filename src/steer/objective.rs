@@ -1,7 +1,10 @@
 //! The three-term objective on one equal-length batch:
 //! L = mean over prompts of [max(0, m − Δ|β=+1) + max(0, m + Δ|β=−1)] + λF·Σ_β KL(p₀ ‖ p_β),
 //! with Δ = z[y_to] − z[y_from] at the last position and p over the vocabulary without the two
-//! answers (renormalised). Minimality (ℓ1) is applied by the trainer's proximal step.
+//! answers (renormalised). Minimality (ℓ1) is added by the trainer.
+//!
+//! The arithmetic lives in [`Baseline::from_logits`] and [`Terms::from_logits`], which take
+//! logits and no model, so that a unit test can check it on numbers computed by hand.
 
 use burn::tensor::activation::{log_softmax, relu};
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
@@ -10,7 +13,7 @@ use super::intervention::Intervention;
 use super::prompts::Batch;
 use crate::model::Model;
 use crate::model::error::ModelError;
-use crate::model::hook::NoHook;
+use crate::model::hook::{Hook, NoHook};
 use crate::model::llama::Positions;
 
 const MASKED: f32 = -1.0e9;
@@ -41,10 +44,20 @@ fn int_column(values: Vec<u32>, device: &Device) -> Tensor<2, Int> {
 }
 
 impl Baseline {
+    /// Runs the unmodified model once on the B prompts (both β halves share its output).
     pub fn new(model: &Model, batch: &Batch) -> Result<Baseline, ModelError> {
-        let device = model.llama.device().clone();
-        let b = batch.len();
-        let v = model.llama.config.vocab_size;
+        let logits0 = model.llama.forward(&batch.ids, &NoHook, Positions::Last)?;
+        let [b, _, v] = logits0.dims();
+        Self::from_logits(logits0.reshape([b, v]), batch)
+    }
+
+    /// The baseline from the unmodified model's last-position logits `[B, V]` of `batch`.
+    pub fn from_logits(logits0: Tensor<2>, batch: &Batch) -> Result<Baseline, ModelError> {
+        let device = logits0.device();
+        let [b, v] = logits0.dims();
+        if b != batch.len() || b == 0 {
+            return Err(ModelError::BadInput(format!("{b} rows of logits for a batch of {} prompts", batch.len())));
+        }
         let twice = |x: &Vec<u32>| x.iter().chain(x.iter()).copied().collect::<Vec<u32>>();
         let (to, from) = (twice(&batch.to), twice(&batch.from));
         let mut mask = vec![false; 2 * b * v];
@@ -57,7 +70,7 @@ impl Baseline {
         }
         let answer_mask = Tensor::<2, Bool>::from_data(TensorData::new(mask, [2 * b, v]), &device);
         let ids2: Vec<Vec<u32>> = batch.ids.iter().chain(batch.ids.iter()).cloned().collect();
-        let logits0 = model.llama.forward(&ids2, &NoHook, Positions::Last)?.reshape([2 * b, v]).detach();
+        let logits0 = Tensor::cat(vec![logits0.clone(), logits0], 0).detach();
         let to_idx = int_column(to, &device);
         let from_idx = int_column(from, &device);
         let delta0 = logits0.clone().gather(1, to_idx.clone()) - logits0.clone().gather(1, from_idx.clone());
@@ -89,18 +102,35 @@ pub struct Terms {
     pub kl: Tensor<2>,
 }
 
+/// The terms with the intervention `iv` applied at β = +1 and β = −1.
 pub fn terms(model: &Model, iv: &Intervention, base: &Baseline, margin: f32, lambda_f: f32) -> Result<Terms, ModelError> {
+    terms_with_hook(model, &iv.hook(&base.betas), base, margin, lambda_f)
+}
+
+/// The terms with any hook on the baseline's 2B rows (the hook reads row i's β from
+/// `base.betas[i]`); `terms` is this with an intervention's hook.
+pub fn terms_with_hook(model: &Model, hook: &dyn Hook, base: &Baseline, margin: f32, lambda_f: f32) -> Result<Terms, ModelError> {
     let rows = base.ids2.len();
     let v = model.llama.config.vocab_size;
-    let hook = iv.hook(&base.betas);
-    let logits = model.llama.forward(&base.ids2, &hook, Positions::Last)?.reshape([rows, v]);
-    let delta = logits.clone().gather(1, base.to_idx.clone()) - logits.clone().gather(1, base.from_idx.clone());
-    let n = base.n_prompts as f32;
-    // β = +1 wants Δ ≥ m, β = −1 wants Δ ≤ −m: both are max(0, m − sign·Δ).
-    let eff = relu((base.sign.clone() * delta.clone()).neg().add_scalar(margin)).sum().div_scalar(n);
-    let logq = log_softmax(logits.mask_fill(base.answer_mask.clone(), MASKED), 1);
-    let kl = (base.logp0.clone().exp() * (base.logp0.clone() - logq)).sum_dim(1);
-    let faith = kl.clone().sum().div_scalar(n);
-    let total = eff.clone() + faith.clone().mul_scalar(lambda_f);
-    Ok(Terms { total, eff, faith, delta, kl })
+    let logits = model.llama.forward(&base.ids2, hook, Positions::Last)?.reshape([rows, v]);
+    Ok(Terms::from_logits(logits, base, margin, lambda_f))
 }
+
+impl Terms {
+    /// The terms from the steered last-position logits `[2B, V]` (rows as in `base.ids2`).
+    pub fn from_logits(logits: Tensor<2>, base: &Baseline, margin: f32, lambda_f: f32) -> Terms {
+        let delta = logits.clone().gather(1, base.to_idx.clone()) - logits.clone().gather(1, base.from_idx.clone());
+        let n = base.n_prompts as f32;
+        // β = +1 wants Δ ≥ m, β = −1 wants Δ ≤ −m: both are max(0, m − sign·Δ).
+        let eff = relu((base.sign.clone() * delta.clone()).neg().add_scalar(margin)).sum().div_scalar(n);
+        let logq = log_softmax(logits.mask_fill(base.answer_mask.clone(), MASKED), 1);
+        let kl = (base.logp0.clone().exp() * (base.logp0.clone() - logq)).sum_dim(1);
+        let faith = kl.clone().sum().div_scalar(n);
+        let total = eff.clone() + faith.clone().mul_scalar(lambda_f);
+        Terms { total, eff, faith, delta, kl }
+    }
+}
+
+#[cfg(test)]
+#[path = "objective_tests.rs"]
+mod tests;

@@ -3,9 +3,9 @@
 //! lr·λM/N) that sets unneeded parameters exactly to zero. The model's weights get no gradients.
 
 use burn::tensor::Tensor;
-use burn::tensor::activation::relu;
 use serde::{Deserialize, Serialize};
 
+use super::adam::{Adam, soft_threshold};
 use super::hyper::{Hyper, Method, Selection};
 use super::intervention::Intervention;
 use super::metrics::{Counts, counts};
@@ -31,16 +31,6 @@ pub struct StepReport {
     /// share of training prompts flipped both ways (before this step's update)
     pub flip_rate: f32,
 }
-
-struct Adam {
-    m: Tensor<2>,
-    v: Tensor<2>,
-    t: i32,
-}
-
-const BETA1: f32 = 0.9;
-const BETA2: f32 = 0.999;
-const EPS: f32 = 1e-8;
 
 pub struct Trainer {
     pub iv: Intervention,
@@ -82,7 +72,7 @@ impl Trainer {
         if units == 0 {
             return Err("the site selection is empty: choose at least one site, layer and position".into());
         }
-        let adam = Adam { m: iv.params.zeros_like(), v: iv.params.zeros_like(), t: 0 };
+        let adam = Adam::new(&iv.params);
         Ok(Trainer { iv: Intervention { params: iv.params.clone().require_grad(), ..iv }, hyper, bases, adam, step: 0, units, mask })
     }
 
@@ -158,15 +148,8 @@ impl Trainer {
     /// Adam, then the proximal ℓ1 step, then the selection mask; a fresh gradient leaf.
     fn update(&mut self, grad: Tensor<2>) {
         let h = &self.hyper;
-        let a = &mut self.adam;
-        a.t += 1;
-        a.m = a.m.clone().mul_scalar(BETA1) + grad.clone().mul_scalar(1.0 - BETA1);
-        a.v = a.v.clone().mul_scalar(BETA2) + grad.powi_scalar(2).mul_scalar(1.0 - BETA2);
-        let m_hat = a.m.clone().div_scalar(1.0 - BETA1.powi(a.t));
-        let v_hat = a.v.clone().div_scalar(1.0 - BETA2.powi(a.t));
-        let p = self.iv.params.clone().detach() - (m_hat / v_hat.sqrt().add_scalar(EPS)).mul_scalar(h.lr);
-        let threshold = h.lr * h.lambda_m / self.units as f32;
-        let p = p.clone().sign() * relu(p.abs().sub_scalar(threshold));
+        let p = self.adam.step(self.iv.params.clone().detach(), grad, h.lr);
+        let p = soft_threshold(p, h.lr * h.lambda_m / self.units as f32);
         self.iv.params = (p * self.iv.mask.clone()).detach().require_grad();
     }
 

@@ -13,9 +13,17 @@ test('typing "The capital of Italy is" predicts " Rome" first', async () => {
   const browser = await launch({ webgpu: false });
   const errors = [];
   try {
-    const page = await openPage(browser, site.url, errors);
-    await page.locator('#model-progress').waitFor({ timeout: 30_000 }).catch(() => {});
+    // Records whether the download progress bar was ever shown (it may be gone again by the
+    // time the test looks, so an observer watches from the first byte of the page on).
+    const watchProgress = () => {
+      window.__sawProgress = false;
+      new MutationObserver(() => {
+        if (document.querySelector('#model-progress')) window.__sawProgress = true;
+      }).observe(document, { childList: true, subtree: true });
+    };
+    const page = await openPage(browser, site.url, errors, { init: watchProgress });
     await page.locator('#model-status.ready').waitFor({ timeout: 240_000 });
+    assert.equal(await page.evaluate(() => window.__sawProgress), true, 'a progress bar showed the download');
     const prompt = page.locator('#prompt');
     await prompt.fill('');
     await prompt.pressSequentially('The capital of Italy is');

@@ -52,11 +52,13 @@ export async function launch({ webgpu }) {
   });
 }
 
-/** A page that records console errors and uncaught exceptions into `errors`. */
-export async function openPage(browser, url, errors) {
+/** A page that records console errors and uncaught exceptions into `errors`; `init` (a
+ * function) runs in the page before any of its scripts, e.g. to install an observer. */
+export async function openPage(browser, url, errors, { init } = {}) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()); });
   page.on('pageerror', (err) => errors.push(String(err)));
+  if (init) await page.addInitScript(init);
   await page.goto(url);
   return page;
 }

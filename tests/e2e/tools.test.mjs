@@ -15,7 +15,7 @@ async function ready(page) {
   await page.locator('#model-status.ready').waitFor({ timeout: 120_000 });
 }
 
-test('edit a scalar by hand; continuation with and without the intervention', async () => {
+test('edit a scalar by hand; the continuation with it differs from the plain one', async () => {
   const browser = await launch({ webgpu: false });
   const errors = [];
   try {
@@ -33,14 +33,18 @@ test('edit a scalar by hand; continuation with and without the intervention', as
     await page.locator('#cell-value').press('Enter');
     await page.waitForFunction(() => document.querySelector('#heatmap rect.cell[data-site="mlp_out"][data-layer="1"][data-position="4"]')?.dataset.value === '3', null, { timeout: 60_000 });
     await page.waitForFunction((prev) => document.querySelector('#after')?.innerText !== prev, before, { timeout: 60_000 });
+
+    // With α = 3 on the last token's MLP output the greedy continuation changes.
+    await page.locator('#generate').click();
+    await page.locator('#continuation-steered').waitFor({ timeout: 120_000 });
+    const plain = await page.locator('#continuation-plain').textContent();
+    const steered = await page.locator('#continuation-steered').textContent();
+    assert.ok(plain.length > 0 && steered.length > 0, `${plain} / ${steered}`);
+    assert.notEqual(steered, plain, 'the intervention changes the continuation');
+
     // Zero it again.
     await page.locator('#cell-zero').click();
     await page.waitForFunction(() => document.querySelector('#heatmap rect.cell[data-site="mlp_out"][data-layer="1"][data-position="4"]')?.dataset.value === '0', null, { timeout: 60_000 });
-
-    await page.locator('#generate').click();
-    await page.locator('#continuation-plain').waitFor({ timeout: 120_000 });
-    assert.ok((await page.locator('#continuation-plain').textContent()).length > 0);
-    assert.ok((await page.locator('#continuation-steered').textContent()).length > 0);
     await screenshot(page, 'edited-and-continued');
     assert.deepEqual(errors, []);
   } finally {

@@ -1,0 +1,249 @@
+//! Gradient checks of the objective for all three methods, run in f64 so that they hold on any
+//! machine, and a proof that they catch a wrong gradient.
+//!
+//! This test binary configures burn's CPU device to compute in f64 before it creates any tensor
+//! (the setting is per process, so it lives in its own binary). The model's weights are the f32
+//! values of the file, held in f64; every activation, the loss and its gradient are f64.
+//!
+//! The check compares the autodiff gradient g with finite differences of the loss along
+//! directions u (unit vectors: g/‖g‖ and seeded random ones), using the fourth-order central
+//! difference D(u) = [8(L(h) − L(−h)) − (L(2h) − L(−2h))] / 12h, L(t) = loss(x + t·u).
+//! Its error is at most (a) truncation h⁴·max|L⁽⁵⁾|/30 plus (b) rounding 1.5·δ/h, where δ bounds
+//! the error of one f64 evaluation of L. The check passes when |D(u) − g·u| ≤ TOL·‖g‖.
+//! See `TOL` for why that bound holds for a right gradient and fails for a wrong one.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use std::sync::OnceLock;
+
+use actscale::model::Model;
+use actscale::model::gguf::Gguf;
+use actscale::model::hook::{Hook, Site};
+use actscale::readback::to_vec_f64;
+use actscale::steer::hyper::{Method, Selection};
+use actscale::steer::intervention::Intervention;
+use actscale::steer::objective::{Baseline, terms_with_hook};
+use actscale::steer::prompts::batches;
+use actscale::tasks::pair::pair;
+use burn::tensor::{Device, FloatDType, Tensor, TensorData};
+use futures_lite::future::block_on;
+
+/// Step along a unit direction, as a share of the parameters' scale (see `point`): L varies on
+/// that scale, so the truncation error (∝ h⁴·L⁽⁵⁾) is the same share for every method, while
+/// L(±h), L(±2h) still differ well above f64's rounding. For ActivScalar (scale 0.3) h = 1e-3.
+/// Measured: the error falls as h⁴ (DynScalar at h = 1e-3, 3e-4, 1e-4 of its raw parameters:
+/// 2.7e-5, 2.2e-7, 2.8e-9 of ‖g‖), which is truncation, not a wrong gradient.
+const STEP_OF_SCALE: f64 = 1.0 / 300.0;
+
+/// Pass bound on |D(u) − g·u| / ‖g‖. For a right gradient the error is far below it:
+/// (b) δ — the rounding of one f64 loss evaluation — is ~1e-13 of the loss scale here (f64's unit
+///     roundoff is 1.1e-16; the longest sums, over 49,152 vocabulary entries, lose at most a few
+///     hundred units, measured by `rounding_noise_is_far_below_the_bound`), so 1.5·δ/h ≲ 1e-9;
+/// (a) with h a 300th of the parameter scale, truncation (h⁴·|L⁽⁵⁾|/30) is ~1e-10 of ‖g‖ (measured:
+///     6.5e-11 for ActivScalar, 2.6e-12 for SteerVec);
+/// A wrong gradient (a sign flipped on one hook term, a factor missing) is off by a sizeable
+/// fraction of ‖g‖ along g itself: a flipped sign at the last MLP output gives 5e-3 (DynScalar)
+/// to 0.8 (ActivScalar), 3.5 to 6 orders above the bound.
+const TOL: f64 = 1e-6;
+
+fn f64_device() -> Device {
+    static DEVICE: OnceLock<Device> = OnceLock::new();
+    DEVICE
+        .get_or_init(|| {
+            let mut device = Device::flex();
+            device.configure(FloatDType::F64).expect("burn's CPU backend computes in f64");
+            device
+        })
+        .clone()
+}
+
+/// The 2-layer test model (first two blocks of the real file), on the f64 device.
+fn model() -> &'static Model {
+    static MODEL: OnceLock<Model> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        let device = f64_device();
+        let g = Gguf::parse(common::model_bytes()).expect("real model parses");
+        let bytes = actscale::model::gguf::writer::truncate_layers(&g, 2).expect("truncates");
+        Model::from_bytes(bytes, &device).expect("the 2-layer model loads in f64")
+    })
+}
+
+/// A hook that gives the intervention's value but the wrong gradient at one site: the term it
+/// adds, t = h̃ − h, is replaced by 2·stop_grad(t) − t (same value, gradient negated).
+struct SignFlipped<K: Hook> {
+    inner: K,
+    at: (Site, usize),
+}
+
+impl<K: Hook> Hook for SignFlipped<K> {
+    fn site(&self, site: Site, layer: usize, h: Tensor<3>) -> Tensor<3> {
+        let out = self.inner.site(site, layer, h.clone());
+        if (site, layer) != self.at {
+            return out;
+        }
+        let term = out - h.clone();
+        h + term.clone().detach().mul_scalar(2.0) - term
+    }
+}
+
+/// Deterministic pseudo-random numbers (xorshift64*, Box–Muller), so directions are the same
+/// on every machine.
+struct Rng(u64);
+
+impl Rng {
+    fn uniform(&mut self) -> f64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        ((self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+    fn normal(&mut self) -> f64 {
+        (-2.0 * self.uniform().ln()).sqrt() * (std::f64::consts::TAU * self.uniform()).cos()
+    }
+}
+
+fn unit(v: Vec<f64>) -> Vec<f64> {
+    let n = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+    v.into_iter().map(|x| x / n).collect()
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// One method's loss as a function of its parameters: Rome is in, " Italy" → " France", m = 2,
+/// λF = 1 (the trainer's L_eff + λF·L_faith; its ℓ1 term has the obvious gradient).
+struct Problem {
+    iv: Intervention,
+    base: Baseline,
+    flip: Option<(Site, usize)>,
+}
+
+impl Problem {
+    fn new(method: Method, flip: Option<(Site, usize)>) -> Problem {
+        let m = model();
+        let ex = pair(&m.tokenizer, "Rome is in", " Italy", " France").unwrap();
+        let base = Baseline::new(m, &batches(std::slice::from_ref(&ex))[0]).unwrap();
+        let c = &m.llama.config;
+        let iv = Intervention::zeros(method, Selection::default(), c.n_layers, c.d_model, ex.ids.len(), m.llama.device());
+        Problem { iv, base, flip }
+    }
+
+    /// Loss and (when `grad`) its gradient at parameter values `x`.
+    fn eval(&self, x: &[f64], grad: bool) -> (f64, Option<Vec<f64>>, Vec<f64>) {
+        let [rows, cols] = self.iv.params.dims();
+        let params = Tensor::<2>::from_data(TensorData::new(x.to_vec(), [rows, cols]), model().llama.device());
+        let params = if grad { params.require_grad() } else { params };
+        let iv = Intervention { params: params.clone(), ..self.iv.clone() };
+        let applied = iv.hook(&self.base.betas);
+        let t = match self.flip {
+            None => terms_with_hook(model(), &applied, &self.base, 2.0, 1.0),
+            Some(at) => {
+                let hook = SignFlipped { inner: applied, at };
+                terms_with_hook(model(), &hook, &self.base, 2.0, 1.0)
+            }
+        }
+        .unwrap();
+        let hinge_args = block_on(to_vec_f64(t.delta.clone())).unwrap();
+        let g = grad.then(|| {
+            let grads = t.total.clone().backward();
+            block_on(to_vec_f64(params.grad(&grads).expect("a gradient reaches the parameters"))).unwrap()
+        });
+        (block_on(to_vec_f64(t.total)).unwrap()[0], g, hinge_args)
+    }
+}
+
+/// The worst |D(u) − g·u| / ‖g‖ over the gradient direction and `random` seeded directions.
+fn worst_relative_error(p: &Problem, x0: &[f64], h: f64, random: usize, seed: u64) -> f64 {
+    let (_, g, delta0) = p.eval(x0, true);
+    let g = g.unwrap();
+    let norm = dot(&g, &g).sqrt();
+    assert!(norm > 1e-3, "the gradient is too small to check: ‖g‖ = {norm}");
+    let mut rng = Rng(seed);
+    let mut dirs = vec![unit(g.clone())];
+    dirs.extend((0..random).map(|_| unit((0..g.len()).map(|_| rng.normal()).collect())));
+    let mut worst = 0.0f64;
+    for u in &dirs {
+        let at = |t: f64| {
+            let x: Vec<f64> = x0.iter().zip(u).map(|(a, b)| a + t * b).collect();
+            let (l, _, delta) = p.eval(&x, false);
+            // The hinges max(0, m ∓ Δ) must not change sides inside the stencil, or L is not smooth there.
+            for (i, (d, d0)) in delta.iter().zip(&delta0).enumerate() {
+                let s = if i < delta.len() / 2 { 1.0 } else { -1.0 };
+                assert_eq!((2.0 - s * d) > 0.0, (2.0 - s * d0) > 0.0, "a hinge kink lies within {t} of the point");
+            }
+            l
+        };
+        let fd = (8.0 * (at(h) - at(-h)) - (at(2.0 * h) - at(-2.0 * h))) / (12.0 * h);
+        worst = worst.max((fd - dot(&g, u)).abs() / norm);
+    }
+    worst
+}
+
+/// A point away from zero (where the hook is the identity), scaled per method so the model stays
+/// in a sane regime: DynScalar's α = w·h + b sums 576 products with activations of size ~1–100.
+fn point(method: Method, n: usize) -> (Vec<f64>, f64) {
+    let scale = match method {
+        Method::ActivScalar | Method::SteerVec => 0.3,
+        Method::DynScalar => 0.002,
+    };
+    ((0..n).map(|i| scale * (i as f64 * 0.7311).sin()).collect(), scale)
+}
+
+fn check(method: Method, flip: Option<(Site, usize)>) -> f64 {
+    let p = Problem::new(method, flip);
+    let [rows, cols] = p.iv.params.dims();
+    let (x0, scale) = point(method, rows * cols);
+    let worst = worst_relative_error(&p, &x0, scale * STEP_OF_SCALE, 4, 0x5eed);
+    eprintln!("{method:?} flip {flip:?}: worst |D(u) − g·u|/‖g‖ = {worst:.3e} (bound {TOL:.0e})");
+    worst
+}
+
+#[test]
+fn activ_scalar_gradient_matches_finite_differences() {
+    let worst = check(Method::ActivScalar, None);
+    assert!(worst <= TOL, "{worst:e}");
+}
+
+#[test]
+fn steer_vec_gradient_matches_finite_differences() {
+    let worst = check(Method::SteerVec, None);
+    assert!(worst <= TOL, "{worst:e}");
+}
+
+#[test]
+fn dyn_scalar_gradient_matches_finite_differences() {
+    let worst = check(Method::DynScalar, None);
+    assert!(worst <= TOL, "{worst:e}");
+}
+
+/// The check is not vacuous: a gradient with one hook term's sign flipped fails it, by far.
+#[test]
+fn a_sign_flipped_hook_term_fails_the_check_for_every_method() {
+    for method in Method::ALL {
+        let worst = check(method, Some((Site::MlpOut, 1)));
+        assert!(worst > 100.0 * TOL, "{method:?}: a wrong gradient passed ({worst:e})");
+    }
+}
+
+/// The evaluation noise δ that the bound assumes: two evaluations at points 1e-9 apart along
+/// a random direction differ by the true change (~1e-9·|g·u|) plus rounding; the second
+/// difference L(ε) − 2L(0) + L(−ε) removes the linear part and leaves ≤ 4δ + ε²·|L''|.
+#[test]
+fn rounding_noise_is_far_below_the_bound() {
+    let p = Problem::new(Method::ActivScalar, None);
+    let [rows, cols] = p.iv.params.dims();
+    let (x0, scale) = point(Method::ActivScalar, rows * cols);
+    let h = scale * STEP_OF_SCALE;
+    let mut rng = Rng(7);
+    let u = unit((0..x0.len()).map(|_| rng.normal()).collect());
+    let eps = 1e-9;
+    let at = |t: f64| p.eval(&x0.iter().zip(&u).map(|(a, b)| a + t * b).collect::<Vec<_>>(), false).0;
+    let (l0, lp, lm) = (at(0.0), at(eps), at(-eps));
+    let noise = (lp - 2.0 * l0 + lm).abs() / 4.0;
+    let (_, g, _) = p.eval(&x0, true);
+    let norm = g.map(|g| dot(&g, &g).sqrt()).unwrap();
+    eprintln!("loss {l0}, δ ≈ {noise:.3e}, 1.5·δ/(h·‖g‖) = {:.3e}", 1.5 * noise / (h * norm));
+    assert!(1.5 * noise / (h * norm) < TOL / 100.0, "δ = {noise:e} leaves too little room under the bound");
+}
