@@ -18,13 +18,12 @@ use futures_lite::future::block_on;
 
 /// Mean KL(p₀ ‖ p_β) over the vocabulary without the answers: steering may move the rest of
 /// the distribution a little, not reshape it (measured: ActivScalar 0.13 / 0.06 on the real
-/// model, SteerVec 0.03 on the 2-layer one; a model wrecked by the intervention gives 2–10).
-const KL_MAX: f32 = 0.5;
+/// model, SteerVec 0.03 on the 2-layer one, DynScalar 0.42 / 0.14; a model wrecked by the
+/// intervention gives 3–9).
+const KL_MAX: f32 = 1.0;
 /// The README's 15 of 180, with room for a few scalars near the cut-off landing on the other
 /// side on a CPU that rounds differently.
 const NONZERO_MAX: usize = 20;
-const DS_FLIP_MIN: f32 = 0.8;
-const DS_MARGIN: f32 = 0.5;
 
 fn rome(model: &Model) -> Example {
     pair(&model.tokenizer, "Rome is in", " Italy", " France").unwrap()
@@ -111,20 +110,23 @@ fn steer_vec_flips_rome_is_in_both_ways_on_the_two_layer_model() {
     assert!(m.kl_pos < KL_MAX && m.kl_neg < KL_MAX, "faithful: {m:?}");
 }
 
-/// DynScalar trained on IOI prompts of two lengths flips held-out prompts of a third length,
-/// with a margin and without wrecking the distribution.
+/// DynScalar trained on IOI prompts of two templates flips the prompts of a held-out template
+/// (another length) on the real model, with a margin and without wrecking the distribution.
+/// Measured: train and held-out flip rate 100%, held-out Δ +2.75 / −5.30, KL 0.42 / 0.14
+/// (before its probe read normalised activations, the same run gave 27% and KL 5.5).
 #[test]
-fn dyn_scalar_flips_held_out_lengths_with_a_margin_and_bounded_kl() {
-    let model = two_layer_model();
+fn dyn_scalar_flips_a_held_out_template_with_a_margin_and_bounded_kl_on_the_real_model() {
+    let model = real_model();
     let (train_set, _) = ioi(&model.tokenizer, &[0, 1], 6, 7, 0.0).unwrap();
     let (test, _) = ioi(&model.tokenizer, &[3], 6, 8, 0.0).unwrap();
     assert!(test.iter().all(|t| train_set.iter().all(|r| r.ids.len() != t.ids.len())), "held-out length");
-    let hyper = Hyper { steps: 40, lambda_m: 1.0, ..Hyper::default() };
+    let hyper = Hyper { steps: 40, lambda_m: 0.1, ..Hyper::default() };
     let iv = train(model, Method::DynScalar, hyper, &train_set);
     let m = block_on(evaluate(model, &iv, &test, 2.0)).unwrap();
-    eprintln!("DynScalar, held-out IOI: {m:?}");
-    assert!(m.flip_rate >= DS_FLIP_MIN, "{m:?}");
-    assert!(m.logit_diff_pos > DS_MARGIN && m.logit_diff_neg < -DS_MARGIN, "{m:?}");
+    eprintln!("DynScalar, held-out IOI template: {m:?}");
+    assert!(m.logit_diff_base < 0.0, "the unmodified model gets IOI right: {m:?}");
+    assert!(m.flip_rate >= 0.8, "{m:?}");
+    assert!(m.logit_diff_pos > 1.0 && m.logit_diff_neg < -1.0, "{m:?}");
     assert!(m.kl_pos < KL_MAX && m.kl_neg < KL_MAX, "{m:?}");
 }
 

@@ -144,13 +144,25 @@ impl Hook for Applied<'_> {
                 let wb = self.masked.clone().narrow(0, r, 1);
                 let w = wb.clone().narrow(1, 0, d).reshape([d, 1]);
                 let bias = wb.narrow(1, d, 1).reshape([1, 1, 1]);
-                let alpha = h.clone().reshape([b * t, d]).matmul(w).reshape([b, t, 1]) + bias;
+                let alpha = probe_input(h.clone()).reshape([b * t, d]).matmul(w).reshape([b, t, 1]) + bias;
                 let scale = (self.beta.clone() * alpha).add_scalar(1.0);
                 h * scale
             }
         }
     }
 }
+
+/// What a DynScalar probe reads: h / RMS(h) over the model width (no gain), the scale the
+/// next block's RMSNorm sees. The raw h of this model's residual branches ranges over orders of
+/// magnitude between layers and sites, which made one learning rate fit none of them.
+fn probe_input(h: Tensor<3>) -> Tensor<3> {
+    let d = h.dims()[2] as f32;
+    let rms = h.clone().powi_scalar(2).mean_dim(2).add_scalar(PROBE_EPS).sqrt();
+    (h / rms).div_scalar(d)
+}
+
+/// RMSNorm's ε in SmolLM2 (keeps an all-zero activation finite).
+const PROBE_EPS: f32 = 1e-5;
 
 /// Positional parameters [1, n, k] for a sequence of `t ≥ n` tokens: the prompt's n positions
 /// keep theirs, tokens generated after the prompt get none (zeros), so a continuation runs with

@@ -3,7 +3,7 @@
 // and stop a second run part-way.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, launch, openPage, screenshot, steeredTop, TEST_MODEL } from './support.mjs';
+import { serve, launch, openPage, screenshot, steeredTop, setNumber, TEST_MODEL } from './support.mjs';
 
 let site;
 before(async () => { site = await serve(); });
@@ -65,8 +65,10 @@ test('train ActivScalar on "The capital of France is": heatmap, charts, β, Stop
   }
 });
 
-// The slower test: the default page with the real model (SmolLM2-135M, 30 layers), a few steps.
-test('real model: train a few ActivScalar steps on the default page', async () => {
+// The slower test: the default page with the real model (SmolLM2-135M, 30 layers). Training
+// must actually flip the answer: " London" first at β = +1, " Paris" first at β = −1 (natively,
+// with these settings, " London" is first from step 2 on and Δ(β=+1) is ~3.6 at step 12).
+test('real model: 12 ActivScalar steps flip " Paris" to " London" and back', async () => {
   const browser = await launch({ webgpu: false });
   const errors = [];
   try {
@@ -79,14 +81,21 @@ test('real model: train a few ActivScalar steps on the default page', async () =
     assert.equal(await page.locator('#predictions tr.prediction').first().getAttribute('data-token'), ' Paris');
     await page.locator('#answer-from').fill(' Paris');
     await page.locator('#answer-to').fill(' London');
-    await page.locator('#hp-steps').fill('4');
-    await page.locator('#hp-steps').dispatchEvent('change');
+    await setNumber(page, '#hp-steps', 12);
     await page.locator('#train').click();
     await page.locator('#train-done').waitFor({ timeout: 300_000 });
-    assert.match(await page.locator('#train-done').textContent(), /Done: 4 steps/);
+    assert.match(await page.locator('#train-done').textContent(), /Done: 12 steps/);
     assert.equal(await page.locator('#heatmap rect.cell').count(), 2 * 30 * 5);
-    assert.equal(await page.locator('#chart-sparsity circle.point').count(), 2 * 4);
-    await page.locator('#after tr.prediction').first().waitFor({ timeout: 120_000 });
+    assert.equal(await page.locator('#chart-sparsity circle.point').count(), 2 * 12);
+
+    assert.equal(await page.locator('#beta').inputValue(), '1');
+    assert.equal(await steeredTop(page), ' London', 'β = +1 steers to " London"');
+    const atPlus = await page.locator('#after').innerText();
+    await page.locator('#beta').fill('-1');
+    await page.waitForFunction((prev) => document.querySelector('#after')?.innerText !== prev, atPlus, { timeout: 120_000 });
+    assert.equal(await steeredTop(page), ' Paris', 'β = −1 steers back to " Paris"');
+    // The unmodified prediction is unchanged by training.
+    assert.equal(await page.locator('#before tr.prediction').first().getAttribute('data-token'), ' Paris');
     await screenshot(page, 'trained-real-model');
     assert.deepEqual(errors, []);
   } finally {
