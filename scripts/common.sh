@@ -8,6 +8,14 @@ MODEL_FILE="$MODEL_DIR/smollm2-135m-instruct-q4_1.gguf"
 MODEL_SHA256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 MODEL_CACHE="$HOME/.cache/actscale/models"
 
+# The native CLI as `cargo test` builds it (for tests/cli.rs): running it from there, rather than
+# with `cargo run`, reuses the test build instead of compiling burn a second time (without the
+# dev-dependencies cargo unifies other features, ~5 min here).
+actscale_cli() {
+    cargo test --quiet --no-run --test cli 2>/dev/null || cargo test --no-run --test cli
+    "$CARGO_TARGET_DIR/debug/actscale" "$@"
+}
+
 log() { printf '\033[1m[actscale]\033[0m %s\n' "$*" >&2; }
 
 # stage NAME CMD...: runs CMD, prints how long it took, and remembers it for the summary.

@@ -10,7 +10,7 @@ stage "setup: tools"          scripts/setup.sh tools
 stage "setup: model"          scripts/setup.sh model
 stage "native tests"          cargo test --quiet
 stage "test model (2 layers)" scripts/make-test-model.sh
-stage "compare (quick, 2 layers)" cargo run --quiet --bin actscale -- compare \
+stage "compare (quick, 2 layers)" actscale_cli compare \
     --model static/models/test-2layer.gguf --steps 3 --max-prompts 4
 stage "make build (site)"     make build
 stage "make serve (answers)"  scripts/check-serve.sh

@@ -1,18 +1,18 @@
 //! What the heatmap shows for an intervention on one prompt, as [site][layer][position]:
-//! ActivScalar its α; SteerVec the norm ‖v‖; DynScalar the α = w·h + b it produced on the prompt.
+//! ActivScalar its α; SteerVec the norm ‖v‖; DynScalar the α = w·ĥ + b it produced on the prompt.
 
 use std::cell::RefCell;
 
 use burn::tensor::Tensor;
 
 use super::hyper::Method;
-use super::intervention::Intervention;
+use super::intervention::{Intervention, dyn_alpha};
 use crate::model::Model;
 use crate::model::hook::{Hook, Site};
 use crate::model::llama::Positions;
 use crate::readback::to_vec;
 
-/// Records α = w·h + b of a DynScalar at every site while passing activations through unchanged.
+/// Records α (`dyn_alpha`) of a DynScalar at every site while passing activations through unchanged.
 struct DynAlphas<'a> {
     iv: &'a Intervention,
     masked: Tensor<2>,
@@ -21,12 +21,8 @@ struct DynAlphas<'a> {
 
 impl Hook for DynAlphas<'_> {
     fn site(&self, site: Site, layer: usize, h: Tensor<3>) -> Tensor<3> {
-        let [b, t, d] = h.dims();
         let r = site.index() * self.iv.n_layers + layer;
-        let wb = self.masked.clone().narrow(0, r, 1);
-        let w = wb.clone().narrow(1, 0, d).reshape([d, 1]);
-        let bias = wb.narrow(1, d, 1).reshape([1, 1, 1]);
-        let alpha = h.clone().reshape([b * t, d]).matmul(w).reshape([b, t, 1]) + bias;
+        let alpha = dyn_alpha(&self.masked, r, &h);
         self.alphas.borrow_mut().push((r, alpha.detach()));
         h
     }

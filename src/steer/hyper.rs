@@ -11,7 +11,7 @@ pub enum Method {
     ActivScalar,
     /// h + β·v, one d-vector per (site, layer, position).
     SteerVec,
-    /// h · (1 + β·(w·h + b)), one probe per (site, layer), any prompt length.
+    /// h · (1 + β·(w·ĥ + b)), ĥ = h / (RMS(h)·d); one probe per (site, layer), any prompt length.
     DynScalar,
 }
 
