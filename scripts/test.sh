@@ -9,6 +9,7 @@ trap print_stage_times EXIT
 stage "setup: tools"          scripts/setup.sh tools
 stage "setup: model"          scripts/setup.sh model
 stage "native tests"          cargo test --quiet
+stage "no sync reads (clippy, wasm)" scripts/check-sync-reads.sh
 stage "test model (2 layers)" scripts/make-test-model.sh
 stage "compare (quick, 2 layers)" actscale_cli compare \
     --model static/models/test-2layer.gguf --steps 3 --max-prompts 4

@@ -39,6 +39,8 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             for rep in 0..=args.reps {
                 let t = Instant::now();
                 let logits = model.llama.forward(&[ids.clone()], &NoHook, Positions::Last).map_err(|e| e.to_string())?;
+                // Native only (the CLI is not in the browser build): a blocking read is fine here.
+                #[allow(clippy::disallowed_methods)]
                 let _ = logits.into_data();
                 if rep > 0 {
                     times.push(t.elapsed().as_secs_f64() * 1e3);

@@ -30,6 +30,23 @@ impl Intervention {
     pub fn zeros(method: Method, selection: Selection, n_layers: usize, d_model: usize, n_positions: usize, device: &Device) -> Self {
         let t = if method.positional() { n_positions } else { 0 };
         let [rows, cols] = Self::shape(method, n_layers, d_model, t);
+        let mask = Self::selection_mask(method, &selection, n_layers, d_model, t);
+        Intervention {
+            method,
+            selection,
+            n_layers,
+            d_model,
+            n_positions: t,
+            params: Tensor::zeros([rows, cols], device),
+            mask: Tensor::from_data(TensorData::new(mask, [rows, cols]), device),
+        }
+    }
+
+    /// The 0/1 mask of the entries `selection` allows, on the host (the trainer needs it there,
+    /// and reading the tensor back would be a synchronous read, which WebGPU cannot do).
+    pub fn selection_mask(method: Method, selection: &Selection, n_layers: usize, d_model: usize, n_positions: usize) -> Vec<f32> {
+        let t = if method.positional() { n_positions } else { 0 };
+        let [rows, cols] = Self::shape(method, n_layers, d_model, t);
         let mut mask = vec![0.0f32; rows * cols];
         for (si, &site) in Site::ALL.iter().enumerate() {
             for l in 0..n_layers {
@@ -47,15 +64,7 @@ impl Intervention {
                 }
             }
         }
-        Intervention {
-            method,
-            selection,
-            n_layers,
-            d_model,
-            n_positions: t,
-            params: Tensor::zeros([rows, cols], device),
-            mask: Tensor::from_data(TensorData::new(mask, [rows, cols]), device),
-        }
+        mask
     }
 
     pub fn shape(method: Method, n_layers: usize, d_model: usize, n_positions: usize) -> [usize; 2] {

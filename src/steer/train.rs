@@ -59,10 +59,10 @@ impl Trainer {
         }
         let c = &model.llama.config;
         let device = model.llama.device();
+        let mask = Intervention::selection_mask(method, &selection, c.n_layers, c.d_model, positions);
         let iv = Intervention::zeros(method, selection, c.n_layers, c.d_model, positions, device);
         let chunks: Vec<_> = groups.iter().flat_map(|g| g.chunks(hyper.batch_size)).collect();
         let bases = chunks.iter().map(|b| Baseline::new(model, b)).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
-        let mask = iv.mask.clone().into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
         Self::from_parts(iv, hyper, bases, mask)
     }
 

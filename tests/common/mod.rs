@@ -1,5 +1,7 @@
 //! Shared by the native tests: the real model and the reference data.
 #![allow(dead_code)]
+// Native tests read tensors synchronously; the browser build may not (clippy.toml).
+#![allow(clippy::disallowed_methods)]
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -1,0 +1,76 @@
+//! Training in the browser on WebGPU (SwiftShader in headless Chromium) equals training on the
+//! CPU backend: the same steps of each method on the 2-layer test model, compared step by step.
+//! This is what the worker does when a WebGPU browser presses Train; any synchronous tensor read
+//! on the way would panic here ("Failed to read tensor data synchronously").
+#![cfg(target_arch = "wasm32")]
+
+use actscale::backend::{cpu_device, init_webgpu};
+use actscale::model::Model;
+use actscale::model::predict::last_logits_hooked;
+use actscale::readback::to_vec;
+use actscale::steer::hyper::{Hyper, Method, Selection};
+use actscale::steer::train::{StepReport, Trainer};
+use actscale::tasks::pair::pair;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+static TEST_MODEL: &[u8] = include_bytes!("../static/models/test-2layer.gguf");
+
+const STEPS: usize = 3;
+
+/// Losses and steered logits: both backends compute in f32 but sum in different orders, so
+/// values agree to a few units of f32 rounding relative to their size (logits here are ~10–20:
+/// 1e-3 is ~1000 ulps, far above reordering noise, far below what a wrong kernel gives).
+const LOGIT_TOL: f32 = 1e-3;
+/// Parameters after STEPS Adam steps: each step moves an entry by ≈ lr·m̂/√v̂, a ratio of
+/// gradients, so backend rounding (relative ~1e-6 in g) moves it by ~lr·1e-6 per step; 1e-3
+/// leaves room for a gradient entry near zero, whose ratio is less well determined.
+const PARAM_TOL: f32 = 1e-3;
+
+struct Run {
+    reports: Vec<StepReport>,
+    params: Vec<f32>,
+    steered: Vec<f32>,
+}
+
+async fn train(model: &Model, method: Method) -> Run {
+    let ex = pair(&model.tokenizer, "Rome is in", " Italy", " France").unwrap();
+    let hyper = Hyper { steps: STEPS, lambda_m: 1.0, ..Hyper::default() };
+    let mut trainer = Trainer::new(model, method, Selection::default(), hyper, std::slice::from_ref(&ex)).unwrap();
+    let mut reports = vec![];
+    while !trainer.done() {
+        reports.push(trainer.step(model).await.unwrap());
+    }
+    let iv = trainer.intervention();
+    let params = to_vec(iv.params.clone()).await.unwrap();
+    let steered = last_logits_hooked(model, &ex.ids, &iv.hook(&[1.0])).await.unwrap();
+    Run { reports, params, steered }
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+#[wasm_bindgen_test]
+async fn every_method_trains_on_webgpu_as_on_the_cpu() {
+    // The test browser runs with --enable-unsafe-webgpu: no adapter is a failure, not a skip.
+    let gpu = init_webgpu().await.expect("WebGPU adapter in headless Chromium");
+    let on_gpu = Model::from_bytes(TEST_MODEL.to_vec(), &gpu).expect("the 2-layer model loads on WebGPU");
+    let on_cpu = Model::from_bytes(TEST_MODEL.to_vec(), &cpu_device()).expect("and on the CPU");
+    for method in Method::ALL {
+        let (g, c) = (train(&on_gpu, method).await, train(&on_cpu, method).await);
+        for (rg, rc) in g.reports.iter().zip(&c.reports) {
+            let scale = rc.loss.abs().max(1.0);
+            assert!((rg.loss - rc.loss).abs() <= LOGIT_TOL * scale, "{method:?} step {}: loss {} vs {}", rc.step, rg.loss, rc.loss);
+            assert!((rg.delta_pos - rc.delta_pos).abs() <= LOGIT_TOL && (rg.delta_neg - rc.delta_neg).abs() <= LOGIT_TOL, "{method:?}: {rg:?} vs {rc:?}");
+        }
+        assert_eq!(g.reports.len(), STEPS);
+        let params = max_diff(&g.params, &c.params);
+        assert!(params <= PARAM_TOL, "{method:?}: parameters differ by {params}");
+        assert!(c.params.iter().any(|&p| p != 0.0), "{method:?}: training changed nothing");
+        let logits = max_diff(&g.steered, &c.steered);
+        assert!(logits <= LOGIT_TOL, "{method:?}: steered logits differ by {logits}");
+    }
+}
