@@ -77,7 +77,7 @@ export async function setNumber(page, selector, value) {
 }
 
 /** On a loaded page: "The capital of France is", " Paris" → " London", train and wait. */
-export async function trainPair(page, { steps = 25, lambdaM = 1 } = {}) {
+export async function trainPair(page, { steps = 25, lambdaM = 1, timeout = 240_000 } = {}) {
   await page.locator('#prompt').fill('The capital of France is');
   await page.waitForFunction(() => document.querySelectorAll('#prompt-tokens .token-chip').length === 5, null, { timeout: 60_000 });
   await page.locator('#answer-from').fill(' Paris');
@@ -85,7 +85,7 @@ export async function trainPair(page, { steps = 25, lambdaM = 1 } = {}) {
   await setNumber(page, '#hp-steps', steps);
   await setNumber(page, '#hp-lambda-m', lambdaM);
   await page.locator('#train').click();
-  await page.locator('#train-done').waitFor({ timeout: 240_000 });
+  await page.locator('#train-done').waitFor({ timeout });
   await page.locator('#after tr.prediction').first().waitFor({ timeout: 60_000 });
 }
 
