@@ -76,7 +76,9 @@ test('real model: 12 ActivScalar steps flip " Paris" to " London" and back', asy
     await page.locator('#model-status.ready').waitFor({ timeout: 300_000 });
     assert.match(await page.locator('#model-status').innerText(), /30 layers/);
     await page.locator('#prompt').fill('The capital of France is');
-    await page.waitForFunction(() => document.querySelectorAll('#prompt-tokens .token-chip').length === 5, null, { timeout: 120_000 });
+    // The default prompt also has 5 tokens: wait for this prompt's tokens and its predictions.
+    await page.waitForFunction(() => /France/.test(document.querySelectorAll('#prompt-tokens .token-chip')[3]?.textContent ?? ''), null, { timeout: 120_000 });
+    await page.waitForFunction(() => document.querySelector('#predictions tr.prediction')?.dataset.token !== ' Rome', null, { timeout: 120_000 });
     // The real model knows the answer: " Paris" is its first prediction.
     assert.equal(await page.locator('#predictions tr.prediction').first().getAttribute('data-token'), ' Paris');
     await page.locator('#answer-from').fill(' Paris');
