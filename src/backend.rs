@@ -12,6 +12,11 @@ pub enum BackendKind {
 }
 
 impl BackendKind {
+    /// The `?backend=` value: "cpu" or "webgpu" (any case).
+    pub fn parse(s: &str) -> Option<BackendKind> {
+        [BackendKind::Cpu, BackendKind::WebGpu].into_iter().find(|k| k.label().eq_ignore_ascii_case(s))
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             BackendKind::Cpu => "CPU",

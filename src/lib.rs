@@ -13,3 +13,5 @@ pub mod steer;
 pub mod readback;
 #[cfg(feature = "engine")]
 pub mod tasks;
+#[cfg(feature = "web")]
+pub mod worker_codec;

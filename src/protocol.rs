@@ -20,9 +20,16 @@ pub enum Request {
     /// Download a GGUF (relative URLs resolve against the site) and load it.
     LoadModelUrl { url: String },
     /// Load a GGUF the user picked from disk.
-    LoadModelBytes { name: String, bytes: Vec<u8> },
+    LoadModelBytes {
+        name: String,
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
     /// Run on this backend from now on (the model is reloaded onto it).
     SetBackend(BackendKind),
+    /// Load models on this backend (the page's `?backend=`, sent before the first load). No
+    /// answer: when WebGPU is asked for and missing, the self-check report says so.
+    PreferBackend(BackendKind),
     /// Tokens of `prompt` and its top-k next tokens.
     Predict { prompt: String, top_k: usize },
     /// Learn an intervention that moves `prompt`'s next token from `from` to `to` (or a task's
@@ -200,8 +207,10 @@ pub struct Prediction {
 /// The self-check on each backend, and which backend the worker will use.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SelfCheckReport {
-    /// The backend the engine runs on: WebGPU when the browser has an adapter, else CPU.
+    /// The backend models load on: the user's pick, else WebGPU on a hardware adapter, else CPU.
     pub active: BackendKind,
+    /// Why `active` was chosen, in words for the status line.
+    pub reason: String,
     /// Why WebGPU is not available, when it is not.
     pub webgpu_unavailable: Option<String>,
     pub cpu: Result<SelfCheckResult, String>,

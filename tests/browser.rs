@@ -7,6 +7,7 @@ use actscale::backend::{BackendKind, cpu_device, init_webgpu};
 use actscale::model::Model;
 use actscale::model::predict::last_logits;
 use actscale::self_check::{self, X};
+use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -59,7 +60,7 @@ fn truncated_and_foreign_files_give_clear_errors_in_the_browser() {
     assert!(err.to_string().contains("GGUF"), "{err}");
 }
 
-// --- The worker protocol: every message as gloo-worker's codec carries it between threads. ---
+// --- The worker protocol: every message as the worker codec (plain JS values) carries it. ---
 
 use actscale::model::id::ModelId;
 use actscale::model::site::Site;
@@ -71,12 +72,13 @@ use actscale::protocol::{
 use actscale::steer::example::Example;
 use actscale::steer::hyper::{Hyper, Method, Selection};
 use actscale::steer::saved::{FORMAT, SavedIntervention, VERSION};
-use gloo_worker::{Bincode, Codec};
+use actscale::worker_codec::JsValues;
+use gloo_worker::Codec;
 
 /// Encodes `v` as the worker does and decodes it on "the other side"; Debug text compares
 /// every field (floats exactly).
 fn through_the_worker_codec<T: serde::Serialize + serde::de::DeserializeOwned + std::fmt::Debug>(v: &T) {
-    let back: T = Bincode::decode(Bincode::encode(v));
+    let back: T = JsValues::decode(JsValues::encode(v));
     assert_eq!(format!("{back:?}"), format!("{v:?}"));
 }
 
@@ -101,7 +103,7 @@ fn a_saved_intervention() -> SavedIntervention {
 fn a_train_request(task: TaskChoice) -> TrainRequest {
     TrainRequest {
         task,
-        seed: 3,
+        seed: u64::MAX - 2, // above 2^53: must cross as a BigInt, exactly
         prompt: "The capital of France is".into(),
         from: " Paris".into(),
         to: " London".into(),
@@ -112,12 +114,23 @@ fn a_train_request(task: TaskChoice) -> TrainRequest {
 }
 
 #[wasm_bindgen_test]
+fn model_bytes_cross_as_one_uint8array() {
+    let bytes = TEST_MODEL[..1000].to_vec();
+    let js = JsValues::encode(Request::LoadModelBytes { name: "m.gguf".into(), bytes: bytes.clone() });
+    let inner = js_sys::Reflect::get(&js, &"LoadModelBytes".into()).unwrap();
+    let field = js_sys::Reflect::get(&inner, &"bytes".into()).unwrap();
+    let array = field.dyn_into::<js_sys::Uint8Array>().expect("bytes are a Uint8Array, not a JS array of numbers");
+    assert_eq!(array.to_vec(), bytes);
+}
+
+#[wasm_bindgen_test]
 fn every_request_crosses_the_worker_boundary_unchanged() {
     let requests = vec![
         Request::SelfCheck,
         Request::LoadModelUrl { url: "static/models/x.gguf".into() },
         Request::LoadModelBytes { name: "mine.gguf".into(), bytes: TEST_MODEL[..1000].to_vec() },
         Request::SetBackend(BackendKind::WebGpu),
+        Request::PreferBackend(BackendKind::Cpu),
         Request::Predict { prompt: "Ünïcode ✓ prompt".into(), top_k: 10 },
         Request::Train(a_train_request(TaskChoice::Ccc)),
         Request::Sweep { request: a_train_request(TaskChoice::Ioi), lambdas: vec![0.0, 1.5, 40.0] },
@@ -152,6 +165,7 @@ async fn every_response_crosses_the_worker_boundary_unchanged() {
     let responses = vec![
         Response::SelfCheck(SelfCheckReport {
             active: BackendKind::Cpu,
+            reason: "this browser's WebGPU adapter is a software renderer (swiftshader)".into(),
             webgpu_unavailable: Some("no adapter".into()),
             cpu: Ok(check),
             webgpu: Some(Err("failed".into())),

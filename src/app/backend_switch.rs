@@ -1,5 +1,6 @@
-//! The CPU / WebGPU switch. WebGPU is offered only when the browser has an adapter; switching
-//! reloads the model onto the other backend.
+//! The CPU / WebGPU switch. WebGPU is offered whenever the browser has an adapter (also a
+//! software one, which the engine does not pick by itself); switching reloads the model onto
+//! the other backend.
 
 use leptos::prelude::*;
 
@@ -27,6 +28,8 @@ pub fn BackendSwitch(page: Page) -> impl IntoView {
             return;
         }
         wanted.set(Some(kind));
+        // The predictions shown came from the other backend: the new one predicts afresh.
+        page.prediction.set(None);
         page.model.set(ModelState::Loading { loaded: 0, total: None });
         page.send(Request::SetBackend(kind));
     };

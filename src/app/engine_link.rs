@@ -4,6 +4,7 @@ use gloo_worker::{Spawnable, WorkerBridge};
 
 use crate::worker::EngineWorker;
 use actscale::protocol::{Request, Response};
+use actscale::worker_codec::JsValues;
 
 /// Path of the worker's loader script in `dist/` (Trunk's `data-loader-shim`).
 const WORKER_PATH: &str = "./actscale-worker_loader.js";
@@ -17,6 +18,7 @@ impl EngineLink {
     pub fn spawn(on_response: impl Fn(Response) + 'static) -> Self {
         let bridge = EngineWorker::spawner()
             .callback(on_response)
+            .encoding::<JsValues>()
             .with_loader(true)
             .as_module(false)
             .spawn(WORKER_PATH);

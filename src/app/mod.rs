@@ -4,6 +4,7 @@
 mod backend_switch;
 mod cell_editor;
 mod continuation;
+mod engine_fault;
 mod engine_link;
 mod file_picker;
 mod heatmap;
@@ -23,10 +24,12 @@ mod train_panel;
 
 use leptos::prelude::*;
 
+use actscale::backend::BackendKind;
 use actscale::protocol::{DEFAULT_MODEL_URL, ModelInfo, Request, SelfCheckReport, TaskChoice, TrainProgress, TrainRequest};
 use backend_switch::BackendSwitch;
 use cell_editor::CellEditor;
 use continuation::ContinuationPanel;
+use engine_fault::EngineFault;
 use engine_link::EngineLink;
 use heatmap::Heatmap;
 use line_chart::{LineChart, Series};
@@ -58,17 +61,27 @@ pub enum ModelState {
     Failed(String),
 }
 
-/// The model to load: `?model=URL` in the page's address, else the default model.
-fn model_url() -> String {
+/// A parameter of the page's address (`?name=value`), decoded; None when absent or empty.
+fn query_param(name: &str) -> Option<String> {
     let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+    let prefix = format!("{name}=");
     search
         .trim_start_matches('?')
         .split('&')
-        .find_map(|kv| kv.strip_prefix("model="))
+        .find_map(|kv| kv.strip_prefix(prefix.as_str()))
         .and_then(|v| js_sys::decode_uri_component(v).ok())
         .map(String::from)
         .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| DEFAULT_MODEL_URL.to_string())
+}
+
+/// The model to load: `?model=URL` in the page's address, else the default model.
+fn model_url() -> String {
+    query_param("model").unwrap_or_else(|| DEFAULT_MODEL_URL.to_string())
+}
+
+/// `?backend=cpu` or `?backend=webgpu`: the backend to use instead of the engine's choice.
+fn backend_param() -> Option<BackendKind> {
+    query_param("backend").and_then(|v| BackendKind::parse(&v))
 }
 
 /// One chart series from the training history.
@@ -81,6 +94,10 @@ fn series(page: Page, name: &'static str, color: &'static str, f: fn(&TrainProgr
 pub fn App() -> impl IntoView {
     let page = Page::new();
     let link = EngineLink::spawn(move |response| responses::handle(page, response));
+    engine_fault::watch(page);
+    if let Some(kind) = backend_param() {
+        link.send(Request::PreferBackend(kind));
+    }
     link.send(Request::SelfCheck);
     link.send(Request::LoadModelUrl { url: model_url() });
     page.connect(link);
@@ -159,7 +176,8 @@ pub fn App() -> impl IntoView {
             <h1>"actscale"</h1>
             <p class="tagline">"Learn sparse activation scalars that steer a language model — in your browser."</p>
         </header>
-        <main class="layout">
+        <EngineFault page=page />
+        <main class="layout" inert=move || page.engine_fault.get().is_some()>
             <div class="column">
                 <section class="panel prompt-panel" aria-label="Prompt">
                     <label for="prompt">"Prompt"</label>

@@ -39,6 +39,8 @@ pub enum ExportFor {
 #[derive(Clone, Copy)]
 pub struct Page {
     pub engine: RwSignal<EngineState>,
+    /// Why the engine worker died (it cannot run anything after that).
+    pub engine_fault: RwSignal<Option<String>>,
     pub model: RwSignal<ModelState>,
     /// The model in use (kept while another one loads).
     pub ready_info: StoredValue<Option<ModelInfo>>,
@@ -75,6 +77,7 @@ impl Page {
     pub fn new() -> Self {
         Page {
             engine: RwSignal::new(EngineState::Starting),
+            engine_fault: RwSignal::new(None),
             model: RwSignal::new(ModelState::Loading { loaded: 0, total: None }),
             ready_info: StoredValue::new(None),
             load_error: RwSignal::new(None),

@@ -20,6 +20,10 @@ pub fn heat_label(m: Method) -> &'static str {
 }
 
 pub fn handle(page: Page, response: Response) {
+    // A dead engine's late messages (a future that still ran) must not bring a run back to life.
+    if page.engine_fault.get_untracked().is_some() {
+        return;
+    }
     match response {
         Response::SelfCheck(report) => page.engine.set(EngineState::Ready(report)),
         Response::LoadProgress { loaded, total } => page.model.set(ModelState::Loading { loaded, total }),

@@ -1,4 +1,5 @@
-//! The worker's compute backends: WebGPU when the browser gives an adapter, else the CPU.
+//! The worker's compute backends and which one runs the model: what the user picked, else
+//! WebGPU on a hardware adapter, else the CPU (no adapter, or a software one that is slower).
 
 use std::cell::{Cell, RefCell};
 
@@ -7,10 +8,14 @@ use actscale::protocol::SelfCheckReport;
 use actscale::self_check;
 use burn::tensor::Device;
 
+use super::adapter;
+
 thread_local! {
     // burn initialises WebGPU once per worker: keep the outcome.
     static WEBGPU: RefCell<Option<Result<Device, String>>> = const { RefCell::new(None) };
-    // What the user picked in the page (None: WebGPU when there is one).
+    // The adapter's software renderer, probed once (Some(None): a hardware adapter).
+    static SOFTWARE: RefCell<Option<Option<String>>> = const { RefCell::new(None) };
+    // What the user picked in the page or its address (None: the engine's choice).
     static PREFERRED: Cell<Option<BackendKind>> = const { Cell::new(None) };
 }
 
@@ -24,16 +29,52 @@ pub async fn webgpu() -> Result<Device, String> {
     got
 }
 
-/// The device the engine runs on, and which kind it is: the user's choice, else WebGPU when
-/// there is an adapter, else the CPU.
-pub async fn active() -> (Device, BackendKind) {
-    if PREFERRED.with(Cell::get) == Some(BackendKind::Cpu) {
-        return (cpu_device(), BackendKind::Cpu);
+async fn software_renderer() -> Option<String> {
+    if let Some(known) = SOFTWARE.with(|s| s.borrow().clone()) {
+        return known;
     }
-    match webgpu().await {
-        Ok(device) => (device, BackendKind::WebGpu),
-        Err(_) => (cpu_device(), BackendKind::Cpu),
+    let got = adapter::software_renderer().await;
+    SOFTWARE.with(|s| *s.borrow_mut() = Some(got.clone()));
+    got
+}
+
+/// The backend models load on, and why (shown in the page's status line).
+pub struct Choice {
+    pub device: Device,
+    pub kind: BackendKind,
+    pub reason: String,
+}
+
+impl Choice {
+    fn cpu(reason: String) -> Choice {
+        Choice { device: cpu_device(), kind: BackendKind::Cpu, reason }
     }
+}
+
+pub async fn choice() -> Choice {
+    let picked = PREFERRED.with(Cell::get);
+    if picked == Some(BackendKind::Cpu) {
+        return Choice::cpu("your choice".into());
+    }
+    let device = match webgpu().await {
+        Ok(device) => device,
+        Err(why) => return Choice::cpu(format!("WebGPU unavailable: {why}")),
+    };
+    if picked == Some(BackendKind::WebGpu) {
+        return Choice { device, kind: BackendKind::WebGpu, reason: "your choice".into() };
+    }
+    match software_renderer().await {
+        Some(name) => Choice::cpu(format!(
+            "this browser's WebGPU adapter is a software renderer ({name}), slower than the CPU backend"
+        )),
+        None => Choice { device, kind: BackendKind::WebGpu, reason: "this browser has a hardware WebGPU adapter".into() },
+    }
+}
+
+/// Records the user's pick without checking it (the page's `?backend=` before anything loads;
+/// `choice` falls back to the CPU, saying why, when WebGPU is asked for and missing).
+pub fn set_preferred(kind: BackendKind) {
+    PREFERRED.with(|p| p.set(Some(kind)));
 }
 
 /// Chooses the backend for models loaded from now on; fails when WebGPU is asked for and the
@@ -42,19 +83,16 @@ pub async fn prefer(kind: BackendKind) -> Result<(), String> {
     if kind == BackendKind::WebGpu {
         webgpu().await.map_err(|why| format!("WebGPU is not available: {why}"))?;
     }
-    PREFERRED.with(|p| p.set(Some(kind)));
+    set_preferred(kind);
     Ok(())
 }
 
 pub async fn self_check_report() -> SelfCheckReport {
     let cpu = self_check::run(&cpu_device(), BackendKind::Cpu).await;
-    match webgpu().await {
-        Ok(device) => SelfCheckReport {
-            active: BackendKind::WebGpu,
-            webgpu_unavailable: None,
-            cpu,
-            webgpu: Some(self_check::run(&device, BackendKind::WebGpu).await),
-        },
-        Err(why) => SelfCheckReport { active: BackendKind::Cpu, webgpu_unavailable: Some(why), cpu, webgpu: None },
-    }
+    let (webgpu_unavailable, webgpu) = match webgpu().await {
+        Ok(device) => (None, Some(self_check::run(&device, BackendKind::WebGpu).await)),
+        Err(why) => (Some(why), None),
+    };
+    let Choice { kind, reason, .. } = choice().await;
+    SelfCheckReport { active: kind, reason, webgpu_unavailable, cpu, webgpu }
 }

@@ -47,7 +47,7 @@ pub async fn load_from_url(url: &str, progress: impl Fn(u64, Option<u64>)) -> Re
 
 /// Loads a GGUF's bytes on the active backend. On failure the previous model stays loaded.
 pub async fn load_bytes(name: String, bytes: Rc<Vec<u8>>, start: f64) -> Response {
-    let (device, backend) = backends::active().await;
+    let backends::Choice { device, kind: backend, .. } = backends::choice().await;
     let hash = file_hash(&bytes).await;
     match Model::from_bytes(bytes.to_vec(), &device) {
         Ok(model) => {

@@ -5,6 +5,8 @@
 // The page compiles this module only to name the worker type when spawning it; the engine
 // itself (burn) is compiled into the worker binary alone.
 #[cfg(feature = "engine")]
+mod adapter;
+#[cfg(feature = "engine")]
 mod backends;
 #[cfg(feature = "engine")]
 mod digest;
@@ -68,6 +70,8 @@ impl Worker for EngineWorker {
             Request::LoadModelBytes { name, bytes } => scope.send_future(async move {
                 Done(id, engine::load_bytes(name, std::rc::Rc::new(bytes), js_sys::Date::now()).await)
             }),
+            // Synchronous, so that it holds before the loads that follow it start.
+            Request::PreferBackend(kind) => backends::set_preferred(kind),
             Request::SetBackend(kind) => scope.send_future(async move { Done(id, engine::set_backend(kind).await) }),
             Request::Sweep { request, lambdas } => scope.send_future(async move {
                 let send = move |r| scope2.respond(id, r);

@@ -1,5 +1,7 @@
 // The built site in headless Chromium: the engine worker runs burn autodiff (y = Σ a·x) and the
-// page shows dy/da = x for each backend, and the status line names the active backend.
+// page shows dy/da = x for each backend, and the status line names the backend and why.
+// SwiftShader (--enable-unsafe-webgpu here) is a software adapter: the engine picks the CPU
+// backend over it by default; `?backend=webgpu` (like the radio) overrides that.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { serve, launch, openPage, screenshot } from './support.mjs';
@@ -19,7 +21,7 @@ async function gradientCells(page, backend) {
 
 const parse = (s) => s.replace(/[[\]]/g, '').split(',').map((v) => v.trim());
 
-test('with WebGPU: both backends compute dy/da = x and WebGPU is active', async () => {
+test('with a software WebGPU adapter: both backends compute dy/da = x; the CPU is chosen, and says why', async () => {
   const browser = await launch({ webgpu: true });
   const errors = [];
   try {
@@ -27,11 +29,31 @@ test('with WebGPU: both backends compute dy/da = x and WebGPU is active', async 
     const cpu = await gradientCells(page, 'CPU');
     const gpu = await gradientCells(page, 'WebGPU');
     assert.equal(cpu.verdict, 'ok');
+    assert.equal(gpu.verdict, 'ok');
+    await page.locator('#backend-status', { hasText: 'Backend: CPU' }).waitFor({ timeout: 5_000 });
+    assert.match(await page.locator('#backend-status').textContent(), /software renderer \(swiftshader\), slower than the CPU backend/);
+    // The user can still pick WebGPU.
+    await page.locator('#model-status.ready').waitFor({ timeout: 120_000 });
+    assert.equal(await page.locator('#backend-webgpu').isDisabled(), false);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('with WebGPU asked for (?backend=webgpu): both backends compute dy/da = x and WebGPU is active', async () => {
+  const browser = await launch({ webgpu: true });
+  const errors = [];
+  try {
+    const page = await openPage(browser, `${site.url}?backend=webgpu`, errors);
+    const cpu = await gradientCells(page, 'CPU');
+    const gpu = await gradientCells(page, 'WebGPU');
+    assert.equal(cpu.verdict, 'ok');
     assert.deepEqual(parse(cpu.grad), X);
     assert.equal(gpu.verdict, 'ok');
     assert.deepEqual(parse(gpu.grad).map(Number), X.map(Number));
     await assert.doesNotReject(
-      page.locator('#backend-status', { hasText: 'Backend: WebGPU' }).waitFor({ timeout: 5_000 }));
+      page.locator('#backend-status', { hasText: 'Backend: WebGPU — your choice' }).waitFor({ timeout: 5_000 }));
     await screenshot(page, 'self-check-webgpu');
     assert.deepEqual(errors, []);
   } finally {

@@ -123,20 +123,21 @@ test('load a model from a file or URL; bad files are rejected and the old model 
   }
 });
 
-test('backend switch: WebGPU → CPU gives the same top prediction', async () => {
+test('backend switch: CPU (chosen over a software adapter) → WebGPU gives the same top prediction', async () => {
   const browser = await launch({ webgpu: true });
   const errors = [];
   try {
     const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}`, errors);
     await ready(page);
-    assert.match(await page.locator('#backend-status').textContent(), /model on WebGPU/);
+    assert.match(await page.locator('#backend-status').textContent(), /^Backend: CPU — .*software renderer.* · model on CPU$/);
     await page.locator('#prompt').fill('The capital of France is');
-    await page.waitForFunction(() => document.querySelectorAll('#predictions tr.prediction').length === 10, null, { timeout: 240_000 });
-    const gpuTop = await page.locator('#predictions tr.prediction').first().getAttribute('data-token');
-    await page.locator('#backend-cpu').check();
-    await page.waitForFunction(() => /model on CPU/.test(document.querySelector('#backend-status')?.textContent ?? ''), null, { timeout: 120_000 });
     await page.waitForFunction(() => document.querySelectorAll('#predictions tr.prediction').length === 10, null, { timeout: 60_000 });
-    assert.equal(await page.locator('#predictions tr.prediction').first().getAttribute('data-token'), gpuTop);
+    const cpuTop = await page.locator('#predictions tr.prediction').first().getAttribute('data-token');
+    await page.locator('#backend-webgpu').check();
+    await page.waitForFunction(() => /model on WebGPU/.test(document.querySelector('#backend-status')?.textContent ?? ''), null, { timeout: 240_000 });
+    assert.match(await page.locator('#backend-status').textContent(), /^Backend: WebGPU — your choice \(default: CPU, /);
+    await page.waitForFunction(() => document.querySelectorAll('#predictions tr.prediction').length === 10, null, { timeout: 240_000 });
+    assert.equal(await page.locator('#predictions tr.prediction').first().getAttribute('data-token'), cpuTop);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

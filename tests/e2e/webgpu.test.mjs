@@ -1,24 +1,32 @@
 // Training on WebGPU in the page (SwiftShader's adapter with --enable-unsafe-webgpu), on the
 // 2-layer test model: the run reaches "Done", and the link it makes opens in a browser without
-// WebGPU (CPU backend) with the same steered top-1, and the other way round. Before the trainer
+// WebGPU (CPU backend) with the same steered top-1, and the other way round; every other worker
+// operation (hand edits, continuation, file export and import, tasks, the λM sweep) on WebGPU. Before the trainer
 // stopped reading a tensor synchronously, Train killed the worker here within seconds.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, launch, openPage, screenshot, trainPair, steeredTop, TEST_MODEL } from './support.mjs';
+import { readFile } from 'node:fs/promises';
+import { serve, launch, openPage, screenshot, trainPair, steeredTop, setNumber, TEST_MODEL } from './support.mjs';
 
 let site;
 before(async () => { site = await serve(); });
 after(async () => { await site?.close(); });
 
+/** The address with `?backend=webgpu` added: SwiftShader is a software adapter, on which the
+ * page picks the CPU backend unless asked. */
+const onWebGpu = (url) => url.replace(/^([^#]*)/, (base) => `${base}${base.includes('?') ? '&' : '?'}backend=webgpu`);
+
 /** Trains 5 steps in a browser with (`makerGpu`) or without WebGPU, then opens the link in a
- * browser of the other kind: it must restore with the same steered top-1. */
+ * browser of the other kind: it must restore with the same steered top-1. A link made with
+ * `?backend=webgpu` opened in a browser without WebGPU falls back to the CPU backend. */
 async function trainThenOpenOnTheOtherBackend({ makerGpu }) {
   const makerBrowser = await launch({ webgpu: makerGpu });
   const viewerBrowser = await launch({ webgpu: !makerGpu });
   const [makerBackend, viewerBackend] = makerGpu ? [/model on WebGPU/, /model on CPU/] : [/model on CPU/, /model on WebGPU/];
   const errors = [];
   try {
-    const maker = await openPage(makerBrowser, `${site.url}?model=${TEST_MODEL}`, errors);
+    const start = `${site.url}?model=${TEST_MODEL}`;
+    const maker = await openPage(makerBrowser, makerGpu ? onWebGpu(start) : start, errors);
     await maker.locator('#model-status.ready').waitFor({ timeout: 300_000 });
     assert.match(await maker.locator('#backend-status').textContent(), makerBackend);
     // SwiftShader runs WebGPU on the CPU: ~2.5 min for 5 steps here alone, more on a busy machine.
@@ -31,9 +39,10 @@ async function trainThenOpenOnTheOtherBackend({ makerGpu }) {
     const link = await maker.locator('#share-link').inputValue();
     if (makerGpu) await screenshot(maker, 'trained-on-webgpu');
 
-    const viewer = await openPage(viewerBrowser, link, errors);
+    const viewer = await openPage(viewerBrowser, makerGpu ? link : onWebGpu(link), errors);
     await viewer.locator('#share-message.ok', { hasText: 'Restored' }).waitFor({ timeout: 300_000 });
     assert.match(await viewer.locator('#backend-status').textContent(), viewerBackend);
+    if (makerGpu) assert.match(await viewer.locator('#backend-status').textContent(), /WebGPU unavailable/);
     assert.equal(await steeredTop(viewer), top, 'the other backend steers the same way');
     assert.deepEqual(errors, []);
   } finally {
@@ -47,3 +56,73 @@ test('train on WebGPU; its link opens on the CPU backend with the same steered t
 
 test('train on the CPU backend; its link opens on WebGPU with the same steered top-1', () =>
   trainThenOpenOnTheOtherBackend({ makerGpu: false }));
+
+test('on WebGPU: hand edit, continuation, file export and import, a task, the λM sweep', async () => {
+  const browser = await launch({ webgpu: true });
+  const errors = [];
+  try {
+    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    await page.goto(onWebGpu(`${site.url}?model=${TEST_MODEL}`));
+    await page.locator('#model-status.ready').waitFor({ timeout: 300_000 });
+    assert.match(await page.locator('#backend-status').textContent(), /model on WebGPU/);
+    await trainPair(page, { steps: 2, timeout: 900_000 });
+
+    const t0 = Date.now();
+    const phase = (name) => console.log(`# ${name}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    phase('trained 2 steps');
+    // Hand edit: α = 30 on the last token's MLP output of layer 1 changes the steered top-1.
+    const plainTop = await page.locator('#predictions tr.prediction').first().getAttribute('data-token');
+    const before = await page.locator('#after').innerText();
+    const selector = '#heatmap rect.cell[data-site="mlp_out"][data-layer="1"][data-position="4"]';
+    await page.locator(selector).click();
+    await page.locator('#cell-value').fill('30');
+    await page.locator('#cell-value').press('Enter');
+    await page.waitForFunction((s) => document.querySelector(s)?.dataset.value === '30', selector, { timeout: 120_000 });
+    await page.waitForFunction((prev) => document.querySelector('#after')?.innerText !== prev, before, { timeout: 120_000 });
+    assert.notEqual(await steeredTop(page), plainTop, 'α = 30 there changes the top-1');
+    phase('hand edit');
+
+    // Continuation with and without it.
+    await page.locator('#generate').click();
+    await page.locator('#continuation-steered').waitFor({ timeout: 300_000 });
+    assert.notEqual(await page.locator('#continuation-steered').textContent(), await page.locator('#continuation-plain').textContent());
+    phase('continuation');
+
+    // Export to a file, zero the edit, import the file: the edit is back.
+    const top = await steeredTop(page);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#export-file').click()]);
+    const path = await download.path();
+    assert.equal(JSON.parse(await readFile(path, 'utf8')).format, 'actscale-intervention');
+    await page.locator('#cell-zero').click();
+    await page.waitForFunction((s) => document.querySelector(s)?.dataset.value === '0', selector, { timeout: 120_000 });
+    await page.locator('#import-file').setInputFiles(path);
+    await page.locator('#share-message.ok', { hasText: 'Restored' }).waitFor({ timeout: 120_000 });
+    await page.waitForFunction((s) => document.querySelector(s)?.dataset.value === '30', selector, { timeout: 120_000 });
+    assert.equal(await steeredTop(page), top);
+    phase('export and import');
+
+    // A task: CCC, 2 steps of 4 prompts; train and test metrics come back.
+    await page.locator('#task').selectOption('ccc');
+    await setNumber(page, '#hp-steps', 2);
+    await page.locator('#train').click();
+    await page.locator('#task-metrics').waitFor({ timeout: 900_000 });
+    assert.equal(await page.locator('#task-metrics tbody tr').count(), 2);
+    phase('CCC task');
+
+    // The λM sweep: two runs of 2 steps, one point per run and direction.
+    await page.locator('#task').selectOption('pair');
+    await page.locator('#prompt').fill('The capital of France is');
+    await page.locator('#sweep-lambdas').fill('0.5, 50');
+    await page.locator('#sweep-run').click();
+    await page.waitForFunction(() => document.querySelectorAll('#chart-sweep circle.point').length === 2 * 2, null, { timeout: 900_000 });
+    phase('sweep');
+    await screenshot(page, 'webgpu-tools');
+    await context.close();
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
