@@ -10,6 +10,9 @@ use crate::self_check::SelfCheckResult;
 use crate::steer::hyper::{Hyper, Method};
 use crate::steer::saved::SavedIntervention;
 
+/// The longest continuation the worker generates (each token is one forward pass).
+pub const MAX_NEW_TOKENS: usize = 100;
+
 /// Where the default model lives in the built site (Trunk copies `static/` into `dist/`).
 pub const DEFAULT_MODEL_URL: &str = "static/models/smollm2-135m-instruct-q4_1.gguf";
 

@@ -10,7 +10,9 @@ use actscale::model::predict::last_logits_hooked;
 use actscale::readback::to_vec;
 use actscale::steer::hyper::{Hyper, Method, Selection};
 use actscale::steer::train::{StepReport, Trainer};
-use actscale::tasks::pair::pair;
+use actscale::protocol::TaskChoice;
+use actscale::steer::metrics::{Metrics, evaluate};
+use actscale::tasks::{self, pair::pair};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -73,4 +75,42 @@ async fn every_method_trains_on_webgpu_as_on_the_cpu() {
         let logits = max_diff(&g.steered, &c.steered);
         assert!(logits <= LOGIT_TOL, "{method:?}: steered logits differ by {logits}");
     }
+}
+
+/// A task as the page trains it: CCC's train split in minibatches of 4 (one Baseline each),
+/// then metrics on the test split. Also checks that the parameters each step reads back with
+/// its report are the parameters the trainer holds.
+async fn train_task(model: &Model) -> (Vec<StepReport>, Vec<f32>, Metrics) {
+    let (train, test) = tasks::build(&model.tokenizer, TaskChoice::Ccc, "", "", "", 0).unwrap();
+    let hyper = Hyper { steps: 2, batch_size: 4, lambda_m: 1.0, ..Hyper::default() };
+    let mut trainer = Trainer::new(model, Method::ActivScalar, Selection::default(), hyper, &train).unwrap();
+    let mut reports = vec![];
+    while !trainer.done() {
+        reports.push(trainer.step(model).await.unwrap());
+        let held = to_vec(trainer.intervention().params).await.unwrap();
+        assert_eq!(trainer.params_read(), held.as_slice(), "the step's read-back is the trainer's parameters");
+    }
+    let iv = trainer.intervention();
+    let metrics = evaluate(model, &iv, &test, trainer.hyper.margin).await.unwrap();
+    (reports, to_vec(iv.params).await.unwrap(), metrics)
+}
+
+#[wasm_bindgen_test]
+async fn a_task_trains_and_evaluates_on_webgpu_as_on_the_cpu() {
+    let gpu = init_webgpu().await.expect("WebGPU adapter in headless Chromium");
+    let on_gpu = Model::from_bytes(TEST_MODEL.to_vec(), &gpu).unwrap();
+    let on_cpu = Model::from_bytes(TEST_MODEL.to_vec(), &cpu_device()).unwrap();
+    let (rg, pg, mg) = train_task(&on_gpu).await;
+    let (rc, pc, mc) = train_task(&on_cpu).await;
+    for (g, c) in rg.iter().zip(&rc) {
+        assert!((g.loss - c.loss).abs() <= LOGIT_TOL * c.loss.abs().max(1.0), "step {}: loss {} vs {}", c.step, g.loss, c.loss);
+        assert!((g.delta_pos - c.delta_pos).abs() <= LOGIT_TOL && (g.delta_neg - c.delta_neg).abs() <= LOGIT_TOL, "{g:?} vs {c:?}");
+    }
+    assert!(max_diff(&pg, &pc) <= PARAM_TOL, "parameters differ by {}", max_diff(&pg, &pc));
+    assert!(mc.prompts > 0 && mg.prompts == mc.prompts);
+    for (name, g, c) in [("Δ+", mg.logit_diff_pos, mc.logit_diff_pos), ("Δ−", mg.logit_diff_neg, mc.logit_diff_neg), ("Δ base", mg.logit_diff_base, mc.logit_diff_base)] {
+        assert!((g - c).abs() <= LOGIT_TOL, "test-split {name}: {g} vs {c}");
+    }
+    // KL is a mean of small differences of log-probabilities: relative to its size.
+    assert!((mg.kl_pos - mc.kl_pos).abs() <= LOGIT_TOL * mc.kl_pos.max(1.0), "KL+ {} vs {}", mg.kl_pos, mc.kl_pos);
 }

@@ -2,22 +2,23 @@
 
 use leptos::prelude::*;
 
-use actscale::protocol::Request;
+use actscale::protocol::{MAX_NEW_TOKENS, Request};
 
 use super::page::{Continuation, Page};
 
-/// Tokens generated per continuation.
+/// Tokens generated per continuation, unless the user asks for another number.
 pub const NEW_TOKENS: usize = 20;
 
 #[component]
 pub fn ContinuationPanel(page: Page) -> impl IntoView {
+    let count = RwSignal::new(NEW_TOKENS);
     let run = move |_| {
         page.continuation.set(Continuation::Running);
-        page.send(Request::Generate { prompt: page.prompt.get_untracked(), tokens: NEW_TOKENS, beta: page.beta.get_untracked() });
+        page.send(Request::Generate { prompt: page.prompt.get_untracked(), tokens: count.get_untracked(), beta: page.beta.get_untracked() });
     };
     let busy = move || page.continuation.get() == Continuation::Running || !matches!(page.model.get(), super::ModelState::Ready(_));
     let body = move || match page.continuation.get() {
-        Continuation::None => view! { <p class="muted">{format!("Greedy, {NEW_TOKENS} tokens, at the β above.")}</p> }.into_any(),
+        Continuation::None => view! { <p class="muted">"Greedy, at the β above."</p> }.into_any(),
         Continuation::Running => view! { <p class="muted">"Generating…"</p> }.into_any(),
         Continuation::Done { plain, steered, error } => view! {
             <div class="side-by-side">
@@ -34,7 +35,21 @@ pub fn ContinuationPanel(page: Page) -> impl IntoView {
     view! {
         <section class="panel continuation-panel" aria-label="Continuation">
             <h2>"Continue the prompt"</h2>
-            <button id="generate" disabled=busy on:click=run>"Generate"</button>
+            <div class="row">
+                <button id="generate" disabled=busy on:click=run>"Generate"</button>
+                <label class="num-field" for="gen-tokens">
+                    <span>"tokens"</span>
+                    <input id="gen-tokens" type="number" min="1" max=MAX_NEW_TOKENS step="1"
+                           prop:value=move || count.get().to_string()
+                           on:change=move |ev| {
+                               // Out of range or not a number: keep the count (the field shows it again).
+                               match event_target_value(&ev).parse::<usize>() {
+                                   Ok(n) if (1..=MAX_NEW_TOKENS).contains(&n) => count.set(n),
+                                   _ => count.notify(),
+                               }
+                           } />
+                </label>
+            </div>
             {body}
         </section>
     }

@@ -10,6 +10,7 @@ const BETA2: f32 = 0.999;
 const EPS: f32 = 1e-8;
 
 /// Adam's moments for one parameter tensor (Kingma & Ba, with bias correction).
+#[derive(Clone)]
 pub struct Adam {
     m: Tensor<2>,
     v: Tensor<2>,

@@ -30,9 +30,15 @@ impl Hook for DynAlphas<'_> {
 
 /// Values [2 · n_layers · positions], row r = site · n_layers + layer, then position.
 pub async fn heat(model: &Model, iv: &Intervention, ids: &[u32]) -> Result<Vec<f32>, String> {
+    let values = to_vec((iv.params.clone() * iv.mask.clone()).detach()).await?;
+    heat_from(model, iv, ids, values).await
+}
+
+/// `heat` from the masked parameters already on the host (the trainer reads them each step):
+/// no transfer for ActivScalar and SteerVec, one for DynScalar's α on the prompt.
+pub async fn heat_from(model: &Model, iv: &Intervention, ids: &[u32], values: Vec<f32>) -> Result<Vec<f32>, String> {
     let t = ids.len();
     let rows = Site::ALL.len() * iv.n_layers;
-    let values = to_vec((iv.params.clone() * iv.mask.clone()).detach()).await?;
     match iv.method {
         Method::ActivScalar => Ok(values),
         Method::SteerVec => {
@@ -42,10 +48,16 @@ pub async fn heat(model: &Model, iv: &Intervention, ids: &[u32]) -> Result<Vec<f
         Method::DynScalar => {
             let hook = DynAlphas { iv, masked: (iv.params.clone() * iv.mask.clone()).detach(), alphas: RefCell::new(vec![]) };
             model.llama.forward(&[ids.to_vec()], &hook, Positions::Last).map_err(|e| e.to_string())?;
+            let alphas = hook.alphas.into_inner();
             let mut out = vec![0.0f32; rows * t];
-            for (r, a) in hook.alphas.into_inner() {
-                let a = to_vec(a).await?;
-                out[r * t..(r + 1) * t].copy_from_slice(&a[..t.min(a.len())]);
+            if alphas.is_empty() {
+                return Ok(out);
+            }
+            // Every site's α [1, t, 1] in one read.
+            let rows_read: Vec<usize> = alphas.iter().map(|(r, _)| *r).collect();
+            let all = to_vec(Tensor::cat(alphas.into_iter().map(|(_, a)| a.reshape([t])).collect(), 0)).await?;
+            for (i, r) in rows_read.into_iter().enumerate() {
+                out[r * t..(r + 1) * t].copy_from_slice(&all[i * t..(i + 1) * t]);
             }
             Ok(out)
         }

@@ -2,6 +2,7 @@
 //! effectiveness (flip rate, mean Δ at β = ±1), faithfulness (mean KL at β = ±1), minimality
 //! (ℓ1 and the number of non-zero parameters).
 
+use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
 use super::hyper::Method;
@@ -64,10 +65,12 @@ pub async fn evaluate(model: &Model, iv: &Intervention, examples: &[Example], ma
         frozen.check_fits(c.n_layers, c.d_model, batch.positions())?;
         let base = Baseline::new(model, &batch).map_err(|e| e.to_string())?;
         let t = terms(model, &frozen, &base, margin, 0.0).map_err(|e| e.to_string())?;
-        let delta = to_vec(t.delta).await?;
-        let kl = to_vec(t.kl).await?;
-        let base_delta = to_vec(base.delta0.clone()).await?;
         let b = batch.len();
+        // Δ [2B], KL [2B] and the unmodified Δ (its first B rows) in one read (a GPU round trip each on WebGPU).
+        let flat = |x: Tensor<2>, n: usize| x.reshape([n]);
+        let all = to_vec(Tensor::cat(vec![flat(t.delta, 2 * b), flat(t.kl, 2 * b), flat(base.delta0.clone().narrow(0, 0, b), b)], 0)).await?;
+        let (delta, rest) = all.split_at(2 * b);
+        let (kl, base_delta) = rest.split_at(2 * b);
         for i in 0..b {
             m.flip_rate += f32::from(u8::from(delta[i] > 0.0 && delta[b + i] < 0.0));
             m.logit_diff_pos += delta[i];

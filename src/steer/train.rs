@@ -40,6 +40,8 @@ pub struct Trainer {
     pub step: usize,
     units: usize,
     mask: Vec<f32>,
+    /// The parameters as the last step read them back.
+    params_read: Vec<f32>,
 }
 
 impl Trainer {
@@ -73,7 +75,16 @@ impl Trainer {
             return Err("the site selection is empty: choose at least one site, layer and position".into());
         }
         let adam = Adam::new(&iv.params);
-        Ok(Trainer { iv: Intervention { params: iv.params.clone().require_grad(), ..iv }, hyper, bases, adam, step: 0, units, mask })
+        Ok(Trainer {
+            iv: Intervention { params: iv.params.clone().require_grad(), ..iv },
+            hyper,
+            bases,
+            adam,
+            step: 0,
+            units,
+            mask,
+            params_read: vec![],
+        })
     }
 
     pub fn done(&self) -> bool {
@@ -90,14 +101,17 @@ impl Trainer {
         }
     }
 
-    /// One optimisation step over all training prompts (or the next minibatch).
+    /// One optimisation step over all training prompts (or the next minibatch). Everything the
+    /// report needs — the loss, each batch's L_eff, L_faith and Δs, the updated parameters — is
+    /// read back in one transfer at the end: on WebGPU every read is a GPU round trip.
     pub async fn step(&mut self, model: &Model) -> Result<StepReport, String> {
         let h = self.hyper.clone();
         let bases = self.step_bases();
         let total_prompts: usize = bases.iter().map(|b| b.n_prompts).sum();
         let mut loss = None::<Tensor<1>>;
-        let (mut eff, mut faith) = (0.0f32, 0.0f32);
-        let (mut dpos, mut dneg, mut flips) = (0.0f32, 0.0f32, 0usize);
+        // Per batch: [L_eff, L_faith, Δ(β=+1) × B, Δ(β=−1) × B], its weight and its B.
+        let mut stats = Vec::with_capacity(bases.len());
+        let mut layout = Vec::with_capacity(bases.len());
         for base in bases {
             let t = terms(model, &self.iv, base, h.margin, h.lambda_f).map_err(|e| e.to_string())?;
             let w = base.n_prompts as f32 / total_prompts as f32;
@@ -106,15 +120,9 @@ impl Trainer {
                 Some(l) => l + weighted,
                 None => weighted,
             });
-            eff += w * to_vec(t.eff).await?.first().copied().unwrap_or(0.0);
-            faith += w * to_vec(t.faith).await?.first().copied().unwrap_or(0.0);
-            let delta = to_vec(t.delta).await?;
             let b = base.n_prompts;
-            for i in 0..b {
-                dpos += delta[i];
-                dneg += delta[b + i];
-                flips += usize::from(delta[i] > 0.0 && delta[b + i] < 0.0);
-            }
+            stats.push(Tensor::cat(vec![t.eff.detach(), t.faith.detach(), t.delta.detach().reshape([2 * b])], 0));
+            layout.push((w, b));
         }
         // The ℓ1 term is in the loss too (the paper's L = L_eff + λF·L_faith + λM·L_min): Adam
         // normalises gradient size, so without it tiny faithfulness gradients would keep every α
@@ -123,13 +131,38 @@ impl Trainer {
         let loss = loss.ok_or("no training prompts")? + l1.mul_scalar(h.lambda_m / self.units as f32);
         let grads = loss.backward();
         let grad = self.iv.params.grad(&grads).ok_or("no gradient reached the intervention")?;
-        let loss_value = to_vec(loss.detach()).await?.first().copied().unwrap_or(f32::NAN);
+        // Kept to undo the update when the loss turns out not finite.
+        let (before_params, before_adam) = (self.iv.params.clone(), self.adam.clone());
+        self.update(grad);
+        let n_params = self.iv.params.dims().iter().product::<usize>();
+        let mut parts = vec![loss.detach()];
+        parts.extend(stats);
+        parts.push(self.iv.params.clone().detach().reshape([n_params]));
+        let values = to_vec(Tensor::cat(parts, 0)).await?;
+
+        let loss_value = values[0];
         if !loss_value.is_finite() {
+            self.iv.params = before_params;
+            self.adam = before_adam;
             return Err(format!("the loss became {loss_value} at step {}: lower the learning rate", self.step + 1));
         }
-        self.update(grad);
+        let (mut eff, mut faith) = (0.0f32, 0.0f32);
+        let (mut dpos, mut dneg, mut flips) = (0.0f32, 0.0f32, 0usize);
+        let mut at = 1;
+        for (w, b) in layout {
+            eff += w * values[at];
+            faith += w * values[at + 1];
+            let delta = &values[at + 2..at + 2 + 2 * b];
+            for i in 0..b {
+                dpos += delta[i];
+                dneg += delta[b + i];
+                flips += usize::from(delta[i] > 0.0 && delta[b + i] < 0.0);
+            }
+            at += 2 + 2 * b;
+        }
+        self.params_read = values[at..].to_vec();
         self.step += 1;
-        let Counts { l1, nonzero, .. } = counts(&self.iv, &to_vec(self.iv.params.clone().detach()).await?, &self.mask);
+        let Counts { l1, nonzero, .. } = counts(&self.iv, &self.params_read, &self.mask);
         let n = total_prompts as f32;
         Ok(StepReport {
             step: self.step,
@@ -143,6 +176,16 @@ impl Trainer {
             delta_neg: dneg / n,
             flip_rate: flips as f32 / n,
         })
+    }
+
+    /// 1 where a parameter may be non-zero (the site selection), 0 elsewhere; on the host.
+    pub fn selection_mask(&self) -> &[f32] {
+        &self.mask
+    }
+
+    /// The parameters after the last step as read back with it (masked; empty before a step).
+    pub fn params_read(&self) -> &[f32] {
+        &self.params_read
     }
 
     /// Adam, then the proximal ℓ1 step, then the selection mask; a fresh gradient leaf.

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use actscale::model::Model;
 use actscale::model::predict::{last_logits_hooked, top_k};
 use actscale::model::site::Site;
-use actscale::protocol::{AppliedState, Prediction, Response, TaskChoice, TrainRequest};
+use actscale::protocol::{AppliedState, MAX_NEW_TOKENS, Prediction, Response, TaskChoice, TrainRequest};
 use actscale::readback::to_vec;
 use actscale::steer::generate::greedy;
 use actscale::steer::heat::heat;
@@ -77,6 +77,9 @@ pub async fn steer(prompt: String, beta: f32, k: usize) -> Response {
 pub async fn generate(prompt: String, n: usize, beta: f32) -> Response {
     let fail = |prompt, error| Response::Generated { prompt, plain: String::new(), steered: None, error: Some(error) };
     let Some(model) = current() else { return fail(prompt, "the model is not loaded yet".into()) };
+    if !(1..=MAX_NEW_TOKENS).contains(&n) {
+        return fail(prompt, format!("a continuation has 1 to {MAX_NEW_TOKENS} tokens, not {n}"));
+    }
     let ids = match model.tokenizer.encode(&prompt) {
         Ok(ids) if !ids.is_empty() => ids,
         Ok(_) => return fail(prompt, "type a prompt first".into()),

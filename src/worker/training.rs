@@ -6,7 +6,7 @@ use std::cell::Cell;
 
 use actscale::model::Model;
 use actscale::protocol::{Response, SplitMetrics, SweepPoint, TaskChoice, TrainProgress, TrainRequest};
-use actscale::steer::heat::heat;
+use actscale::steer::heat::heat_from;
 use actscale::steer::hyper::Selection;
 use actscale::steer::metrics::{Metrics, evaluate};
 use actscale::steer::prompts::Example;
@@ -99,12 +99,11 @@ async fn train_steps(req: &TrainRequest, send: &impl Fn(Response)) -> Result<boo
     let selection = Selection { sites: req.sites.clone(), ..Selection::default() };
     let mut trainer = Trainer::new(&model, req.method, selection, req.hyper.clone(), &train)?;
     let shown = &train[0];
-    let mask = trainer.iv.mask.clone().into_data_async().await.ok().and_then(|d| d.try_to_vec::<f32>().ok()).unwrap_or_default();
     send(Response::TrainStarted {
         prompt: shown.text.clone(),
         tokens: shown.ids.iter().map(|&i| model.tokenizer.token_text(i)).collect(),
         n_layers: model.llama.config.n_layers,
-        params: mask.iter().filter(|m| **m > 0.0).count(),
+        params: trainer.selection_mask().iter().filter(|m| **m > 0.0).count(),
         method: req.method,
     });
     while !trainer.done() {
@@ -119,7 +118,7 @@ async fn train_steps(req: &TrainRequest, send: &impl Fn(Response)) -> Result<boo
         } else {
             None
         };
-        let heat = heat(&model, &iv, &shown.ids).await?;
+        let heat = heat_from(&model, &iv, &shown.ids, trainer.params_read().to_vec()).await?;
         learned::set(Learned { iv, request: req.clone(), examples: train.clone() });
         send(Response::TrainProgress(TrainProgress {
             step: r.step,
