@@ -96,6 +96,9 @@ pub struct TrainRequest {
     pub method: Method,
     pub sites: Vec<Site>,
     pub hyper: Hyper,
+    /// Stop before `hyper.steps` once the stopping rule holds (`steer::convergence`).
+    #[serde(default)]
+    pub until_converged: bool,
 }
 
 /// Flip rate and logit differences of an intervention on a set of prompts.
@@ -156,7 +159,7 @@ pub enum Response {
     /// A task's train and test metrics after training.
     TaskMetrics { train: SplitMetrics, test: SplitMetrics },
     /// Training ended; `stopped` when the user pressed Stop.
-    TrainDone { stopped: bool },
+    TrainDone { stopped: bool, converged: Option<String> },
     TrainFailed(String),
     SweepPoint(SweepPoint),
     SweepDone { stopped: bool },

@@ -110,6 +110,7 @@ fn a_train_request(task: TaskChoice) -> TrainRequest {
         method: Method::DynScalar,
         sites: Site::ALL.to_vec(),
         hyper: Hyper::default(),
+        until_converged: true,
     }
 }
 
@@ -181,7 +182,8 @@ async fn every_response_crosses_the_worker_boundary_unchanged() {
         Response::TrainProgress(progress(None)),
         Response::TrainProgress(progress(Some(0.25))),
         Response::TaskMetrics { train: split.clone(), test: SplitMetrics::default() },
-        Response::TrainDone { stopped: true },
+        Response::TrainDone { stopped: true, converged: None },
+        Response::TrainDone { stopped: false, converged: Some("stopped at step 63: …".into()) },
         Response::TrainFailed("x".into()),
         Response::SweepPoint(SweepPoint { lambda_m: 10.0, nonzero: 4, flip_rate: 0.5, delta_pos: 1.0, delta_neg: -1.0 }),
         Response::SweepDone { stopped: false },

@@ -30,6 +30,21 @@ const LOGIT_TOL: f32 = 1e-3;
 /// leaves room for a gradient entry near zero, whose ratio is less well determined.
 const PARAM_TOL: f32 = 1e-3;
 
+thread_local! {
+    static GPU: std::cell::RefCell<Option<burn::tensor::Device>> = const { std::cell::RefCell::new(None) };
+}
+
+/// burn registers WebGPU once per page: every test shares the one device.
+async fn gpu() -> burn::tensor::Device {
+    if let Some(d) = GPU.with(|g| g.borrow().clone()) {
+        return d;
+    }
+    // The test browser runs with --enable-unsafe-webgpu: no adapter is a failure, not a skip.
+    let d = init_webgpu().await.expect("WebGPU adapter in headless Chromium");
+    GPU.with(|g| *g.borrow_mut() = Some(d.clone()));
+    d
+}
+
 struct Run {
     reports: Vec<StepReport>,
     params: Vec<f32>,
@@ -57,9 +72,7 @@ fn max_diff(a: &[f32], b: &[f32]) -> f32 {
 
 #[wasm_bindgen_test]
 async fn every_method_trains_on_webgpu_as_on_the_cpu() {
-    // The test browser runs with --enable-unsafe-webgpu: no adapter is a failure, not a skip.
-    let gpu = init_webgpu().await.expect("WebGPU adapter in headless Chromium");
-    let on_gpu = Model::from_bytes(TEST_MODEL.to_vec(), &gpu).expect("the 2-layer model loads on WebGPU");
+    let on_gpu = Model::from_bytes(TEST_MODEL.to_vec(), &gpu().await).expect("the 2-layer model loads on WebGPU");
     let on_cpu = Model::from_bytes(TEST_MODEL.to_vec(), &cpu_device()).expect("and on the CPU");
     for method in Method::ALL {
         let (g, c) = (train(&on_gpu, method).await, train(&on_cpu, method).await);
@@ -97,8 +110,7 @@ async fn train_task(model: &Model) -> (Vec<StepReport>, Vec<f32>, Metrics) {
 
 #[wasm_bindgen_test]
 async fn a_task_trains_and_evaluates_on_webgpu_as_on_the_cpu() {
-    let gpu = init_webgpu().await.expect("WebGPU adapter in headless Chromium");
-    let on_gpu = Model::from_bytes(TEST_MODEL.to_vec(), &gpu).unwrap();
+    let on_gpu = Model::from_bytes(TEST_MODEL.to_vec(), &gpu().await).unwrap();
     let on_cpu = Model::from_bytes(TEST_MODEL.to_vec(), &cpu_device()).unwrap();
     let (rg, pg, mg) = train_task(&on_gpu).await;
     let (rc, pc, mc) = train_task(&on_cpu).await;

@@ -131,6 +131,7 @@ pub fn App() -> impl IntoView {
         method: s.method.get(),
         sites: s.sites.get(),
         hyper: s.hyper.get(),
+        until_converged: s.until_converged.get(),
     });
     let on_train = Callback::new(move |()| {
         let req = request.get_untracked();

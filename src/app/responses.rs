@@ -68,9 +68,9 @@ pub fn handle(page: Page, response: Response) {
             page.has_intervention.set(true);
         }
         Response::TaskMetrics { train, test } => page.task_metrics.set(Some((train, test))),
-        Response::TrainDone { stopped } => {
+        Response::TrainDone { stopped, converged } => {
             let step = page.history.with_untracked(|h| h.last().map_or(0, |p| p.step));
-            page.train_state.set(TrainState::Done { stopped, step });
+            page.train_state.set(TrainState::Done { stopped, step, converged });
             page.request_steer();
         }
         Response::TrainFailed(why) => {

@@ -11,7 +11,7 @@ use actscale::steer::hyper::{Hyper, Method};
 pub enum TrainState {
     Idle,
     Running { step: usize, steps: usize },
-    Done { stopped: bool, step: usize },
+    Done { stopped: bool, step: usize, converged: Option<String> },
     Failed(String),
     /// An intervention from a link or file is in use.
     Restored,
@@ -26,6 +26,8 @@ pub struct Settings {
     pub method: RwSignal<Method>,
     pub sites: RwSignal<Vec<Site>>,
     pub hyper: RwSignal<Hyper>,
+    /// Stop once the stopping rule holds (on by default).
+    pub until_converged: RwSignal<bool>,
 }
 
 impl Settings {
@@ -37,6 +39,7 @@ impl Settings {
             method: RwSignal::new(Method::ActivScalar),
             sites: RwSignal::new(Site::ALL.to_vec()),
             hyper: RwSignal::new(Hyper::default()),
+            until_converged: RwSignal::new(true),
         }
     }
 }
@@ -97,8 +100,12 @@ pub fn TrainPanel(settings: Settings, state: ReadSignal<TrainState>, on_train: C
                 <span>{format!("step {step} of {steps}")}</span>
             </div>
         }.into_any(),
-        TrainState::Done { stopped, step } => view! {
-            <p class="done" id="train-done">{if stopped { format!("Stopped at step {step}; what was learned is kept.") } else { format!("Done: {step} steps.") }}</p>
+        TrainState::Done { stopped, step, converged } => view! {
+            <p class="done" id="train-done">{match (stopped, converged) {
+                (true, _) => format!("Stopped at step {step}; what was learned is kept."),
+                (false, Some(why)) => format!("Done: {why}."),
+                (false, None) => format!("Done: {step} steps."),
+            }}</p>
         }.into_any(),
         TrainState::Failed(why) => view! { <p class="error" role="alert" id="train-error">{why}</p> }.into_any(),
         TrainState::Restored => view! { <p class="done" id="train-done">"Using a shared intervention (no training needed)."</p> }.into_any(),
@@ -148,6 +155,12 @@ pub fn TrainPanel(settings: Settings, state: ReadSignal<TrainState>, on_train: C
                 {number_input("steps", "hp-steps", |h| h.steps as f32, |h, v| h.steps = v.max(1.0) as usize, s.hyper)}
                 {number_input("prompts per step (0 = all)", "hp-batch", |h| h.batch_size as f32, |h, v| h.batch_size = v.max(0.0) as usize, s.hyper)}
             </div>
+            <label class="check" title="every prompt flipped both ways by the margin, and the non-zero count unchanged for a while">
+                <input type="checkbox" id="until-converged"
+                       prop:checked=move || s.until_converged.get()
+                       on:change=move |ev| s.until_converged.set(event_target_checked(&ev)) />
+                "stop when done (before the step budget)"
+            </label>
             <div class="buttons">
                 <button id="train" class="primary" disabled=running on:click=move |_| on_train.run(())>"Train"</button>
                 <button id="stop" disabled=move || !running() on:click=move |_| on_stop.run(())>"Stop"</button>

@@ -7,7 +7,7 @@ use clap::Args;
 
 use actscale::steer::hyper::{Hyper, Method, Selection};
 
-use super::steer::{HyperArgs, metrics_of, split_metrics, train_quiet};
+use super::steer::{HyperArgs, Trained, metrics_of, split_metrics, train_quiet};
 use super::task::{TaskArgs, build};
 
 #[derive(Args)]
@@ -39,7 +39,7 @@ pub fn sweep(a: SweepArgs) -> Result<(), String> {
         let t = if a.points == 1 { 0.0 } else { i as f32 / (a.points - 1) as f32 };
         let lambda_m = a.from_lambda * (a.to_lambda / a.from_lambda).powf(t);
         let hyper = Hyper { lambda_m, ..a.hyper.hyper() };
-        let (iv, secs) = train_quiet(&model, method, selection.clone(), hyper.clone(), &train, false)?;
+        let Trained { iv, secs, .. } = train_quiet(&model, method, selection.clone(), hyper.clone(), &train, a.hyper.until_converged, false)?;
         let m = split_metrics(&model, &iv, &train, &test, hyper.margin)?;
         let tr = metrics_of(&m, "train").unwrap_or_default();
         let te = metrics_of(&m, "test").map(|t| format!("{:.3}", t.flip_rate)).unwrap_or_default();
@@ -85,7 +85,7 @@ pub fn compare(a: CompareArgs) -> Result<(), String> {
         }
         for method in Method::ALL {
             let hyper = Hyper { steps: a.steps, batch_size: a.batch, ..Hyper::default() };
-            let (iv, secs) = train_quiet(&model, method, Selection::default(), hyper.clone(), &train, false)?;
+            let Trained { iv, secs, .. } = train_quiet(&model, method, Selection::default(), hyper.clone(), &train, None, false)?;
             let m = split_metrics(&model, &iv, &train, &test, hyper.margin)?;
             let (tr, te) = (metrics_of(&m, "train").unwrap_or_default(), metrics_of(&m, "test").unwrap_or_default());
             println!(

@@ -39,6 +39,10 @@ pub struct HyperArgs {
     /// Sites to intervene on: attn_out, mlp_out or both (comma-separated).
     #[arg(long, default_value = "attn_out,mlp_out", value_delimiter = ',')]
     pub sites: Vec<String>,
+    /// Stop before --steps once every prompt is flipped both ways by the margin and the non-zero
+    /// count has not changed for K steps (K defaults to the page's).
+    #[arg(long = "until-converged", value_name = "K", num_args = 0..=1, default_missing_value = "10")]
+    pub until_converged: Option<usize>,
 }
 
 impl HyperArgs {
@@ -84,10 +88,23 @@ pub struct TrainArgs {
     json: bool,
 }
 
-/// Trains with a progress line on stderr; returns the trainer and the wall time in seconds.
-pub fn train_quiet(model: &Model, method: Method, selection: Selection, hyper: Hyper, train: &[Example], progress: bool) -> Result<(Intervention, f64), String> {
+/// What `train_quiet` learned, how long it took, and where it stopped.
+pub struct Trained {
+    pub iv: Intervention,
+    pub secs: f64,
+    pub steps: usize,
+    /// Why the stopping rule ended training (with --until-converged).
+    pub converged: Option<String>,
+}
+
+/// Trains with a progress line on stderr (`until`: the stopping rule's K, if on).
+pub fn train_quiet(model: &Model, method: Method, selection: Selection, hyper: Hyper, train: &[Example], until: Option<usize>, progress: bool) -> Result<Trained, String> {
     let start = Instant::now();
-    let mut trainer = Trainer::new(model, method, selection, hyper.clone(), train)?;
+    let trainer = Trainer::new(model, method, selection, hyper.clone(), train)?;
+    let mut trainer = match until {
+        Some(k) => trainer.until_converged(k),
+        None => trainer,
+    };
     while !trainer.done() {
         let r = block_on(trainer.step(model))?;
         if progress {
@@ -108,8 +125,11 @@ pub fn train_quiet(model: &Model, method: Method, selection: Selection, hyper: H
     }
     if progress {
         eprintln!();
+        if let Some(why) = trainer.converged() {
+            eprintln!("{why}");
+        }
     }
-    Ok((trainer.intervention(), start.elapsed().as_secs_f64()))
+    Ok(Trained { iv: trainer.intervention(), secs: start.elapsed().as_secs_f64(), steps: trainer.step, converged: trainer.converged().map(String::from) })
 }
 
 pub fn split_metrics(model: &Model, iv: &Intervention, train: &[Example], test: &[Example], margin: f32) -> Result<serde_json::Value, String> {
@@ -144,7 +164,7 @@ pub fn train(a: TrainArgs) -> Result<(), String> {
     let (model, model_id) = super::load_model_with_id(&a.model)?;
     let (train, test) = build(&model, &a.task)?;
     let hyper = a.hyper.hyper();
-    let (iv, secs) = train_quiet(&model, a.hyper.method()?, a.hyper.selection()?, hyper.clone(), &train, true)?;
+    let Trained { iv, secs, steps, converged } = train_quiet(&model, a.hyper.method()?, a.hyper.selection()?, hyper.clone(), &train, a.hyper.until_converged, true)?;
     let metrics = split_metrics(&model, &iv, &train, &test, hyper.margin)?;
     if let Some(out) = &a.out {
         let mut saved = block_on(SavedIntervention::from_intervention(&iv, &hyper, &a.task.task, &train))?;
@@ -156,6 +176,8 @@ pub fn train(a: TrainArgs) -> Result<(), String> {
     if a.json {
         let mut v = metrics;
         v["wall_seconds"] = json!(secs);
+        v["steps"] = json!(steps);
+        v["converged"] = json!(converged);
         println!("{v}");
     } else {
         println!("trained {} on {} ({} prompts) in {secs:.1} s", iv.method.name(), a.task.task, train.len());

@@ -11,6 +11,8 @@ pub mod saved;
 #[cfg(feature = "engine")]
 pub mod adam;
 #[cfg(feature = "engine")]
+pub mod convergence;
+#[cfg(feature = "engine")]
 pub mod generate;
 #[cfg(feature = "engine")]
 pub mod heat;

@@ -6,6 +6,7 @@ use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
 use super::adam::{Adam, soft_threshold};
+use super::convergence::Convergence;
 use super::hyper::{Hyper, Method, Selection};
 use super::intervention::Intervention;
 use super::metrics::{Counts, counts};
@@ -30,6 +31,9 @@ pub struct StepReport {
     pub delta_neg: f32,
     /// share of training prompts flipped both ways (before this step's update)
     pub flip_rate: f32,
+    /// the step's least-moved prompts: min Δ at β = +1, max Δ at β = −1 (for the stopping rule)
+    pub worst_delta_pos: f32,
+    pub worst_delta_neg: f32,
 }
 
 pub struct Trainer {
@@ -42,6 +46,9 @@ pub struct Trainer {
     mask: Vec<f32>,
     /// The parameters as the last step read them back.
     params_read: Vec<f32>,
+    /// The stopping rule, when on, and why it stopped training.
+    convergence: Option<Convergence>,
+    converged: Option<String>,
 }
 
 impl Trainer {
@@ -84,11 +91,24 @@ impl Trainer {
             units,
             mask,
             params_read: vec![],
+            convergence: None,
+            converged: None,
         })
     }
 
+    /// Stops training before `hyper.steps` once the stopping rule holds (`Convergence`).
+    pub fn until_converged(mut self, patience: usize) -> Trainer {
+        self.convergence = Some(Convergence::new(patience, self.hyper.margin));
+        self
+    }
+
+    /// Why the stopping rule ended training, if it did.
+    pub fn converged(&self) -> Option<&str> {
+        self.converged.as_deref()
+    }
+
     pub fn done(&self) -> bool {
-        self.step >= self.hyper.steps
+        self.step >= self.hyper.steps || self.converged.is_some()
     }
 
     /// The baselines this step trains on: all of them, or one minibatch in turn.
@@ -148,6 +168,7 @@ impl Trainer {
         }
         let (mut eff, mut faith) = (0.0f32, 0.0f32);
         let (mut dpos, mut dneg, mut flips) = (0.0f32, 0.0f32, 0usize);
+        let (mut worst_pos, mut worst_neg) = (f32::INFINITY, f32::NEG_INFINITY);
         let mut at = 1;
         for (w, b) in layout {
             eff += w * values[at];
@@ -157,6 +178,8 @@ impl Trainer {
                 dpos += delta[i];
                 dneg += delta[b + i];
                 flips += usize::from(delta[i] > 0.0 && delta[b + i] < 0.0);
+                worst_pos = worst_pos.min(delta[i]);
+                worst_neg = worst_neg.max(delta[b + i]);
             }
             at += 2 + 2 * b;
         }
@@ -164,7 +187,7 @@ impl Trainer {
         self.step += 1;
         let Counts { l1, nonzero, .. } = counts(&self.iv, &self.params_read, &self.mask);
         let n = total_prompts as f32;
-        Ok(StepReport {
+        let report = StepReport {
             step: self.step,
             loss: loss_value,
             eff,
@@ -175,7 +198,13 @@ impl Trainer {
             delta_pos: dpos / n,
             delta_neg: dneg / n,
             flip_rate: flips as f32 / n,
-        })
+            worst_delta_pos: worst_pos,
+            worst_delta_neg: worst_neg,
+        };
+        if let Some(c) = &mut self.convergence {
+            self.converged = c.observe(&report);
+        }
+        Ok(report)
     }
 
     /// 1 where a parameter may be non-zero (the site selection), 0 elsewhere; on the host.

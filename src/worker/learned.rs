@@ -178,6 +178,7 @@ async fn apply_checked(mut saved: SavedIntervention) -> Result<AppliedState, Str
         method: saved.method,
         sites: saved.selection.sites.clone(),
         hyper: saved.hyper.clone(),
+        until_converged: true,
     };
     let state = AppliedState {
         task: request.task,

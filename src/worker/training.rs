@@ -7,7 +7,8 @@ use std::cell::Cell;
 use actscale::model::Model;
 use actscale::protocol::{Response, SplitMetrics, SweepPoint, TaskChoice, TrainProgress, TrainRequest};
 use actscale::steer::heat::heat_from;
-use actscale::steer::hyper::Selection;
+use actscale::steer::convergence::PATIENCE;
+use actscale::steer::hyper::{Hyper, Selection};
 use actscale::steer::metrics::{Metrics, evaluate};
 use actscale::steer::prompts::Example;
 use actscale::steer::train::Trainer;
@@ -88,16 +89,16 @@ pub async fn train(req: TrainRequest, send: impl Fn(Response)) -> Response {
         Err(e) => return Response::TrainFailed(e),
     };
     match train_steps(&req, &send).await {
-        Ok(stopped) => Response::TrainDone { stopped },
+        Ok((stopped, converged)) => Response::TrainDone { stopped, converged },
         Err(e) => Response::TrainFailed(e),
     }
 }
 
-/// Trains, reporting every step; `Ok(true)` when stopped early.
-async fn train_steps(req: &TrainRequest, send: &impl Fn(Response)) -> Result<bool, String> {
+/// Trains, reporting every step; whether the user stopped it, and why the stopping rule did.
+async fn train_steps(req: &TrainRequest, send: &impl Fn(Response)) -> Result<(bool, Option<String>), String> {
     let (model, train, test) = prepare(req)?;
     let selection = Selection { sites: req.sites.clone(), ..Selection::default() };
-    let mut trainer = Trainer::new(&model, req.method, selection, req.hyper.clone(), &train)?;
+    let mut trainer = trainer_for(req, &model, selection, req.hyper.clone(), &train)?;
     let shown = &train[0];
     send(Response::TrainStarted {
         prompt: shown.text.clone(),
@@ -143,7 +144,13 @@ async fn train_steps(req: &TrainRequest, send: &impl Fn(Response)) -> Result<boo
         let test_m = evaluate(&model, &iv, &test, req.hyper.margin).await?;
         send(Response::TaskMetrics { train: split_metrics(&train_m), test: split_metrics(&test_m) });
     }
-    Ok(!trainer.done())
+    Ok((!trainer.done(), trainer.converged().map(String::from)))
+}
+
+/// A trainer with the stopping rule when the request asks for it.
+fn trainer_for(req: &TrainRequest, model: &Model, selection: Selection, hyper: Hyper, train: &[Example]) -> Result<Trainer, String> {
+    let trainer = Trainer::new(model, req.method, selection, hyper, train)?;
+    Ok(if req.until_converged { trainer.until_converged(PATIENCE) } else { trainer })
 }
 
 /// Trains once per λM; each point is measured on the test split for tasks, else on the prompt.
@@ -165,9 +172,9 @@ async fn sweep_points(req: &TrainRequest, lambdas: &[f32], send: &impl Fn(Respon
     let (model, train, test) = prepare(req)?;
     let measured_on = if test.is_empty() { &train } else { &test };
     for &lambda_m in lambdas {
-        let hyper = actscale::steer::hyper::Hyper { lambda_m, ..req.hyper.clone() };
+        let hyper = Hyper { lambda_m, ..req.hyper.clone() };
         let selection = Selection { sites: req.sites.clone(), ..Selection::default() };
-        let mut trainer = Trainer::new(&model, req.method, selection, hyper, &train)?;
+        let mut trainer = trainer_for(req, &model, selection, hyper, &train)?;
         while !trainer.done() {
             if stop_requested() {
                 return Ok(true);
