@@ -76,14 +76,16 @@ export async function setNumber(page, selector, value) {
   await page.locator(selector).dispatchEvent('change');
 }
 
-/** On a loaded page: "The capital of France is", " Paris" → " London", train and wait. */
-export async function trainPair(page, { steps = 25, lambdaM = 1, timeout = 240_000 } = {}) {
+/** On a loaded page: "The capital of France is", " Paris" → " London", train and wait. The
+ * stopping rule is off unless asked for, so that a run has exactly `steps` steps. */
+export async function trainPair(page, { steps = 25, lambdaM = 1, timeout = 240_000, untilConverged = false } = {}) {
   await page.locator('#prompt').fill('The capital of France is');
   await page.waitForFunction(() => document.querySelectorAll('#prompt-tokens .token-chip').length === 5, null, { timeout: 60_000 });
   await page.locator('#answer-from').fill(' Paris');
   await page.locator('#answer-to').fill(' London');
   await setNumber(page, '#hp-steps', steps);
   await setNumber(page, '#hp-lambda-m', lambdaM);
+  await page.locator('#until-converged').setChecked(untilConverged);
   await page.locator('#train').click();
   await page.locator('#train-done').waitFor({ timeout });
   await page.locator('#after tr.prediction').first().waitFor({ timeout: 60_000 });

@@ -62,6 +62,7 @@ test('task mode (CCC): train and test metrics, flip-rate chart; λM sweep points
     assert.equal(await page.locator('#hp-batch').inputValue(), '4');
     await setNumber(page, '#hp-steps', 10);
     await setNumber(page, '#hp-lambda-m', 1);
+    await page.locator('#until-converged').setChecked(false); // exactly 10 steps
     await page.locator('#train').click();
     await page.locator('#task-metrics').waitFor({ timeout: 240_000 });
     assert.equal(await page.locator('#task-metrics tbody tr').count(), 2);

@@ -3,7 +3,7 @@
 // and stop a second run part-way.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, launch, openPage, screenshot, steeredTop, setNumber, TEST_MODEL } from './support.mjs';
+import { serve, launch, openPage, screenshot, steeredTop, setNumber, trainPair, TEST_MODEL } from './support.mjs';
 
 let site;
 before(async () => { site = await serve(); });
@@ -24,6 +24,7 @@ test('train ActivScalar on "The capital of France is": heatmap, charts, β, Stop
     // 20 scalars only: the default λM (tuned for 180) would zero them all.
     await page.locator('#hp-lambda-m').fill('1');
     await page.locator('#hp-lambda-m').dispatchEvent('change');
+    await page.locator('#until-converged').setChecked(false); // exactly 25 steps
     await page.locator('#train').click();
     await page.locator('#train-done').waitFor({ timeout: 240_000 });
     assert.match(await page.locator('#train-done').textContent(), /Done: 25 steps/);
@@ -84,6 +85,7 @@ test('real model: 12 ActivScalar steps flip " Paris" to " London" and back', asy
     await page.locator('#answer-from').fill(' Paris');
     await page.locator('#answer-to').fill(' London');
     await setNumber(page, '#hp-steps', 12);
+    await page.locator('#until-converged').setChecked(false); // exactly 12 steps
     await page.locator('#train').click();
     await page.locator('#train-done').waitFor({ timeout: 300_000 });
     assert.match(await page.locator('#train-done').textContent(), /Done: 12 steps/);
@@ -99,6 +101,29 @@ test('real model: 12 ActivScalar steps flip " Paris" to " London" and back', asy
     // The unmodified prediction is unchanged by training.
     assert.equal(await page.locator('#before tr.prediction').first().getAttribute('data-token'), ' Paris');
     await screenshot(page, 'trained-real-model');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+// The stopping rule (on by default): natively this run stops at step 51 of 200 (`actscale train
+// --model static/models/test-2layer.gguf --prompt "The capital of France is" --from " Paris" --to
+// " London" --lambda-m 1 --steps 200 --until-converged`); the page must stop early too and say why.
+test('stop when done: training ends before the budget and the panel says why', async () => {
+  const browser = await launch({ webgpu: false });
+  const errors = [];
+  try {
+    const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}`, errors);
+    await page.locator('#model-status.ready').waitFor({ timeout: 120_000 });
+    assert.equal(await page.locator('#until-converged').isChecked(), true, 'on by default');
+    await trainPair(page, { steps: 200, untilConverged: true });
+    const text = await page.locator('#train-done').textContent();
+    const m = text.match(/^Done: stopped at step (\d+): flipped both ways with margin 2 and the non-zero count \((\d+)\) unchanged for 10 steps\.$/);
+    assert.ok(m, text);
+    const step = Number(m[1]);
+    assert.ok(step > 10 && step < 200, `stopped early: ${step}`);
+    assert.equal(await page.locator('#chart-sparsity circle.point').count(), 2 * step, 'one point per step run');
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
