@@ -131,3 +131,22 @@ fn eval_rejects_a_foreign_intervention_file() {
     assert_eq!(code, 2);
     assert!(stderr.contains("not an actscale intervention"), "{stderr}");
 }
+
+#[test]
+fn until_converged_stops_before_the_budget_and_says_why() {
+    let model = common::repo_path("static/models/test-2layer.gguf").display().to_string();
+    let args = ["train", "--model", &model, "--prompt", "The capital of France is", "--from", " Paris", "--to", " London", "--lambda-m", "1", "--json"];
+    let (code, stdout, stderr) = actscale(&[&args[..], &["--steps", "200", "--until-converged"]].concat());
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    let steps = v["steps"].as_u64().unwrap();
+    assert!(steps > 10 && steps < 200, "stopped at {steps}");
+    let why = v["converged"].as_str().expect("the reason");
+    assert!(why.starts_with(&format!("stopped at step {steps}: flipped both ways with margin 2")), "{why}");
+    assert_eq!(v["train"]["flip_rate"].as_f64(), Some(1.0), "{v}");
+    // Without the flag the budget runs out.
+    let (code, stdout, stderr) = actscale(&[&args[..], &["--steps", "60"]].concat());
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!((v["steps"].as_u64(), v["converged"].is_null()), (Some(60), true));
+}
