@@ -142,7 +142,7 @@ fn until_converged_stops_before_the_budget_and_says_why() {
     let steps = v["steps"].as_u64().unwrap();
     assert!(steps > 10 && steps < 200, "stopped at {steps}");
     let why = v["converged"].as_str().expect("the reason");
-    assert!(why.starts_with(&format!("stopped at step {steps}: flipped both ways with margin 2")), "{why}");
+    assert!(why.starts_with(&format!("stopped at step {steps}: flipped both ways by at least 1.8 (0.9 × margin)")), "{why}");
     assert_eq!(v["train"]["flip_rate"].as_f64(), Some(1.0), "{v}");
     // Without the flag the budget runs out.
     let (code, stdout, stderr) = actscale(&[&args[..], &["--steps", "60"]].concat());

@@ -119,7 +119,7 @@ test('stop when done: training ends before the budget and the panel says why', a
     assert.equal(await page.locator('#until-converged').isChecked(), true, 'on by default');
     await trainPair(page, { steps: 200, untilConverged: true });
     const text = await page.locator('#train-done').textContent();
-    const m = text.match(/^Done: stopped at step (\d+): flipped both ways with margin 2 and the non-zero count \((\d+)\) unchanged for 10 steps\.$/);
+    const m = text.match(/^Done: stopped at step (\d+): flipped both ways by at least 1.8 \(0\.9 × margin\) and the non-zero count \((\d+)\) unchanged for 10 steps\.$/);
     assert.ok(m, text);
     const step = Number(m[1]);
     assert.ok(step > 10 && step < 200, `stopped early: ${step}`);
