@@ -9,7 +9,11 @@ use actscale::backend::BackendKind;
 /// moved the model to the other backend, the engine's reason for its default no longer applies.
 fn status_text(engine: &EngineState, model: &ModelState) -> String {
     let EngineState::Ready(report) = engine else {
-        return "Backend: starting the engine…".to_string();
+        // The self-check (which also says why this backend) can finish after a small model loads.
+        return match model {
+            ModelState::Ready(info) => format!("Backend: {} · model on {}", info.backend.label(), info.backend.label()),
+            _ => "Backend: starting the engine…".to_string(),
+        };
     };
     match model {
         ModelState::Ready(info) if info.backend != report.active => format!(

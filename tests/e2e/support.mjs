@@ -91,6 +91,13 @@ export async function trainPair(page, { steps = 25, lambdaM = 1, timeout = 240_0
   await page.locator('#after tr.prediction').first().waitFor({ timeout: 60_000 });
 }
 
+/** Waits until the status line matches `pattern` (the engine's self-check, which says why a
+ * backend was chosen, may finish after the model is ready) and returns its text. */
+export async function statusMatching(page, pattern, timeout = 120_000) {
+  await page.waitForFunction((src) => new RegExp(src).test(document.querySelector('#backend-status')?.textContent ?? ''), pattern.source, { timeout });
+  return page.locator('#backend-status').textContent();
+}
+
 /** The steered top-1 token once the "after" table shows predictions. */
 export async function steeredTop(page) {
   await page.locator('#after tr.prediction').first().waitFor({ timeout: 60_000 });

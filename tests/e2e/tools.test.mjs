@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { serve, launch, openPage, screenshot, trainPair, steeredTop, setNumber, TEST_MODEL, ROOT } from './support.mjs';
+import { serve, launch, openPage, screenshot, trainPair, steeredTop, setNumber, statusMatching, TEST_MODEL, ROOT } from './support.mjs';
 
 let site;
 before(async () => { site = await serve(); });
@@ -130,7 +130,7 @@ test('backend switch: CPU (chosen over a software adapter) → WebGPU gives the 
   try {
     const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}`, errors);
     await ready(page);
-    assert.match(await page.locator('#backend-status').textContent(), /^Backend: CPU — .*software renderer.* · model on CPU$/);
+    await statusMatching(page, /^Backend: CPU — .*software renderer.* · model on CPU$/);
     await page.locator('#prompt').fill('The capital of France is');
     await page.waitForFunction(() => document.querySelectorAll('#predictions tr.prediction').length === 10, null, { timeout: 60_000 });
     const cpuTop = await page.locator('#predictions tr.prediction').first().getAttribute('data-token');
