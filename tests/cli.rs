@@ -134,7 +134,7 @@ fn eval_rejects_a_foreign_intervention_file() {
 
 #[test]
 fn until_converged_stops_before_the_budget_and_says_why() {
-    let model = common::repo_path("static/models/test-2layer.gguf").display().to_string();
+    let model = two_layer_file();
     let args = ["train", "--model", &model, "--prompt", "The capital of France is", "--from", " Paris", "--to", " London", "--lambda-m", "1", "--json"];
     let (code, stdout, stderr) = actscale(&[&args[..], &["--steps", "200", "--until-converged"]].concat());
     assert_eq!(code, 0, "{stderr}");
