@@ -1,13 +1,21 @@
-//! `actscale bench-forward`: median forward time on a 10-token prompt, per thread count, and
-//! the peak memory of the process. Prints figures; asserts nothing.
+//! `actscale bench-forward` and `bench-train`: median times of a forward pass and of one
+//! ActivScalar training step, per thread count, plus model load and peak memory. Prints figures
+//! (or one JSON object with `--json`, which `scripts/bench.sh` puts beside the browser's); asserts
+//! nothing.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
+use serde_json::json;
 
 use actscale::model::hook::NoHook;
 use actscale::model::llama::Positions;
+use actscale::model::Model;
+
+/// The benchmark prompt, cut to the token counts measured (the browser benchmark types the same
+/// text cut at the same tokens, so both sides run the same ids).
+pub const PROMPT: &str = "The capital of Italy is a city called Rome, and";
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -19,57 +27,31 @@ pub struct BenchArgs {
     /// Thread counts to measure.
     #[arg(long, value_delimiter = ',', default_values_t = vec![1, 2])]
     threads: Vec<usize>,
+    /// Prompt length in tokens (a prefix of the benchmark prompt).
+    #[arg(long, default_value_t = 10)]
+    tokens: usize,
+    #[arg(long)]
+    json: bool,
 }
-
-/// Ten tokens with this tokenizer (the benchmark truncates to 10 in any case).
-const PROMPT: &str = "The capital of Italy is a city called Rome, and";
 
 pub fn run(args: BenchArgs) -> Result<(), String> {
     let start = Instant::now();
     let model = super::load_model(&args.model)?;
-    println!("load: {:.2} s", start.elapsed().as_secs_f64());
-    let mut ids = model.tokenizer.encode(PROMPT).map_err(|e| e.to_string())?;
-    ids.truncate(10);
-    println!("prompt: {} tokens", ids.len());
+    let load_ms = start.elapsed().as_secs_f64() * 1e3;
+    let ids = prompt_ids(&model, args.tokens)?;
+    let mut rows = Vec::new();
     for &threads in &args.threads {
-        let pool = rayon_pool(threads)?;
-        let mut times = Vec::with_capacity(args.reps);
-        pool.install(|| -> Result<(), String> {
-            // One warm-up pass, then the timed ones.
-            for rep in 0..=args.reps {
-                let t = Instant::now();
-                let logits = model.llama.forward(&[ids.clone()], &NoHook, Positions::Last).map_err(|e| e.to_string())?;
-                // Native only (the CLI is not in the browser build): a blocking read is fine here.
-                #[allow(clippy::disallowed_methods)]
-                let _ = logits.into_data();
-                if rep > 0 {
-                    times.push(t.elapsed().as_secs_f64() * 1e3);
-                }
-            }
+        let times = timed(threads, args.reps, || {
+            let logits = model.llama.forward(&[ids.clone()], &NoHook, Positions::Last).map_err(|e| e.to_string())?;
+            // Native only (the CLI is not in the browser build): a blocking read is fine here.
+            #[allow(clippy::disallowed_methods)]
+            let _ = logits.into_data();
             Ok(())
         })?;
-        times.sort_by(f64::total_cmp);
-        println!(
-            "forward, {threads} thread(s): median {:.1} ms (min {:.1}, max {:.1}, n={})",
-            times[times.len() / 2],
-            times[0],
-            times[times.len() - 1],
-            times.len()
-        );
+        rows.push((threads, times));
     }
-    println!("peak memory (VmHWM): {}", peak_memory());
+    report(args.json, "forward", load_ms, ids.len(), &rows);
     Ok(())
-}
-
-fn rayon_pool(threads: usize) -> Result<rayon::ThreadPool, String> {
-    rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())
-}
-
-fn peak_memory() -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.trim_start_matches("VmHWM:").trim().to_string()))
-        .unwrap_or_else(|| "unknown".into())
 }
 
 #[derive(Args)]
@@ -78,32 +60,96 @@ pub struct BenchTrainArgs {
     model: PathBuf,
     #[arg(long, default_value_t = 5)]
     reps: usize,
+    /// Thread counts to measure.
+    #[arg(long, value_delimiter = ',', default_values_t = vec![1, 2])]
+    threads: Vec<usize>,
+    /// Prompt length in tokens (a prefix of the benchmark prompt).
+    #[arg(long, default_value_t = 10)]
+    tokens: usize,
+    /// Prompts per step (copies of the one prompt).
+    #[arg(long, default_value_t = 1)]
+    prompts: usize,
+    #[arg(long)]
+    json: bool,
 }
 
-/// Median time of one ActivScalar training step (forward at β = ±1, backward, Adam, prox) on
-/// 1 and 8 prompts of 10 tokens.
+/// One ActivScalar training step (forward at β = ±1, backward, Adam, prox, the one read-back)
+/// with the page's defaults, answers " Italy" → " France".
 pub fn run_train(args: BenchTrainArgs) -> Result<(), String> {
     use actscale::steer::{hyper::{Hyper, Method, Selection}, prompts::Example, train::Trainer};
+    let start = Instant::now();
     let model = super::load_model(&args.model)?;
-    let mut ids = model.tokenizer.encode(PROMPT).map_err(|e| e.to_string())?;
-    ids.truncate(10);
+    let load_ms = start.elapsed().as_secs_f64() * 1e3;
+    let ids = prompt_ids(&model, args.tokens)?;
+    let text = model.tokenizer.decode(&ids);
     let from = model.tokenizer.token_id(" Italy").ok_or("no token \" Italy\"")?;
     let to = model.tokenizer.token_id(" France").ok_or("no token \" France\"")?;
-    for n in [1usize, 8] {
-        let examples: Vec<Example> = (0..n).map(|_| Example { text: PROMPT.into(), ids: ids.clone(), from, to }).collect();
+    let examples: Vec<Example> =
+        (0..args.prompts.max(1)).map(|_| Example { text: text.clone(), ids: ids.clone(), from, to }).collect();
+    let mut rows = Vec::new();
+    for &threads in &args.threads {
         let hyper = Hyper { steps: args.reps + 1, ..Hyper::default() };
         let mut trainer = Trainer::new(&model, Method::ActivScalar, Selection::default(), hyper, &examples)?;
-        let mut times = Vec::new();
-        for rep in 0..=args.reps {
+        let times = timed(threads, args.reps, || futures_lite::future::block_on(trainer.step(&model)).map(|_| ()))?;
+        rows.push((threads, times));
+    }
+    let what = format!("train step, {} prompt(s)", examples.len());
+    report(args.json, &what, load_ms, ids.len(), &rows);
+    Ok(())
+}
+
+/// The first `n` tokens of the benchmark prompt.
+fn prompt_ids(model: &Model, n: usize) -> Result<Vec<u32>, String> {
+    let ids = model.tokenizer.encode(PROMPT).map_err(|e| e.to_string())?;
+    if n == 0 || n > ids.len() {
+        return Err(format!("--tokens must be 1..={} (the benchmark prompt's length)", ids.len()));
+    }
+    Ok(ids[..n].to_vec())
+}
+
+/// One warm-up run, then `reps` timed runs on a pool of `threads` threads; sorted times in ms.
+fn timed(threads: usize, reps: usize, mut f: impl FnMut() -> Result<(), String> + Send) -> Result<Vec<f64>, String> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())?;
+    let mut times = Vec::with_capacity(reps);
+    pool.install(|| -> Result<(), String> {
+        for rep in 0..=reps.max(1) {
             let t = Instant::now();
-            futures_lite::future::block_on(trainer.step(&model))?;
+            f()?;
             if rep > 0 {
                 times.push(t.elapsed().as_secs_f64() * 1e3);
             }
         }
-        times.sort_by(f64::total_cmp);
-        println!("train step, {n} prompt(s) x {} tokens: median {:.0} ms (n={})", ids.len(), times[times.len() / 2], times.len());
+        Ok(())
+    })?;
+    times.sort_by(f64::total_cmp);
+    Ok(times)
+}
+
+fn report(json: bool, what: &str, load_ms: f64, tokens: usize, rows: &[(usize, Vec<f64>)]) {
+    let median = |t: &[f64]| t[t.len() / 2];
+    if json {
+        let medians: Vec<_> = rows.iter().map(|(n, t)| json!({ "threads": n, "median_ms": median(t) })).collect();
+        let out = json!({ "what": what, "tokens": tokens, "load_ms": load_ms, "runs": medians, "peak_rss": peak_memory() });
+        println!("{out}");
+        return;
+    }
+    println!("load: {:.2} s", load_ms / 1e3);
+    println!("prompt: {tokens} tokens");
+    for (threads, t) in rows {
+        println!(
+            "{what}, {threads} thread(s): median {:.1} ms (min {:.1}, max {:.1}, n={})",
+            median(t),
+            t[0],
+            t[t.len() - 1],
+            t.len()
+        );
     }
     println!("peak memory (VmHWM): {}", peak_memory());
-    Ok(())
+}
+
+fn peak_memory() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.trim_start_matches("VmHWM:").trim().to_string()))
+        .unwrap_or_else(|| "unknown".into())
 }
