@@ -1,6 +1,6 @@
 # The two commands a fresh machine needs (see README.md). make runs recipes with /bin/sh
 # (dash on Debian): every recipe calls a bash script, never sources one.
-.PHONY: serve test setup build
+.PHONY: serve test setup build bench
 
 serve: setup
 	bash scripts/serve.sh
@@ -14,3 +14,7 @@ setup:
 # The static site for hosting, in dist/.
 build: setup
 	bash scripts/build.sh
+
+# Browser vs native speed on the same prompts, with ratios (prints figures, asserts nothing).
+bench: setup
+	bash scripts/bench.sh

@@ -2,7 +2,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/actscale/target}"
-export PATH="$HOME/.cargo/bin:$PATH"
+# npm tools (tests/e2e/package.json): binaryen's wasm-opt for Trunk's release build.
+export PATH="$ROOT/tests/e2e/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 MODEL_DIR="$ROOT/static/models"
 MODEL_FILE="$MODEL_DIR/smollm2-135m-instruct-q4_1.gguf"
 MODEL_SHA256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"

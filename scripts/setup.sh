@@ -42,8 +42,8 @@ ensure_lock_matches() {
 }
 
 ensure_npm() {
-    if [ -d "$ROOT/tests/e2e/node_modules/playwright-core" ]; then return; fi
-    log "installing playwright-core (npm; it uses Debian's chromium, it downloads no browser)"
+    if [ -d "$ROOT/tests/e2e/node_modules/playwright-core" ] && has_version wasm-opt "version 132"; then return; fi
+    log "installing playwright-core and binaryen (npm; playwright uses Debian's chromium, it downloads no browser)"
     (cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund --silent)
 }
 

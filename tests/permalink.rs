@@ -305,13 +305,14 @@ fn cli_encode_refuses_a_file_without_a_model_id_unless_given_the_model() {
 }
 
 #[test]
-fn links_drop_scalars_the_sparsity_metric_counts_as_zero_but_keep_steering_vectors() {
+fn links_keep_small_scalars_on_the_grid_and_small_vector_components() {
     let mut s = sparse_activ_scalar(0);
-    s.params[3] = 0.004; // |α| ≤ NONZERO: not counted as non-zero, not carried
+    s.params[3] = 0.005; // non-zero (the trainer counts exact zeros): carried, on the grid
+    s.params[4] = 0.001; // below half the grid step (2⁻⁷ for max |α| 0.5): rounds to 0
     s.params[5] = -0.5;
     let back = permalink::decode(&permalink::encode(&s).unwrap()).unwrap();
-    assert_eq!((back.params[3], back.params[5]), (0.0, -0.5));
-    assert_eq!(back.nonzero(), 1);
+    assert_eq!((back.params[3], back.params[4], back.params[5]), (1.0 / 128.0, 0.0, -0.5));
+    assert_eq!(back.nonzero(), 2);
     let mut v = saved(Method::SteerVec, 1, 4, 1, vec![0.004, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0]);
     v.selection = Selection::default();
     let back = permalink::decode(&permalink::encode(&v).unwrap()).unwrap();

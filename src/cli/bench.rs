@@ -50,7 +50,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         })?;
         rows.push((threads, times));
     }
-    report(args.json, "forward", load_ms, ids.len(), &rows);
+    report(args.json, "forward", load_ms, &model.tokenizer.decode(&ids), ids.len(), &rows);
     Ok(())
 }
 
@@ -94,7 +94,7 @@ pub fn run_train(args: BenchTrainArgs) -> Result<(), String> {
         rows.push((threads, times));
     }
     let what = format!("train step, {} prompt(s)", examples.len());
-    report(args.json, &what, load_ms, ids.len(), &rows);
+    report(args.json, &what, load_ms, &text, ids.len(), &rows);
     Ok(())
 }
 
@@ -125,16 +125,16 @@ fn timed(threads: usize, reps: usize, mut f: impl FnMut() -> Result<(), String> 
     Ok(times)
 }
 
-fn report(json: bool, what: &str, load_ms: f64, tokens: usize, rows: &[(usize, Vec<f64>)]) {
+fn report(json: bool, what: &str, load_ms: f64, text: &str, tokens: usize, rows: &[(usize, Vec<f64>)]) {
     let median = |t: &[f64]| t[t.len() / 2];
     if json {
         let medians: Vec<_> = rows.iter().map(|(n, t)| json!({ "threads": n, "median_ms": median(t) })).collect();
-        let out = json!({ "what": what, "tokens": tokens, "load_ms": load_ms, "runs": medians, "peak_rss": peak_memory() });
+        let out = json!({ "what": what, "text": text, "tokens": tokens, "load_ms": load_ms, "runs": medians, "peak_rss": peak_memory() });
         println!("{out}");
         return;
     }
     println!("load: {:.2} s", load_ms / 1e3);
-    println!("prompt: {tokens} tokens");
+    println!("prompt: {tokens} tokens, {text:?}");
     for (threads, t) in rows {
         println!(
             "{what}, {threads} thread(s): median {:.1} ms (min {:.1}, max {:.1}, n={})",

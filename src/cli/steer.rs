@@ -40,8 +40,8 @@ pub struct HyperArgs {
     #[arg(long, default_value = "attn_out,mlp_out", value_delimiter = ',')]
     pub sites: Vec<String>,
     /// Stop before --steps once every prompt is flipped both ways by the margin and the non-zero
-    /// count has not changed for K steps (K defaults to the page's).
-    #[arg(long = "until-converged", value_name = "K", num_args = 0..=1, default_missing_value = "10")]
+    /// count has stayed within one unit for K steps (K defaults to the page's).
+    #[arg(long = "until-converged", value_name = "K", num_args = 0..=1, default_missing_value = actscale::steer::convergence::PATIENCE_ARG)]
     pub until_converged: Option<usize>,
 }
 

@@ -18,9 +18,9 @@
 //! Varints are LEB128; f32 and f16 little-endian. Nothing may follow the params.
 //!
 //! What a link restores is `quantised(x)`: parameters rounded to f16, ActivScalar's then to an
-//! int8 grid with a power-of-two step (≤ 1/64 of its largest |α|); ActivScalar and DynScalar
-//! values the sparsity metric counts as zero (|v| ≤ NONZERO) become exactly 0, which keeps links
-//! short; selections as sorted sets; example token ids left out (the worker tokenises again).
+//! int8 grid with a power-of-two step (≤ 1/64 of its largest |α|); exact zeros (the units the
+//! proximal step switched off) stored sparsely, which keeps links short; selections as sorted
+//! sets; example token ids left out (the worker tokenises again).
 
 mod body;
 mod bytes;
@@ -31,7 +31,7 @@ mod wire;
 pub use error::PermalinkError;
 
 use crate::model::site::Site;
-use crate::steer::hyper::{Method, NONZERO};
+use crate::steer::hyper::Method;
 use crate::steer::saved::{FORMAT, SavedIntervention, VERSION};
 
 /// The fragment key: links end in `#s=<payload>`.
@@ -126,16 +126,13 @@ pub fn quantised(saved: &SavedIntervention) -> SavedIntervention {
     q
 }
 
-/// The parameters as a link stores them: f16 (ActivScalar: then the int8 grid), and for scalar
-/// methods exact zeros where the sparsity metric sees zero, after rounding, so that encoding a
-/// decoded link changes nothing.
+/// The parameters as a link stores them: f16 (ActivScalar: then the int8 grid), so that
+/// encoding a decoded link changes nothing. No cut-off: a unit the trainer kept stays non-zero
+/// unless f16 or the grid rounds it to 0 (|α| below half a grid step).
 fn link_params(saved: &SavedIntervention) -> Vec<f32> {
-    let scalar = saved.method != Method::SteerVec;
-    let keep = |q: f32| if scalar && q.abs() <= NONZERO { 0.0 } else { q };
-    let mut p: Vec<f32> = saved.params.iter().map(|&v| keep(params::quantise(v))).collect();
+    let mut p: Vec<f32> = saved.params.iter().map(|&v| params::quantise(v)).collect();
     if saved.method == Method::ActivScalar {
         params::to_int8_grid(&mut p);
-        p.iter_mut().for_each(|v| *v = keep(*v));
     }
     p
 }

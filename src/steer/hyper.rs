@@ -39,10 +39,6 @@ impl Method {
     }
 }
 
-/// A parameter (or a SteerVec vector) counts as non-zero above this magnitude: the sparsity
-/// metric, and what a permalink keeps of ActivScalar and DynScalar.
-pub const NONZERO: f32 = 0.01;
-
 /// Which sites the intervention may touch. Empty `layers`/`positions` mean all.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Selection {
@@ -72,7 +68,8 @@ pub struct Hyper {
     pub margin: f32,
     /// λF, weight of the faithfulness KL.
     pub lambda_f: f32,
-    /// λM, weight of the ℓ1 minimality term (applied as a proximal step after each Adam update).
+    /// λM, weight of the minimality term L_min = Σ‖unit‖/N (a proximal step after each Adam
+    /// update, `prox.rs`): per unit for every method.
     pub lambda_m: f32,
     /// Adam learning rate.
     pub lr: f32,

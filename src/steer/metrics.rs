@@ -12,8 +12,6 @@ use super::prompts::{Example, batches};
 use crate::model::Model;
 use crate::readback::to_vec;
 
-pub use super::hyper::NONZERO;
-
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Counts {
     pub l1: f32,
@@ -22,18 +20,27 @@ pub struct Counts {
     pub params: usize,
 }
 
-/// ℓ1 and non-zero count of parameter `values` under the selection `mask`.
+/// Σ‖p_u‖ over the units (L_min·N, see `prox.rs`) and the number of non-zero units of parameter
+/// `values` under the selection `mask`. A unit is one α (ActivScalar) or one row — a SteerVec
+/// vector, a DynScalar probe — and counts as non-zero when any of its numbers is not exactly 0:
+/// the proximal step makes unneeded units exactly zero, so no cut-off is needed.
 pub fn counts(iv: &Intervention, values: &[f32], mask: &[f32]) -> Counts {
     let [_, cols] = iv.params.dims();
-    let selected = values.iter().zip(mask).filter(|(_, m)| **m > 0.0).map(|(v, _)| *v);
-    let l1 = selected.clone().map(f32::abs).sum();
     let params = mask.iter().filter(|m| **m > 0.0).count();
-    let nonzero = match iv.method {
-        Method::SteerVec => values
+    let (l1, nonzero) = match iv.method {
+        Method::ActivScalar => values
+            .iter()
+            .zip(mask)
+            .filter(|(_, m)| **m > 0.0)
+            .fold((0.0, 0), |(s, n), (v, _)| (s + v.abs(), n + usize::from(*v != 0.0))),
+        Method::SteerVec | Method::DynScalar => values
             .chunks(cols.max(1))
-            .filter(|row| row.iter().map(|x| x * x).sum::<f32>().sqrt() > NONZERO)
-            .count(),
-        _ => selected.filter(|v| v.abs() > NONZERO).count(),
+            .zip(mask.chunks(cols.max(1)))
+            .filter(|(_, m)| m.iter().any(|m| *m > 0.0))
+            .fold((0.0, 0), |(s, n), (row, _)| {
+                let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
+                (s + norm, n + usize::from(norm != 0.0))
+            }),
     };
     Counts { l1, nonzero, params }
 }
@@ -101,11 +108,11 @@ mod tests {
     }
 
     #[test]
-    fn activ_scalar_counts_scalars_above_the_cut_off_inside_the_selection() {
+    fn activ_scalar_counts_every_scalar_that_is_not_exactly_zero_inside_the_selection() {
         let iv = zeros(Method::ActivScalar, Selection::default());
-        let c = counts(&iv, &[0.5, -0.02, 0.01, 0.0], &[1.0; 4]);
-        assert_eq!((c.nonzero, c.params), (2, 4), "0.01 itself is not above the cut-off");
-        assert!((c.l1 - 0.53).abs() < 1e-6, "{c:?}");
+        let c = counts(&iv, &[0.5, -0.02, 1e-7, 0.0], &[1.0; 4]);
+        assert_eq!((c.nonzero, c.params), (3, 4), "only exact zeros are zero");
+        assert!((c.l1 - 0.52).abs() < 1e-6, "{c:?}");
         // Outside the selection nothing counts, whatever the value.
         let only_attn = Selection { sites: vec![Site::ALL[0]], ..Selection::default() };
         let iv = zeros(Method::ActivScalar, only_attn);
@@ -115,13 +122,22 @@ mod tests {
     }
 
     #[test]
-    fn steer_vec_counts_vectors_by_their_norm() {
+    fn steer_vec_counts_vectors_and_sums_their_norms() {
         let iv = zeros(Method::SteerVec, Selection::default());
-        // Four vectors of width 3: norm 0.5 (counts), norm ≈ 0.0087 (each entry 0.005: does not),
-        // one entry of 0.02 (counts), zero.
-        let values = [0.3, 0.4, 0.0, 0.005, 0.005, 0.005, 0.0, 0.0, -0.02, 0.0, 0.0, 0.0];
+        // Four vectors of width 3: norm 0.5, norm 0.02 (one entry), norm √3·0.005, zero.
+        let values = [0.3, 0.4, 0.0, 0.0, 0.0, -0.02, 0.005, 0.005, 0.005, 0.0, 0.0, 0.0];
         let c = counts(&iv, &values, &[1.0; 12]);
-        assert_eq!((c.nonzero, c.params), (2, 12), "{c:?}");
-        assert!((c.l1 - 0.735).abs() < 1e-6, "{c:?}");
+        assert_eq!((c.nonzero, c.params), (3, 12), "{c:?}");
+        assert!((c.l1 - (0.52 + 3f32.sqrt() * 0.005)).abs() < 1e-6, "{c:?}");
+    }
+
+    #[test]
+    fn dyn_scalar_counts_probes_outside_the_selection_as_nothing() {
+        let only_attn = Selection { sites: vec![Site::ALL[0]], ..Selection::default() };
+        let iv = zeros(Method::DynScalar, only_attn);
+        // Two probes [w | b] of width 4; the second (MLP) is outside the selection.
+        let c = counts(&iv, &[0.0, 0.0, 0.0, 0.25, 9.0, 9.0, 9.0, 9.0], &[1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]);
+        assert_eq!((c.nonzero, c.params), (1, 4), "{c:?}");
+        assert!((c.l1 - 0.25).abs() < 1e-6, "{c:?}");
     }
 }

@@ -27,4 +27,6 @@ pub mod prompts;
 #[cfg(feature = "engine")]
 mod saved_engine;
 #[cfg(feature = "engine")]
+pub mod prox;
+#[cfg(feature = "engine")]
 pub mod train;

@@ -1,17 +1,19 @@
 //! A trainer that can be stepped one step at a time (the browser worker drives it and reports
-//! progress): Adam on L_eff + λF·L_faith + λM·ℓ1/N, then a proximal ℓ1 step (soft-threshold by
-//! lr·λM/N) that sets unneeded parameters exactly to zero. The model's weights get no gradients.
+//! progress): Adam on L_eff + λF·L_faith, then the proximal minimality step in Adam's metric
+//! (`prox.rs`: λM·L_min, per unit) that sets unneeded units exactly to zero. The model's weights
+//! get no gradients.
 
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::adam::{Adam, soft_threshold};
+use super::adam::Adam;
 use super::convergence::Convergence;
 use super::hyper::{Hyper, Method, Selection};
 use super::intervention::Intervention;
 use super::metrics::{Counts, counts};
 use super::objective::{Baseline, terms};
 use super::prompts::{Example, batches};
+use super::prox::prox;
 use crate::model::Model;
 use crate::readback::to_vec;
 
@@ -144,11 +146,8 @@ impl Trainer {
             stats.push(Tensor::cat(vec![t.eff.detach(), t.faith.detach(), t.delta.detach().reshape([2 * b])], 0));
             layout.push((w, b));
         }
-        // The ℓ1 term is in the loss too (the paper's L = L_eff + λF·L_faith + λM·L_min): Adam
-        // normalises gradient size, so without it tiny faithfulness gradients would keep every α
-        // moving; the proximal step below then sets the small ones exactly to zero.
-        let l1 = (self.iv.params.clone() * self.iv.mask.clone()).abs().sum();
-        let loss = loss.ok_or("no training prompts")? + l1.mul_scalar(h.lambda_m / self.units as f32);
+        // The smooth part only: λM·L_min is applied by its proximal step in `update`.
+        let loss = loss.ok_or("no training prompts")?;
         let grads = loss.backward();
         let grad = self.iv.params.grad(&grads).ok_or("no gradient reached the intervention")?;
         // Kept to undo the update when the loss turns out not finite.
@@ -187,12 +186,14 @@ impl Trainer {
         self.step += 1;
         let Counts { l1, nonzero, .. } = counts(&self.iv, &self.params_read, &self.mask);
         let n = total_prompts as f32;
+        let min = l1 / self.units as f32;
         let report = StepReport {
             step: self.step,
-            loss: loss_value,
+            // the whole objective: the smooth part before the update, L_min after it
+            loss: loss_value + h.lambda_m * min,
             eff,
             faith,
-            min: l1 / self.units as f32,
+            min,
             l1,
             nonzero,
             delta_pos: dpos / n,
@@ -217,11 +218,12 @@ impl Trainer {
         &self.params_read
     }
 
-    /// Adam, then the proximal ℓ1 step, then the selection mask; a fresh gradient leaf.
+    /// Adam, then the proximal minimality step, then the selection mask; a fresh gradient leaf.
     fn update(&mut self, grad: Tensor<2>) {
         let h = &self.hyper;
-        let p = self.adam.step(self.iv.params.clone().detach(), grad, h.lr);
-        let p = soft_threshold(p, h.lr * h.lambda_m / self.units as f32);
+        let (p, rate) = self.adam.step(self.iv.params.clone().detach(), grad, h.lr);
+        let p = prox(self.iv.method, p, rate, h.lambda_m / self.units as f32);
+        self.adam.forget_momentum(p.clone().not_equal_elem(0.0).float());
         self.iv.params = (p * self.iv.mask.clone()).detach().require_grad();
     }
 

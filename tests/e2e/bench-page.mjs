@@ -1,28 +1,56 @@
-// Benchmark (prints figures, asserts nothing): the built site in headless Chromium.
-// Usage (after `make build`):
+// Benchmark (prints figures, asserts nothing): the built site in headless Chromium, and with
+// --native the CLI on the same prompts in the same run, with the browser/native ratios.
+// Usage (after `make build`; `make bench` runs the full comparison):
 //   node tests/e2e/bench-page.mjs                  CPU backend, default model
 //   node tests/e2e/bench-page.mjs --webgpu         WebGPU (?backend=webgpu; here SwiftShader's
 //                                                  software adapter, on a real GPU the real thing)
 //   node tests/e2e/bench-page.mjs --model static/models/test-2layer.gguf   another model
-// Prints: wasm sizes, page open → model ready and first prediction (model cached), one forward
-// (next-token prediction of a 10-token prompt), and one training step (1 prompt, ActivScalar).
-import { stat, readdir } from 'node:fs/promises';
+//   node tests/e2e/bench-page.mjs --native PATH/TO/actscale   also the native CLI, and ratios
+//   node tests/e2e/bench-page.mjs --dist DIR      another build of the site (default dist/)
+// Measures: bundle sizes (raw, gzip -9), page open -> model ready and -> first prediction (model
+// cached), a forward (top-10 of a 10-token prompt, median of 4 after warm-up), and one
+// ActivScalar training step on 6- and 10-token prompts (" Italy" -> " France", page defaults).
+import { execFileSync } from 'node:child_process';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { serve, launch, openPage, setNumber, DIST } from './support.mjs';
+import { gzipSync } from 'node:zlib';
+import { serve, launch, openPage, setNumber, DIST, ROOT } from './support.mjs';
 
 const args = process.argv.slice(2);
+const option = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
 const webgpu = args.includes('--webgpu');
-const model = args.includes('--model') ? args[args.indexOf('--model') + 1] : 'static/models/smollm2-135m-instruct-q4_1.gguf';
+const model = option('--model') ?? 'static/models/smollm2-135m-instruct-q4_1.gguf';
+const nativeBin = option('--native');
+const dist = option('--dist') ?? DIST; // another build of the site, to compare
 const query = new URLSearchParams({ model, ...(webgpu ? { backend: 'webgpu' } : {}) });
 const LONG = 600_000;
-const seconds = (ms) => `${(ms / 1000).toFixed(2)} s`;
+const STEPS_MEASURED = 5;
 
-const site = await serve();
+// The native CLI's figures, and the text of its prompts (the page then runs the same token ids).
+function native(command, ...extra) {
+  const out = execFileSync(nativeBin, [command, '--model', join(ROOT, model), '--json', ...extra], { encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').pop());
+}
+const nat = nativeBin
+  ? {
+      forward: native('bench-forward', '--tokens', '10', '--threads', '1,2'),
+      step6: native('bench-train', '--tokens', '6', '--threads', '1,2'),
+      step10: native('bench-train', '--tokens', '10', '--threads', '1,2'),
+    }
+  : undefined;
+// Without --native: the same prefixes of the CLI's benchmark prompt, typed as text.
+const text10 = nat?.forward.text ?? 'The capital of Italy is a city called Rome,';
+const text6 = nat?.step6.text ?? 'The capital of Italy is a';
+
+const site = await serve(dist);
 const browser = await launch({ webgpu });
 const errors = [];
+const b = {};
 try {
-  for (const f of (await readdir(DIST)).filter((f) => f.endsWith('.wasm'))) {
-    console.log(`wasm ${f}: ${((await stat(join(DIST, f))).size / 1e6).toFixed(2)} MB raw`);
+  b.bundles = [];
+  for (const f of (await readdir(dist)).filter((f) => /\.(wasm|js|css)$/.test(f))) {
+    const bytes = await readFile(join(dist, f));
+    b.bundles.push({ file: f, raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length });
   }
   const page = await openPage(browser, `${site.url}?${query}`, errors);
   await page.locator('#predictions tr.prediction').first().waitFor({ timeout: LONG });
@@ -36,13 +64,12 @@ try {
   const t0 = Date.now();
   await page.reload();
   await page.locator('#model-status.ready').waitFor({ timeout: LONG });
-  const ready = Date.now();
+  b.ready = Date.now() - t0;
   await page.locator('#predictions tr.prediction').first().waitFor({ timeout: LONG });
-  const status = await page.locator('#backend-status').textContent();
-  console.log(`${status}\nmodel ${model}`);
-  console.log(`page open -> model ready (cached file): ${seconds(ready - t0)}; -> first prediction: ${seconds(Date.now() - t0)}`);
+  b.firstPrediction = Date.now() - t0;
+  b.status = await page.locator('#backend-status').textContent();
 
-  // Forward: prompts of 10 and 11 tokens in turn; a prediction is in when the token chips change.
+  // Forward: two prompts in turn; a prediction is in when the token chips change.
   const chips = () => page.locator('#prompt-tokens .token-chip').count();
   const forward = async (text) => {
     const before = await chips();
@@ -51,28 +78,62 @@ try {
     await page.waitForFunction((n) => document.querySelectorAll('#prompt-tokens .token-chip').length !== n, before, { timeout: LONG, polling: 20 });
     return Date.now() - start;
   };
-  const base = 'The capital of Italy is a city called Rome, and';
-  await forward(base); // the first forward of a new length compiles kernels on WebGPU
-  await forward(`${base} it`);
+  const other = `${text10} it`;
+  await forward(text10); // the first forward of a new length compiles kernels on WebGPU
+  await forward(other);
   const times = [];
-  for (let i = 0; i < 4; i++) times.push(await forward(i % 2 ? `${base} it` : base));
-  times.sort((a, b) => a - b);
-  console.log(`forward, ${await chips()}-token prompt -> top-10 (median of 4, after warm-up): ${times[2]} ms`);
+  for (let i = 0; i < 4; i++) {
+    if (i % 2) await forward(other);
+    else times.push(await forward(text10));
+  }
+  await forward(other);
+  times.push(await forward(text10));
+  times.sort((x, y) => x - y);
+  b.forwardTokens = await chips();
+  b.forward = times[1];
 
-  await page.locator('#prompt').fill(base);
-  await page.locator('#answer-from').fill(' it');
-  await page.locator('#answer-to').fill(' the');
-  await setNumber(page, '#hp-steps', 8);
-  await page.locator('#train').click();
-  const at = async (n) => {
-    await page.waitForFunction((k) => Number(document.querySelector('#train-progress')?.value ?? 0) >= k, n, { timeout: LONG, polling: 50 });
-    return Date.now();
+  const step = async (text) => {
+    await forward(text);
+    await page.locator('#answer-from').fill(' Italy');
+    await page.locator('#answer-to').fill(' France');
+    await setNumber(page, '#hp-steps', STEPS_MEASURED + 3);
+    await page.waitForFunction(() => !document.querySelector('#train')?.disabled, null, { timeout: LONG });
+    const tokens = await chips();
+    await page.locator('#train').click();
+    await page.locator('#train-done').waitFor({ state: 'detached', timeout: LONG });
+    const at = async (n) => {
+      await page.waitForFunction((k) => Number(document.querySelector('#train-progress')?.value ?? 0) >= k, n, { timeout: LONG, polling: 20 });
+      return Date.now();
+    };
+    const from = await at(2);
+    const to = await at(2 + STEPS_MEASURED);
+    await page.locator('#train-done').waitFor({ timeout: LONG });
+    return { tokens, ms: (to - from) / STEPS_MEASURED };
   };
-  const a = await at(2);
-  const b = await at(7);
-  console.log(`training step, 1 prompt x 10 tokens, ActivScalar: ${((b - a) / 5).toFixed(0)} ms (mean of steps 3-7, incl. heatmap)`);
+  b.step6 = await step(text6);
+  b.step10 = await step(text10);
   if (errors.length) console.log('console errors:', errors);
 } finally {
   await browser.close();
   await site.close();
+}
+
+const mb = (n) => `${(n / 1e6).toFixed(2)} MB`;
+const ms = (n) => `${Math.round(n)} ms`;
+console.log(`model ${model}\n${b.status}`);
+for (const f of b.bundles) console.log(`bundle ${f.file}: ${mb(f.raw)} raw, ${mb(f.gzip)} gzip -9`);
+const rows = [
+  ['page open -> model ready (model cached)', b.ready, nat?.forward.load_ms, 'native: read + parse + dequantise'],
+  ['page open -> first prediction', b.firstPrediction],
+  [`forward, ${b.forwardTokens} tokens (browser: incl. top-10 shown)`, b.forward, nat?.forward],
+  [`training step, ${b.step6.tokens} tokens`, b.step6.ms, nat?.step6],
+  [`training step, ${b.step10.tokens} tokens`, b.step10.ms, nat?.step10],
+];
+const median = (r, threads) => r?.runs?.find((x) => x.threads === threads)?.median_ms;
+console.log(`\n| measure | browser | native 1 thread | native 2 threads | browser / native 1 thread |\n|---|---|---|---|---|`);
+for (const [name, br, n, note] of rows) {
+  const one = typeof n === 'number' ? n : median(n, 1);
+  const two = median(n, 2);
+  const ratio = one ? `${(br / one).toFixed(2)}×` : '';
+  console.log(`| ${name} | ${ms(br)} | ${one ? ms(one) : ''}${note && one ? ` (${note})` : ''} | ${two ? ms(two) : ''} | ${ratio} |`);
 }

@@ -119,10 +119,10 @@ test('stop when done: training ends before the budget and the panel says why', a
     assert.equal(await page.locator('#until-converged').isChecked(), true, 'on by default');
     await trainPair(page, { steps: 200, untilConverged: true });
     const text = await page.locator('#train-done').textContent();
-    const m = text.match(/^Done: stopped at step (\d+): flipped both ways by at least 1.8 \(0\.9 × margin\) and the non-zero count \((\d+)\) unchanged for 10 steps\.$/);
+    const m = text.match(/^Done: stopped at step (\d+): flipped both ways by at least 1.8 \(0\.9 × margin\) and the non-zero count settled \((\d+)(–\d+)? for 20 steps\)\.$/);
     assert.ok(m, text);
     const step = Number(m[1]);
-    assert.ok(step > 10 && step < 200, `stopped early: ${step}`);
+    assert.ok(step > 20 && step < 200, `stopped early: ${step}`);
     assert.equal(await page.locator('#chart-sparsity circle.point').count(), 2 * step, 'one point per step run');
     assert.deepEqual(errors, []);
   } finally {
