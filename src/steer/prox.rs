@@ -6,10 +6,12 @@
 //! operator in Adam's own metric (step size r per entry), with μ = λM/N:
 //!
 //!   scalar unit:  p = sign(p')·max(0, |p'| − r·μ)
-//!   group unit:   p_u = p'_u·max(0, 1 − τ_u/‖p'_u‖₂),  τ_u = μ·mean_{i∈u} r_i
+//!   group unit:   p_u = p'_u·max(0, 1 − τ_u/‖p'_u‖₂),  τ_u = μ·r_u,  r_u = 1/mean_{i∈u}(1/r_i)
 //!
-//! (the group form is the exact proximal step when r is equal within the group; Adam's r varies
-//! little within one vector, so its mean stands for it). Why this and not lr·μ: Adam moves each
+//! (the group form is the exact proximal step when r is equal within the group; otherwise r_u,
+//! the harmonic mean, is lr/mean(√v̂ + ε): the group's step size set by the entries that get
+//! gradient, not by idle ones whose r = lr/ε is huge — an arithmetic mean of r let those idle
+//! entries switch off every DynScalar probe). Why this and not lr·μ: Adam moves each
 //! entry by ≈ lr per step whatever the gradient's size, so a threshold of lr·μ (plain SGD's
 //! proximal step) is either negligible or larger than every step; in Adam's metric, a unit that
 //! is at zero stays exactly zero while |m̂| ≤ μ (‖m̂_u‖₂ ≤ μ for a group) — the subgradient
@@ -26,7 +28,7 @@ use super::hyper::Method;
 pub fn prox(method: Method, p: Tensor<2>, rate: Tensor<2>, mu: f32) -> Tensor<2> {
     match method {
         Method::ActivScalar => soft_threshold(p, rate.mul_scalar(mu)),
-        Method::SteerVec | Method::DynScalar => group_soft_threshold(p, rate.mean_dim(1).mul_scalar(mu)),
+        Method::SteerVec | Method::DynScalar => group_soft_threshold(p, rate.recip().mean_dim(1).recip().mul_scalar(mu)),
     }
 }
 
@@ -77,12 +79,14 @@ mod tests {
 
     #[test]
     fn group_units_shrink_along_their_direction_and_vanish_below_the_threshold() {
-        // μ = 1. Row 0: ‖(3, 4)‖ = 5, τ = mean(0.5, 1.5) = 1 → (3, 4)·(1 − 1/5) = (2.4, 3.2).
-        // Row 1: ‖(0.3, 0.4)‖ = 0.5 ≤ τ = 1 → exactly zero. Row 2: zeros stay zeros (no NaN).
-        let p = tensor(&[[3.0, 4.0], [0.3, 0.4], [0.0, 0.0]]);
-        let r = tensor(&[[0.5, 1.5], [1.0, 1.0], [1.0, 1.0]]);
+        // μ = 1. Row 0: ‖(3, 4)‖ = 5, r_u = 1/mean(2, 2/3) = 0.75 → (3, 4)·(1 − 0.75/5) =
+        // (2.55, 3.4). Row 1: ‖(0.3, 0.4)‖ = 0.5 ≤ τ = 1 → exactly zero. Row 2: zeros stay zeros
+        // (no NaN). Row 3: an idle entry (r = 1e6) does not blow the threshold up: r_u ≈ 0.2,
+        // ‖(1, 0)‖ = 1 → (0.8, 0).
+        let p = tensor(&[[3.0, 4.0], [0.3, 0.4], [0.0, 0.0], [1.0, 0.0]]);
+        let r = tensor(&[[0.5, 1.5], [1.0, 1.0], [1.0, 1.0], [0.1, 1e6]]);
         let got = read(prox(Method::SteerVec, p, r, 1.0));
-        assert!(close(&got, &[2.4, 3.2, 0.0, 0.0, 0.0, 0.0]), "{got:?}");
+        assert!(close(&got, &[2.55, 3.4, 0.0, 0.0, 0.0, 0.0, 0.8, 0.0]), "{got:?}");
         assert!(got.iter().all(|v| v.is_finite()));
     }
 

@@ -8,7 +8,7 @@
 //   node tests/e2e/bench-page.mjs --native PATH/TO/actscale   also the native CLI, and ratios
 //   node tests/e2e/bench-page.mjs --dist DIR      another build of the site (default dist/)
 // Measures: bundle sizes (raw, gzip -9), page open -> model ready and -> first prediction (model
-// cached), a forward (top-10 of a 10-token prompt, median of 4 after warm-up), and one
+// cached), a forward (top-10 of a 10-token prompt, median of 5 after warm-up), and one
 // ActivScalar training step on 6- and 10-token prompts (" Italy" -> " France", page defaults).
 import { execFileSync } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
@@ -24,6 +24,7 @@ const nativeBin = option('--native');
 const dist = option('--dist') ?? DIST; // another build of the site, to compare
 const query = new URLSearchParams({ model, ...(webgpu ? { backend: 'webgpu' } : {}) });
 const LONG = 600_000;
+const phase = (what) => console.error(`[bench] ${what}`);
 const STEPS_MEASURED = 5;
 
 // The native CLI's figures, and the text of its prompts (the page then runs the same token ids).
@@ -52,7 +53,9 @@ try {
     const bytes = await readFile(join(dist, f));
     b.bundles.push({ file: f, raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length });
   }
+  phase('page open, model download');
   const page = await openPage(browser, `${site.url}?${query}`, errors);
+  page.on('crash', () => console.error('[bench] the page crashed'));
   await page.locator('#predictions tr.prediction').first().waitFor({ timeout: LONG });
   // Make sure the model is cached, then time a fresh open.
   for (let i = 0; i < 120; i++) {
@@ -61,6 +64,7 @@ try {
     if (ok) break;
     await new Promise((r) => setTimeout(r, 500));
   }
+  phase('reopen with the model cached');
   const t0 = Date.now();
   await page.reload();
   await page.locator('#model-status.ready').waitFor({ timeout: LONG });
@@ -78,21 +82,23 @@ try {
     await page.waitForFunction((n) => document.querySelectorAll('#prompt-tokens .token-chip').length !== n, before, { timeout: LONG, polling: 20 });
     return Date.now() - start;
   };
+  phase('forward');
   const other = `${text10} it`;
   await forward(text10); // the first forward of a new length compiles kernels on WebGPU
   await forward(other);
+  // Alternate (a prompt of another length each time, so the chips change): 5 timed forwards of
+  // the 10-token prompt.
   const times = [];
-  for (let i = 0; i < 4; i++) {
-    if (i % 2) await forward(other);
-    else times.push(await forward(text10));
+  for (let i = 0; i < 5; i++) {
+    times.push(await forward(text10));
+    b.forwardTokens = await chips();
+    await forward(other);
   }
-  await forward(other);
-  times.push(await forward(text10));
   times.sort((x, y) => x - y);
-  b.forwardTokens = await chips();
-  b.forward = times[1];
+  b.forward = times[2];
 
   const step = async (text) => {
+    phase(`training steps: ${text}`);
     await forward(text);
     await page.locator('#answer-from').fill(' Italy');
     await page.locator('#answer-to').fill(' France');
