@@ -155,7 +155,7 @@ pub fn TrainPanel(settings: Settings, state: ReadSignal<TrainState>, on_train: C
                 {number_input("steps", "hp-steps", |h| h.steps as f32, |h, v| h.steps = v.max(1.0) as usize, s.hyper)}
                 {number_input("prompts per step (0 = all)", "hp-batch", |h| h.batch_size as f32, |h, v| h.batch_size = v.max(0.0) as usize, s.hyper)}
             </div>
-            <label class="check prose" title="every prompt flipped both ways by at least 0.9 of the margin, and the non-zero count within one unit for 20 steps">
+            <label class="check prose" title="every prompt flipped both ways by at least 0.9 of the margin, and the non-zero count within one unit for 30 steps">
                 <input type="checkbox" id="until-converged"
                        prop:checked=move || s.until_converged.get()
                        on:change=move |ev| s.until_converged.set(event_target_checked(&ev)) />

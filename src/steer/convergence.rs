@@ -10,8 +10,8 @@ use std::collections::VecDeque;
 use super::train::StepReport;
 
 /// Steps the non-zero count must hold (README, "Stopping rule"); the CLI's default as text.
-pub const PATIENCE: usize = 20;
-pub const PATIENCE_ARG: &str = "20";
+pub const PATIENCE: usize = 30;
+pub const PATIENCE_ARG: &str = "30";
 /// Share of the margin every prompt must reach.
 const MARGIN_SHARE: f32 = 0.9;
 /// How far the count may move within the window and still count as settled.
