@@ -3,3 +3,4 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$ROOT"
 trunk build --release
+bash scripts/site-config.sh "$ROOT/dist"

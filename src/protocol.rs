@@ -13,15 +13,19 @@ use crate::steer::saved::SavedIntervention;
 /// The longest continuation the worker generates (each token is one forward pass).
 pub const MAX_NEW_TOKENS: usize = 100;
 
-/// Where the default model lives in the built site (Trunk copies `static/` into `dist/`).
+/// Where the default model lives in the built site (Trunk copies `static/` into `dist/`), and
+/// the SHA-256 of that file. A build may point the page elsewhere (`scripts/site-config.sh`
+/// writes both into `dist/index.html`'s `actscale-model-*` meta tags; `app::default_model`).
 pub const DEFAULT_MODEL_URL: &str = "static/models/smollm2-135m-instruct-q4_1.gguf";
+pub const DEFAULT_MODEL_SHA256: &str = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53";
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Request {
     /// Run the autodiff self-check on every backend the worker can reach.
     SelfCheck,
-    /// Download a GGUF (relative URLs resolve against the site) and load it.
-    LoadModelUrl { url: String },
+    /// Download a GGUF (relative URLs resolve against the site) and load it; with `sha256`
+    /// (64 lowercase hex digits), refuse a file whose SHA-256 differs.
+    LoadModelUrl { url: String, sha256: Option<String> },
     /// Load a GGUF the user picked from disk.
     LoadModelBytes {
         name: String,

@@ -128,7 +128,7 @@ fn model_bytes_cross_as_one_uint8array() {
 fn every_request_crosses_the_worker_boundary_unchanged() {
     let requests = vec![
         Request::SelfCheck,
-        Request::LoadModelUrl { url: "static/models/x.gguf".into() },
+        Request::LoadModelUrl { url: "static/models/x.gguf".into(), sha256: Some("ab".repeat(32)) },
         Request::LoadModelBytes { name: "mine.gguf".into(), bytes: TEST_MODEL[..1000].to_vec() },
         Request::SetBackend(BackendKind::WebGpu),
         Request::PreferBackend(BackendKind::Cpu),

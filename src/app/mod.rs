@@ -25,7 +25,7 @@ mod train_panel;
 use leptos::prelude::*;
 
 use actscale::backend::BackendKind;
-use actscale::protocol::{DEFAULT_MODEL_URL, ModelInfo, Request, SelfCheckReport, TaskChoice, TrainProgress, TrainRequest};
+use actscale::protocol::{DEFAULT_MODEL_SHA256, DEFAULT_MODEL_URL, ModelInfo, Request, SelfCheckReport, TaskChoice, TrainProgress, TrainRequest};
 use backend_switch::BackendSwitch;
 use cell_editor::CellEditor;
 use continuation::ContinuationPanel;
@@ -74,9 +74,23 @@ fn query_param(name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// The model to load: `?model=URL` in the page's address, else the default model.
-fn model_url() -> String {
-    query_param("model").unwrap_or_else(|| DEFAULT_MODEL_URL.to_string())
+/// The content of `<meta name="…" content="…">` in the page, if present and not empty.
+fn meta(name: &str) -> Option<String> {
+    let doc = web_sys::window()?.document()?;
+    let el = doc.query_selector(&format!("meta[name=\"{name}\"]")).ok()??;
+    el.get_attribute("content").filter(|v| !v.trim().is_empty())
+}
+
+/// The model to load: `?model=URL` in the page's address (any file, no hash to check), else the
+/// build's default model with its SHA-256 (`scripts/site-config.sh` sets both in index.html).
+fn model_to_load() -> Request {
+    match query_param("model") {
+        Some(url) => Request::LoadModelUrl { url, sha256: None },
+        None => Request::LoadModelUrl {
+            url: meta("actscale-model-url").unwrap_or_else(|| DEFAULT_MODEL_URL.into()),
+            sha256: Some(meta("actscale-model-sha256").unwrap_or_else(|| DEFAULT_MODEL_SHA256.into())),
+        },
+    }
 }
 
 /// `?backend=cpu` or `?backend=webgpu`: the backend to use instead of the engine's choice.
@@ -99,7 +113,7 @@ pub fn App() -> impl IntoView {
         link.send(Request::PreferBackend(kind));
     }
     link.send(Request::SelfCheck);
-    link.send(Request::LoadModelUrl { url: model_url() });
+    link.send(model_to_load());
     page.connect(link);
 
     // A link's fragment: now, and whenever it changes (pasted links, Back and Forward).

@@ -37,7 +37,7 @@ pub fn ModelLoader(page: Page) -> impl IntoView {
             return;
         }
         page.model.set(ModelState::Loading { loaded: 0, total: None });
-        page.send(Request::LoadModelUrl { url: u });
+        page.send(Request::LoadModelUrl { url: u, sha256: None });
     };
     view! {
         <details class="model-loader">

@@ -139,7 +139,12 @@ pub fn TrainPanel(settings: Settings, state: ReadSignal<TrainState>, on_train: C
             <div class="row">
                 <label for="method">"method"</label>
                 <select id="method" on:change=move |ev| {
-                    if let Ok(m) = Method::parse(&event_target_value(&ev)) { s.method.set(m); }
+                    if let Ok(m) = Method::parse(&event_target_value(&ev)) {
+                        // Each method starts from its own lr and λM (`Hyper::for_method`).
+                        let d = Hyper::for_method(m);
+                        s.method.set(m);
+                        s.hyper.update(|h| { h.lr = d.lr; h.lambda_m = d.lambda_m; });
+                    }
                 }>
                     {Method::ALL.iter().map(|m| view! {
                         <option value=m.name() selected=move || s.method.get() == *m>{m.name()}</option>

@@ -34,7 +34,7 @@ pub fn sweep(a: SweepArgs) -> Result<(), String> {
     if a.points == 0 || a.from_lambda <= 0.0 || a.to_lambda < a.from_lambda {
         return Err("the λM grid needs 0 < --from-lambda <= --to-lambda and --points >= 1".into());
     }
-    println!("lambda_m,nonzero,params,l1,train_flip_rate,train_logit_diff_pos,train_logit_diff_neg,test_flip_rate,seconds");
+    println!("lambda_m,nonzero,params,l1,train_flip_rate,train_logit_diff_pos,train_logit_diff_neg,train_kl,test_flip_rate,test_kl,seconds");
     for i in 0..a.points {
         let t = if a.points == 1 { 0.0 } else { i as f32 / (a.points - 1) as f32 };
         let lambda_m = a.from_lambda * (a.to_lambda / a.from_lambda).powf(t);
@@ -42,10 +42,11 @@ pub fn sweep(a: SweepArgs) -> Result<(), String> {
         let Trained { iv, secs, .. } = train_quiet(&model, method, selection.clone(), hyper.clone(), &train, a.hyper.until_converged, false)?;
         let m = split_metrics(&model, &iv, &train, &test, hyper.margin)?;
         let tr = metrics_of(&m, "train").unwrap_or_default();
-        let te = metrics_of(&m, "test").map(|t| format!("{:.3}", t.flip_rate)).unwrap_or_default();
+        // KL: the mean of β = +1 and β = −1 (faithfulness on the prompts' other tokens).
+        let te = metrics_of(&m, "test").map(|t| format!("{:.3},{:.3}", t.flip_rate, (t.kl_pos + t.kl_neg) / 2.0)).unwrap_or(",".into());
         println!(
-            "{lambda_m:.4},{},{},{:.4},{:.3},{:.3},{:.3},{te},{secs:.1}",
-            tr.nonzero, tr.params, tr.l1, tr.flip_rate, tr.logit_diff_pos, tr.logit_diff_neg
+            "{lambda_m:.4},{},{},{:.4},{:.3},{:.3},{:.3},{:.3},{te},{secs:.1}",
+            tr.nonzero, tr.params, tr.l1, tr.flip_rate, tr.logit_diff_pos, tr.logit_diff_neg, (tr.kl_pos + tr.kl_neg) / 2.0
         );
     }
     Ok(())
@@ -68,7 +69,9 @@ pub struct CompareArgs {
     per_template: usize,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    #[arg(long, default_value = "ccc,ioi", value_delimiter = ',')]
+    /// ioi-mixed trains on three IOI templates and tests on a fourth (other words and length):
+    /// only DynScalar can take prompts of several lengths.
+    #[arg(long, default_value = "ccc,ioi,ioi-mixed", value_delimiter = ',')]
     tasks: Vec<String>,
 }
 
@@ -83,8 +86,14 @@ pub fn compare(a: CompareArgs) -> Result<(), String> {
             train.truncate(a.max_prompts);
             test.truncate(a.max_prompts);
         }
+        let first_len = train.first().map(|e| e.ids.len());
+        let one_length = train.iter().chain(&test).all(|e| Some(e.ids.len()) == first_len);
         for method in Method::ALL {
-            let hyper = Hyper { steps: a.steps, batch_size: a.batch, ..Hyper::default() };
+            if method.positional() && !one_length {
+                println!("| {task} | {} | – | – | – | – | – | – | – | – |", method.name());
+                continue;
+            }
+            let hyper = Hyper { steps: a.steps, batch_size: a.batch, ..Hyper::for_method(method) };
             let Trained { iv, secs, .. } = train_quiet(&model, method, Selection::default(), hyper.clone(), &train, None, false)?;
             let m = split_metrics(&model, &iv, &train, &test, hyper.margin)?;
             let (tr, te) = (metrics_of(&m, "train").unwrap_or_default(), metrics_of(&m, "test").unwrap_or_default());

@@ -50,8 +50,10 @@ impl HyperArgs {
         Method::parse(&self.method)
     }
 
+    /// The flags given, else the method's defaults (an unknown method gets ActivScalar's; its
+    /// name is refused by `method()`).
     pub fn hyper(&self) -> Hyper {
-        let d = Hyper::default();
+        let d = Hyper::for_method(self.method().unwrap_or(Method::ActivScalar));
         Hyper {
             margin: self.margin.unwrap_or(d.margin),
             lambda_f: self.lambda_f.unwrap_or(d.lambda_f),

@@ -8,7 +8,8 @@ use actscale::tasks;
 
 #[derive(Args, Clone)]
 pub struct TaskArgs {
-    /// pair (one prompt, --prompt/--from/--to), ccc, ioi (template 0), ioi-mixed (templates 0-3)
+    /// pair (one prompt, --prompt/--from/--to), ccc, ioi (template 0), ioi-mixed (train on
+    /// templates 0-2, test on the held-out template 3: other words, another length; DynScalar only)
     #[arg(long, default_value = "pair")]
     pub task: String,
     #[arg(long)]
@@ -40,7 +41,11 @@ pub fn build(model: &Model, a: &TaskArgs) -> Result<(Vec<Example>, Vec<Example>)
         }
         "ccc" => tasks::ccc::ccc(tok, a.seed, a.test_share),
         "ioi" => tasks::ioi::ioi(tok, &[0], a.per_template, a.seed, a.test_share),
-        "ioi-mixed" => tasks::ioi::ioi(tok, &[0, 1, 2, 3], a.per_template / 2, a.seed, a.test_share),
+        "ioi-mixed" => {
+            // No random split: every prompt of templates 0-2 trains, every one of template 3 tests.
+            let all = |templates: &[usize], seed| tasks::ioi::ioi(tok, templates, a.per_template / 2, seed, 0.0).map(|(a, b)| [a, b].concat());
+            Ok((all(&[0, 1, 2], a.seed)?, all(&[3], a.seed ^ 1)?))
+        }
         other => Err(format!("unknown task {other:?}: use pair, ccc, ioi or ioi-mixed")),
     }
 }

@@ -61,6 +61,10 @@ impl Selection {
     }
 }
 
+/// DynScalar's own lr and λM (`Hyper::for_method`).
+pub const DYN_SCALAR_LR: f32 = 0.05;
+pub const DYN_SCALAR_LAMBDA_M: f32 = 0.1;
+
 /// Hyperparameters of the objective and the optimiser.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Hyper {
@@ -87,6 +91,17 @@ impl Default for Hyper {
 }
 
 impl Hyper {
+    /// The defaults for `method`: ActivScalar's and SteerVec's are `Hyper::default()`. DynScalar's
+    /// probes have d + 1 numbers each and act on every token, so one λM means more per unit and a
+    /// step moves more: its lr and λM come from a sweep on the IOI train templates (README
+    /// "DynScalar's defaults").
+    pub fn for_method(method: Method) -> Hyper {
+        match method {
+            Method::ActivScalar | Method::SteerVec => Hyper::default(),
+            Method::DynScalar => Hyper { lr: DYN_SCALAR_LR, lambda_m: DYN_SCALAR_LAMBDA_M, ..Hyper::default() },
+        }
+    }
+
     pub fn validate(&self) -> Result<(), String> {
         let finite = [self.margin, self.lambda_f, self.lambda_m, self.lr].iter().all(|x| x.is_finite());
         if !finite || self.margin < 0.0 || self.lambda_f < 0.0 || self.lambda_m < 0.0 || self.lr <= 0.0 {

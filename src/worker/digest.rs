@@ -3,14 +3,15 @@
 //! as the fallback where `crypto.subtle` is missing (a page served over plain http from a
 //! non-local address). Both give the same `ModelId::hash`.
 
-use actscale::model::id::{hash_of_digest, model_hash};
+use sha2::{Digest, Sha256};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-pub async fn file_hash(bytes: &[u8]) -> String {
+/// SHA-256 of `bytes` (32 bytes; `id::hash_of_digest` makes the `ModelId::hash` of it).
+pub async fn sha256(bytes: &[u8]) -> Vec<u8> {
     match subtle_sha256(bytes).await {
-        Some(digest) => hash_of_digest(&digest),
-        None => model_hash(bytes),
+        Some(digest) => digest,
+        None => Sha256::digest(bytes).to_vec(),
     }
 }
 

@@ -10,8 +10,10 @@ use actscale::model::predict::{last_logits, top_k};
 use actscale::protocol::{ModelInfo, Prediction, Response};
 
 use super::backends;
-use super::digest::file_hash;
-use super::fetch::fetch_bytes;
+use actscale::model::id::hash_of_digest;
+
+use super::digest::sha256;
+use super::fetch::{fetch_bytes, forget_cached};
 
 /// The model in use, with the file it came from (kept so that a backend switch can reload it).
 pub struct Loaded {
@@ -36,19 +38,45 @@ fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
-/// Downloads and loads a model. On failure the previous model stays loaded.
-pub async fn load_from_url(url: &str, progress: impl Fn(u64, Option<u64>)) -> Response {
-    let start = now_ms();
-    match fetch_bytes(url, progress).await {
-        Ok(bytes) => load_bytes(url.rsplit('/').next().unwrap_or(url).to_string(), Rc::new(bytes), start).await,
-        Err(e) => Response::LoadFailed(e),
-    }
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Loads a GGUF's bytes on the active backend. On failure the previous model stays loaded.
-pub async fn load_bytes(name: String, bytes: Rc<Vec<u8>>, start: f64) -> Response {
+/// Downloads and loads a model; with `expected_sha256`, only the file with that SHA-256 (the
+/// build's default model, which may live on another host). On failure the previous model stays
+/// loaded.
+pub async fn load_from_url(url: &str, expected_sha256: Option<&str>, progress: impl Fn(u64, Option<u64>)) -> Response {
+    let start = now_ms();
+    let bytes = match fetch_bytes(url, progress).await {
+        Ok(bytes) => bytes,
+        Err(e) => return Response::LoadFailed(e),
+    };
+    let digest = sha256(&bytes).await;
+    if let Some(expected) = expected_sha256 {
+        let got = hex(&digest);
+        if !got.eq_ignore_ascii_case(expected.trim()) {
+            // Not kept: the next load downloads again instead of failing on the cached copy.
+            forget_cached(url).await;
+            return Response::LoadFailed(format!(
+                "{url} is not the model this page was built for: its SHA-256 is {}…, expected {}… \
+                 (another file on the host, or the download was changed on the way)",
+                &got[..16],
+                expected.get(..16).unwrap_or(expected)
+            ));
+        }
+    }
+    load_bytes(url.rsplit('/').next().unwrap_or(url).to_string(), Rc::new(bytes), start, Some(digest)).await
+}
+
+/// Loads a GGUF's bytes on the active backend (`digest`: its SHA-256 when already computed). On
+/// failure the previous model stays loaded.
+pub async fn load_bytes(name: String, bytes: Rc<Vec<u8>>, start: f64, digest: Option<Vec<u8>>) -> Response {
     let backends::Choice { device, kind: backend, .. } = backends::choice().await;
-    let hash = file_hash(&bytes).await;
+    let digest = match digest {
+        Some(d) => d,
+        None => sha256(&bytes).await,
+    };
+    let hash = hash_of_digest(&digest);
     match Model::from_bytes(bytes.to_vec(), &device) {
         Ok(model) => {
             let c = &model.llama.config;
@@ -78,7 +106,7 @@ pub async fn set_backend(kind: BackendKind) -> Response {
     let Some(loaded) = LOADED.with(|m| m.borrow().clone()) else {
         return Response::LoadFailed("no model is loaded yet".into());
     };
-    load_bytes(loaded.info.name.clone(), loaded.bytes.clone(), now_ms()).await
+    load_bytes(loaded.info.name.clone(), loaded.bytes.clone(), now_ms(), None).await
 }
 
 pub async fn predict(prompt: String, k: usize) -> Response {

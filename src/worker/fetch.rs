@@ -22,6 +22,43 @@ async fn model_cache(scope: &WorkerGlobalScope) -> Option<web_sys::Cache> {
     JsFuture::from(storage.open(CACHE_NAME)).await.ok().map(JsCast::unchecked_into)
 }
 
+/// Drops `url` from the model cache (a file that failed its check must not be served again).
+pub async fn forget_cached(url: &str) {
+    let scope: WorkerGlobalScope = js_sys::global().unchecked_into();
+    if let Some(cache) = model_cache(&scope).await {
+        let _ = JsFuture::from(cache.delete_with_str(url)).await;
+    }
+}
+
+/// The origin of `url` when it differs from the site's (a download that then needs CORS).
+fn other_origin(scope: &WorkerGlobalScope, url: &str) -> Option<String> {
+    // self.location via Reflect: web-sys's WorkerLocation feature would rebuild wgpu's web-sys.
+    let location = Reflect::get(scope, &"location".into()).ok()?;
+    let here = Reflect::get(&location, &"href".into()).ok()?.as_string()?;
+    let there = web_sys::Url::new_with_base(url, &here).ok()?.origin();
+    (there != scope.origin()).then_some(there)
+}
+
+/// Why a request failed before any response, in words a user can act on. The browser does not
+/// tell a page whether CORS or the network was at fault (both are a bare TypeError), so a
+/// cross-origin failure names both.
+fn unreachable(scope: &WorkerGlobalScope, url: &str, e: JsValue) -> String {
+    match other_origin(scope, url) {
+        Some(origin) => js_err(
+            &format!(
+                "cannot download {url}: {origin} did not answer or refused to share the file with this page \
+                 (a model on another site must be served with the header Access-Control-Allow-Origin)"
+            ),
+            e,
+        ),
+        None => js_err(&format!("cannot download {url}: the server did not answer"), e),
+    }
+}
+
+fn megabytes(n: u64) -> String {
+    format!("{:.1} MB", n as f64 / 1e6)
+}
+
 /// A cached response for `url`, if the Cache API has one.
 async fn cached(cache: &web_sys::Cache, url: &str) -> Option<web_sys::Response> {
     let hit = JsFuture::from(cache.match_with_str(url)).await.ok()?;
@@ -43,7 +80,7 @@ pub async fn fetch_bytes(url: &str, progress: impl Fn(u64, Option<u64>)) -> Resu
         None => {
             let response: web_sys::Response = JsFuture::from(scope.fetch_with_str(url))
                 .await
-                .map_err(|e| js_err(&format!("cannot download {url}"), e))?
+                .map_err(|e| unreachable(&scope, url, e))?
                 .unchecked_into();
             if !response.ok() {
                 return Err(format!("cannot download {url}: HTTP {} {}", response.status(), response.status_text()));
@@ -59,19 +96,20 @@ pub async fn fetch_bytes(url: &str, progress: impl Fn(u64, Option<u64>)) -> Resu
             response
         }
     };
-    let total = response
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
-        .and_then(|v| v.parse::<u64>().ok());
+    let header = |name: &str| response.headers().get(name).ok().flatten();
+    let total = header("content-length").and_then(|v| v.parse::<u64>().ok());
+    // With a content-encoding the length counts compressed bytes, so it bounds nothing below.
+    let exact_total = total.filter(|_| header("content-encoding").is_none_or(|e| e.trim().eq_ignore_ascii_case("identity")));
     let body = response.body().ok_or_else(|| format!("{url}: the response has no body"))?;
     let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
     // Never trust the header for more than a hint: grow as bytes arrive.
     let mut bytes = Vec::with_capacity(total.unwrap_or(0).min(1 << 31) as usize);
     progress(0, total);
     loop {
-        let chunk = JsFuture::from(reader.read()).await.map_err(|e| js_err("download interrupted", e))?;
+        let chunk = JsFuture::from(reader.read()).await.map_err(|e| {
+            let of = total.map(|t| format!(" of {}", megabytes(t))).unwrap_or_default();
+            js_err(&format!("the download of {url} broke off after {}{of}; try again", megabytes(bytes.len() as u64)), e)
+        })?;
         let done = Reflect::get(&chunk, &"done".into()).ok().and_then(|d| d.as_bool()).unwrap_or(true);
         if done {
             break;
@@ -82,6 +120,10 @@ pub async fn fetch_bytes(url: &str, progress: impl Fn(u64, Option<u64>)) -> Resu
         bytes.resize(start + array.length() as usize, 0);
         array.copy_to(&mut bytes[start..]);
         progress(bytes.len() as u64, total);
+    }
+    if let Some(t) = exact_total.filter(|&t| (bytes.len() as u64) < t) {
+        forget_cached(url).await;
+        return Err(format!("the download of {url} ended early: {} of {} arrived; try again", megabytes(bytes.len() as u64), megabytes(t)));
     }
     Ok(bytes)
 }

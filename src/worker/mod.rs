@@ -52,9 +52,9 @@ impl Worker for EngineWorker {
             Request::SelfCheck => scope.send_future(async move {
                 Done(id, Response::SelfCheck(backends::self_check_report().await))
             }),
-            Request::LoadModelUrl { url } => scope.send_future(async move {
+            Request::LoadModelUrl { url, sha256 } => scope.send_future(async move {
                 let progress = move |loaded, total| scope2.respond(id, Response::LoadProgress { loaded, total });
-                Done(id, engine::load_from_url(&url, progress).await)
+                Done(id, engine::load_from_url(&url, sha256.as_deref(), progress).await)
             }),
             Request::Predict { prompt, top_k } => scope.send_future(async move {
                 Done(id, engine::predict(prompt, top_k).await)
@@ -68,7 +68,7 @@ impl Worker for EngineWorker {
                 Done(id, learned::steer(prompt, beta, top_k).await)
             }),
             Request::LoadModelBytes { name, bytes } => scope.send_future(async move {
-                Done(id, engine::load_bytes(name, std::rc::Rc::new(bytes), js_sys::Date::now()).await)
+                Done(id, engine::load_bytes(name, std::rc::Rc::new(bytes), js_sys::Date::now(), None).await)
             }),
             // Synchronous, so that it holds before the loads that follow it start.
             Request::PreferBackend(kind) => backends::set_preferred(kind),

@@ -4,21 +4,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { serve, launch, openPage, screenshot, trainPair, steeredTop, TEST_MODEL } from './support.mjs';
+import { serve, launch, openPage, screenshot, trainPair, steeredTop, copyLink, TEST_MODEL } from './support.mjs';
 
 let site;
 before(async () => { site = await serve(); });
 after(async () => { await site?.close(); });
-
-async function copyLink(page) {
-  const before = (await page.locator('#share-link').count()) ? await page.locator('#share-link').inputValue() : '';
-  await page.locator('#copy-link').click();
-  await page.waitForFunction((prev) => {
-    const v = document.querySelector('#share-link')?.value;
-    return v && v !== prev;
-  }, before, { timeout: 60_000 });
-  return page.locator('#share-link').inputValue();
-}
 
 async function setBeta(page, value) {
   await page.locator('#beta').fill(String(value));

@@ -15,27 +15,38 @@ const TYPES = {
   '.svg': 'image/svg+xml', '.png': 'image/png', '.gguf': 'application/octet-stream',
 };
 
-/** Serves `dir` on 127.0.0.1 at a free port; resolves to { url, close, hits } where
- * hits.get(path) counts the requests for each path. */
-export async function serve(dir = DIST) {
+/** Serves `dir` on 127.0.0.1 at a free port under the path `base` (a project site's sub-path,
+ * e.g. '/some/sub/path/'; anything outside it is a 404); resolves to { url, close, hits } where
+ * url is the site's address and hits.get(path) counts the requests for each path. `cors` adds
+ * Access-Control-Allow-Origin: *; `cutAfter` (a fraction) sends that share of each file's
+ * bytes, under the full Content-Length, and then drops the connection. */
+export async function serve(dir = DIST, { base = '/', cors = false, cutAfter = null } = {}) {
   await stat(join(dir, 'index.html')); // fail early with ENOENT when the site was not built
   const hits = new Map();
+  const sockets = new Set();
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     hits.set(path, (hits.get(path) ?? 0) + 1);
-    const file = normalize(join(dir, path.endsWith('/') ? path + 'index.html' : path));
+    if (!path.startsWith(base)) { res.writeHead(404).end('not found'); return; }
+    const inner = path.slice(base.length - 1);
+    const file = normalize(join(dir, inner.endsWith('/') ? inner + 'index.html' : inner));
     if (!file.startsWith(dir)) { res.writeHead(403).end(); return; }
     try {
       const body = await readFile(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
-      res.end(body);
+      const headers = { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': body.length };
+      if (cors) headers['access-control-allow-origin'] = '*';
+      res.writeHead(200, headers);
+      if (cutAfter === null) { res.end(body); return; }
+      res.write(body.subarray(0, Math.floor(body.length * cutAfter)), () => setTimeout(() => res.destroy(), 200));
     } catch {
       res.writeHead(404).end('not found');
     }
   });
+  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
   const { port } = server.address();
-  return { url: `http://127.0.0.1:${port}/`, hits, close: () => new Promise((ok) => server.close(ok)) };
+  const close = () => new Promise((ok) => { for (const s of sockets) s.destroy(); server.close(ok); });
+  return { url: `http://127.0.0.1:${port}${base}`, origin: `http://127.0.0.1:${port}`, hits, close };
 }
 
 const BASE_ARGS = [
@@ -96,6 +107,17 @@ export async function trainPair(page, { steps = 25, lambdaM = 1, timeout = 240_0
 export async function statusMatching(page, pattern, timeout = 120_000) {
   await page.waitForFunction((src) => new RegExp(src).test(document.querySelector('#backend-status')?.textContent ?? ''), pattern.source, { timeout });
   return page.locator('#backend-status').textContent();
+}
+
+/** Presses "Copy link" and returns the new permalink once the page shows it. */
+export async function copyLink(page) {
+  const before = (await page.locator('#share-link').count()) ? await page.locator('#share-link').inputValue() : '';
+  await page.locator('#copy-link').click();
+  await page.waitForFunction((prev) => {
+    const v = document.querySelector('#share-link')?.value;
+    return v && v !== prev;
+  }, before, { timeout: 60_000 });
+  return page.locator('#share-link').inputValue();
 }
 
 /** The steered top-1 token once the "after" table shows predictions. */
