@@ -11,8 +11,9 @@ test:
 setup:
 	bash scripts/setup.sh all
 
-# The static site for hosting, in dist/.
-build: setup
+# The static site for hosting, in dist/ (README "Hosting"; the Pages workflow runs the same).
+build:
+	bash scripts/setup.sh build
 	bash scripts/build.sh
 
 # Browser vs native speed on the same prompts, with ratios (prints figures, asserts nothing).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, at pinned versions, from package registries only (no prebuilt
 # downloads), then fetches the default model. Safe to run again: it skips what is present.
-# Usage: scripts/setup.sh [tools|model|all]   (default: all)
+# Usage: scripts/setup.sh [tools|model|all|build]   (default: all; build: only what `make build`
+# needs — no Chromium, no wasm-pack — as on a GitHub Pages runner)
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 WASM_BINDGEN_VERSION=0.2.130   # must equal Cargo.lock's wasm-bindgen
@@ -47,16 +48,21 @@ ensure_npm() {
     (cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund --silent)
 }
 
-tools() {
-    ensure_apt
+# What building the site needs (`make build`, the Pages workflow).
+build_tools() {
     ensure_rust_target
     ensure_lock_matches
     # wasm-bindgen-cli's own lockfile pins a crate the registry lacks: no --locked here.
     ensure_cargo_tool wasm-bindgen "$WASM_BINDGEN_VERSION" wasm-bindgen-cli
     ensure_cargo_tool trunk "$TRUNK_VERSION" trunk --locked
-    ensure_cargo_tool wasm-pack "$WASM_PACK_VERSION" wasm-pack --locked
     ensure_npm
     (cd "$ROOT" && cargo fetch --quiet)   # Trunk builds offline
+}
+
+tools() {
+    ensure_apt
+    build_tools
+    ensure_cargo_tool wasm-pack "$WASM_PACK_VERSION" wasm-pack --locked
 }
 
 model_ok() { [ -f "$1" ] && [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$MODEL_SHA256" ]; }
@@ -88,5 +94,6 @@ case "${1:-all}" in
     tools) tools ;;
     model) model ;;
     all) tools; model ;;
-    *) echo "usage: $0 [tools|model|all]" >&2; exit 2 ;;
+    build) build_tools; model ;;
+    *) echo "usage: $0 [tools|model|all|build]" >&2; exit 2 ;;
 esac
