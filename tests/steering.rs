@@ -137,3 +137,20 @@ fn answers_that_are_not_one_token_are_named_in_the_error() {
     assert!(err.contains("Kyrgyzstanian") && err.contains("tokens"), "{err}");
     assert!(pair(&model.tokenizer, "", " Italy", " France").unwrap_err().contains("empty"));
 }
+
+/// Minibatch runs decay the step as lr·½(1 + cos(π·t/T)) (so that the non-zero count settles);
+/// a full-batch run keeps lr.
+#[test]
+fn minibatch_runs_decay_the_learning_rate_on_a_cosine_and_full_batch_runs_do_not() {
+    let model = two_layer_model();
+    let (train_set, _) = ioi(&model.tokenizer, &[0], 8, 3, 0.0).unwrap();
+    let hyper = Hyper { steps: 100, batch_size: 2, lr: 0.04, ..Hyper::default() };
+    let mut t = Trainer::new(model, Method::ActivScalar, Selection::default(), hyper.clone(), &train_set).unwrap();
+    for (step, expected) in [(0, 0.04), (25, 0.04 * (0.5 + 0.5 * 0.5f32.sqrt())), (50, 0.02), (100, 0.0)] {
+        t.step = step;
+        assert!((t.lr_now() - expected).abs() < 1e-6, "step {step}: {} vs {expected}", t.lr_now());
+    }
+    let mut full = Trainer::new(model, Method::ActivScalar, Selection::default(), Hyper { batch_size: 0, ..hyper }, &train_set).unwrap();
+    full.step = 50;
+    assert_eq!(full.lr_now(), 0.04);
+}

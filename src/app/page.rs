@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use actscale::steer::hyper::Method;
 use actscale::protocol::{ModelInfo, Prediction, Request, SelfCheckReport, SplitMetrics, SweepPoint, TrainProgress};
 
 use super::engine_link::EngineLink;
@@ -58,7 +59,10 @@ pub struct Page {
     pub beta: RwSignal<f32>,
     pub steered: RwSignal<Option<Prediction>>,
     pub task_metrics: RwSignal<Option<(SplitMetrics, SplitMetrics)>>,
-    pub sweep: RwSignal<Vec<SweepPoint>>,
+    /// λM sweep points per method, for one set of prompts (`sweep::SweepKey`): a sweep replaces
+    /// its own method's points and keeps the others', so the chart compares methods.
+    pub sweep: RwSignal<Vec<(Method, SweepPoint)>>,
+    pub sweep_key: StoredValue<Option<(String, Method)>>,
     pub sweeping: RwSignal<bool>,
     pub continuation: RwSignal<Continuation>,
     pub cell: RwSignal<Option<Cell>>,
@@ -93,6 +97,7 @@ impl Page {
             steered: RwSignal::new(None),
             task_metrics: RwSignal::new(None),
             sweep: RwSignal::new(vec![]),
+            sweep_key: StoredValue::new(None),
             sweeping: RwSignal::new(false),
             continuation: RwSignal::new(Continuation::None),
             cell: RwSignal::new(None),

@@ -77,7 +77,11 @@ pub fn handle(page: Page, response: Response) {
             page.sweeping.set(false);
             page.train_state.set(TrainState::Failed(why));
         }
-        Response::SweepPoint(p) => page.sweep.update(|s| s.push(p)),
+        Response::SweepPoint(p) => {
+            if let Some((_, method)) = page.sweep_key.get_value() {
+                page.sweep.update(|s| s.push((method, p)));
+            }
+        }
         Response::SweepDone { .. } => page.sweeping.set(false),
         Response::Steered { beta, prediction } => {
             if (beta - page.beta.get_untracked()).abs() < 1e-6 {

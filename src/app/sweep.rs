@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use actscale::protocol::{Request, TaskChoice, TrainRequest};
+use actscale::steer::hyper::{Hyper, Method};
 
 use super::line_chart::{LineChart, Series};
 use super::page::Page;
@@ -18,32 +19,75 @@ fn parse_lambdas(text: &str) -> Result<Vec<f32>, String> {
     }
 }
 
+/// The prompts a sweep ran on: points of other methods stay on the chart only while it is the same.
+fn prompts_key(r: &TrainRequest) -> String {
+    format!("{:?}|{}|{}|{}|{:?}", r.task, r.prompt, r.from, r.to, r.sites)
+}
+
+/// A method's default grid: its own λM times 1/20, 1/4, 1, 4 (ActivScalar: 1, 5, 20, 80).
+fn default_lambdas(method: Method) -> String {
+    let l = Hyper::for_method(method).lambda_m;
+    [l / 20.0, l / 4.0, l, 4.0 * l].map(|x| format!("{}", (x * 1e4).round() / 1e4)).join(", ")
+}
+
+/// Chart names and colour per method (the chart's names are static).
+fn style(method: Method) -> (&'static str, &'static str, &'static str, &'static str) {
+    match method {
+        Method::ActivScalar => ("activ-scalar", "activ-scalar Δ+1", "activ-scalar Δ−1", "#c0392b"),
+        Method::SteerVec => ("steer-vec", "steer-vec Δ+1", "steer-vec Δ−1", "#2980b9"),
+        Method::DynScalar => ("dyn-scalar", "dyn-scalar Δ+1", "dyn-scalar Δ−1", "#27ae60"),
+    }
+}
+
 #[component]
 pub fn Sweep(page: Page, request: Signal<TrainRequest>) -> impl IntoView {
-    let text = RwSignal::new(String::from("1, 5, 20, 80"));
+    let text = RwSignal::new(default_lambdas(page.settings.method.get_untracked()));
+    // A method's own grid when the method changes.
+    Effect::new(move |prev: Option<Method>| {
+        let m = page.settings.method.get();
+        if prev.is_some_and(|p| p != m) {
+            text.set(default_lambdas(m));
+        }
+        m
+    });
     let error = RwSignal::new(None::<String>);
     let busy = move || page.sweeping.get() || matches!(page.train_state.get(), TrainState::Running { .. });
     let run = move || match parse_lambdas(&text.get_untracked()) {
         Ok(lambdas) => {
             error.set(None);
-            page.sweep.set(vec![]);
+            let req = request.get_untracked();
+            let key = prompts_key(&req);
+            if page.sweep_key.get_value().is_some_and(|(k, _)| k == key) {
+                page.sweep.update(|s| s.retain(|(m, _)| *m != req.method));
+            } else {
+                page.sweep.set(vec![]);
+            }
+            page.sweep_key.set_value(Some((key, req.method)));
             page.sweeping.set(true);
-            page.send(Request::Sweep { request: request.get_untracked(), lambdas });
+            page.send(Request::Sweep { request: req, lambdas });
         }
         Err(e) => error.set(Some(e)),
     };
     let task = move || request.with(|r| r.task);
+    // One line per method (two for a single prompt: Δ at β = ±1), x = non-zero units.
     let series = Signal::derive(move || {
-        let mut pts = page.sweep.get();
-        pts.sort_by_key(|p| p.nonzero);
-        if task() == TaskChoice::Pair {
-            vec![
-                Series { name: "Δ at β=+1", color: "#c0392b", points: pts.iter().map(|p| (p.nonzero as f32, p.delta_pos)).collect() },
-                Series { name: "Δ at β=−1", color: "#2980b9", points: pts.iter().map(|p| (p.nonzero as f32, p.delta_neg)).collect() },
-            ]
-        } else {
-            vec![Series { name: "test flip rate", color: "#27ae60", points: pts.iter().map(|p| (p.nonzero as f32, p.flip_rate)).collect() }]
+        let all = page.sweep.get();
+        let mut out = vec![];
+        for method in Method::ALL {
+            let mut pts: Vec<_> = all.iter().filter(|(m, _)| *m == method).map(|(_, p)| p.clone()).collect();
+            if pts.is_empty() {
+                continue;
+            }
+            pts.sort_by_key(|p| p.nonzero);
+            let (name, pos, neg, color) = style(method);
+            if task() == TaskChoice::Pair {
+                out.push(Series { name: pos, color, points: pts.iter().map(|p| (p.nonzero as f32, p.delta_pos)).collect() });
+                out.push(Series { name: neg, color, points: pts.iter().map(|p| (p.nonzero as f32, p.delta_neg)).collect() });
+            } else {
+                out.push(Series { name, color, points: pts.iter().map(|p| (p.nonzero as f32, p.flip_rate)).collect() });
+            }
         }
+        out
     });
     view! {
         <section class="panel sweep" aria-label="λM sweep">
@@ -57,7 +101,9 @@ pub fn Sweep(page: Page, request: Signal<TrainRequest>) -> impl IntoView {
             <p class="muted">{move || if page.sweeping.get() {
                 format!("training {} of the values…", page.sweep.with(Vec::len) + 1)
             } else {
-                "Trains once per λM with the settings above (same steps each).".to_string()
+                "Trains once per λM with the settings above (same steps each). Each method keeps its \
+                 line until the prompts change: switch the method and sweep again to compare \
+                 (test flip rate for a task, Δ for one prompt, against non-zero units).".to_string()
             }}</p>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <LineChart id="chart-sweep" title="Effectiveness vs non-zero parameters" x_label="non-zero"

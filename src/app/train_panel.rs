@@ -140,10 +140,10 @@ pub fn TrainPanel(settings: Settings, state: ReadSignal<TrainState>, on_train: C
                 <label for="method">"method"</label>
                 <select id="method" on:change=move |ev| {
                     if let Ok(m) = Method::parse(&event_target_value(&ev)) {
-                        // Each method starts from its own lr and λM (`Hyper::for_method`).
+                        // Each method starts from its own margin, lr and λM (`Hyper::for_method`).
                         let d = Hyper::for_method(m);
                         s.method.set(m);
-                        s.hyper.update(|h| { h.lr = d.lr; h.lambda_m = d.lambda_m; });
+                        s.hyper.update(|h| { h.margin = d.margin; h.lr = d.lr; h.lambda_m = d.lambda_m; });
                     }
                 }>
                     {Method::ALL.iter().map(|m| view! {

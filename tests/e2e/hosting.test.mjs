@@ -121,3 +121,13 @@ test('site-config refuses a malformed SHA-256 and a URL that would need escaping
   assert.match(run({ ACTSCALE_MODEL_URL: 'https://example.org/m.gguf', ACTSCALE_MODEL_SHA256: 'xyz' }), /64 hex digits/);
   assert.match(run({ ACTSCALE_MODEL_URL: 'https://example.org/a"b.gguf' }), /must not contain/);
 });
+
+test('the Pages workflow builds with make build (what CI runs) and passes the model variables', async () => {
+  const workflow = await readFile(join(ROOT, '.github/workflows/pages.yml'), 'utf8');
+  assert.match(workflow, /^\s+run: make build$/m);
+  for (const name of ['ACTSCALE_MODEL_URL', 'ACTSCALE_MODEL_SHA256']) {
+    assert.match(workflow, new RegExp(`${name}: \\$\\{\\{ vars\\.${name} \\}\\}`));
+    assert.match(await readFile(join(ROOT, 'scripts/site-config.sh'), 'utf8'), new RegExp(name));
+  }
+  assert.match(workflow, /path: dist$/m);
+});

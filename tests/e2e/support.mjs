@@ -1,5 +1,6 @@
 // Helpers for the end-to-end tests: a static server for dist/ and a headless Chromium.
 import { createServer } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { readFile, stat, mkdir } from 'node:fs/promises';
 import { extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,15 +16,32 @@ const TYPES = {
   '.svg': 'image/svg+xml', '.png': 'image/png', '.gguf': 'application/octet-stream',
 };
 
+const COMPRESSED = new Set(['.html', '.js', '.css', '.wasm']);
+
 /** Serves `dir` on 127.0.0.1 at a free port under the path `base` (a project site's sub-path,
  * e.g. '/some/sub/path/'; anything outside it is a 404); resolves to { url, close, hits } where
  * url is the site's address and hits.get(path) counts the requests for each path. `cors` adds
  * Access-Control-Allow-Origin: *; `cutAfter` (a fraction) sends that share of each file's
- * bytes, under the full Content-Length, and then drops the connection. */
-export async function serve(dir = DIST, { base = '/', cors = false, cutAfter = null } = {}) {
+ * bytes, under the full Content-Length, and then drops the connection. For the first-visit
+ * benchmark: `gzip` compresses html, js, css and wasm as a static host does, and `rate` (bytes/s)
+ * sends everything through one link of that speed; sent.get(path) counts the bytes sent. */
+export async function serve(dir = DIST, { base = '/', cors = false, cutAfter = null, gzip = false, rate = null } = {}) {
   await stat(join(dir, 'index.html')); // fail early with ENOENT when the site was not built
   const hits = new Map();
+  const sent = new Map();
   const sockets = new Set();
+  let linkFreeAt = 0; // when the emulated link has sent everything queued so far (ms)
+  const send = async (res, path, body) => {
+    sent.set(path, (sent.get(path) ?? 0) + body.length);
+    if (rate === null) { res.end(body); return; }
+    for (let i = 0; i < body.length; i += 65536) {
+      const part = body.subarray(i, i + 65536);
+      linkFreeAt = Math.max(linkFreeAt, Date.now()) + (part.length / rate) * 1000;
+      await new Promise((ok) => setTimeout(ok, Math.max(0, linkFreeAt - Date.now())));
+      if (!res.write(part)) await new Promise((ok) => res.once('drain', ok));
+    }
+    res.end();
+  };
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     hits.set(path, (hits.get(path) ?? 0) + 1);
@@ -32,11 +50,16 @@ export async function serve(dir = DIST, { base = '/', cors = false, cutAfter = n
     const file = normalize(join(dir, inner.endsWith('/') ? inner + 'index.html' : inner));
     if (!file.startsWith(dir)) { res.writeHead(403).end(); return; }
     try {
-      const body = await readFile(file);
-      const headers = { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': body.length };
+      let body = await readFile(file);
+      const headers = { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' };
+      if (gzip && COMPRESSED.has(extname(file))) {
+        body = gzipSync(body, { level: 9 });
+        headers['content-encoding'] = 'gzip';
+      }
+      headers['content-length'] = body.length;
       if (cors) headers['access-control-allow-origin'] = '*';
       res.writeHead(200, headers);
-      if (cutAfter === null) { res.end(body); return; }
+      if (cutAfter === null) { await send(res, path, body); return; }
       res.write(body.subarray(0, Math.floor(body.length * cutAfter)), () => setTimeout(() => res.destroy(), 200));
     } catch {
       res.writeHead(404).end('not found');
@@ -46,7 +69,7 @@ export async function serve(dir = DIST, { base = '/', cors = false, cutAfter = n
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
   const { port } = server.address();
   const close = () => new Promise((ok) => { for (const s of sockets) s.destroy(); server.close(ok); });
-  return { url: `http://127.0.0.1:${port}${base}`, origin: `http://127.0.0.1:${port}`, hits, close };
+  return { url: `http://127.0.0.1:${port}${base}`, origin: `http://127.0.0.1:${port}`, hits, sent, close };
 }
 
 const BASE_ARGS = [

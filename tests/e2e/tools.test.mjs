@@ -84,6 +84,16 @@ test('task mode (CCC): train and test metrics, flip-rate chart; λM sweep points
     await page.locator('#sweep-lambdas').fill('0.5, 50');
     await page.locator('#sweep-run').click();
     await page.waitForFunction(() => document.querySelectorAll('#chart-sweep circle.point').length === 2 * 2, null, { timeout: 240_000 });
+    // Another method: its own λM and grid; its line joins the first method's on the chart.
+    await page.locator('#method').selectOption('dyn-scalar');
+    assert.equal(await page.locator('#hp-lambda-m').inputValue(), '0.1');
+    assert.equal(await page.locator('#hp-margin').inputValue(), '4');
+    assert.equal(await page.locator('#sweep-lambdas').inputValue(), '0.005, 0.025, 0.1, 0.4');
+    await page.locator('#sweep-lambdas').fill('0.1');
+    await page.locator('#sweep-run').click();
+    await page.waitForFunction(() => document.querySelectorAll('#chart-sweep circle.point').length === 2 * 2 + 2, null, { timeout: 240_000 });
+    const legend = await page.locator('#chart-sweep text.legend').allTextContents();
+    assert.deepEqual(legend, ['activ-scalar Δ+1', 'activ-scalar Δ−1', 'dyn-scalar Δ+1', 'dyn-scalar Δ−1']);
     await screenshot(page, 'sweep');
     assert.deepEqual(errors, []);
   } finally {
