@@ -33,9 +33,9 @@ fn default_lambdas(method: Method) -> String {
 /// Chart names and colour per method (the chart's names are static).
 fn style(method: Method) -> (&'static str, &'static str, &'static str, &'static str) {
     match method {
-        Method::ActivScalar => ("activ-scalar", "activ-scalar Δ+1", "activ-scalar Δ−1", "#c0392b"),
-        Method::SteerVec => ("steer-vec", "steer-vec Δ+1", "steer-vec Δ−1", "#2980b9"),
-        Method::DynScalar => ("dyn-scalar", "dyn-scalar Δ+1", "dyn-scalar Δ−1", "#27ae60"),
+        Method::ActivScalar => ("activ-scalar", "activ Δ+1", "activ Δ−1", "#c0392b"),
+        Method::SteerVec => ("steer-vec", "steer Δ+1", "steer Δ−1", "#2980b9"),
+        Method::DynScalar => ("dyn-scalar", "dyn Δ+1", "dyn Δ−1", "#27ae60"),
     }
 }
 

@@ -93,7 +93,7 @@ test('task mode (CCC): train and test metrics, flip-rate chart; λM sweep points
     await page.locator('#sweep-run').click();
     await page.waitForFunction(() => document.querySelectorAll('#chart-sweep circle.point').length === 2 * 2 + 2, null, { timeout: 240_000 });
     const legend = await page.locator('#chart-sweep text.legend').allTextContents();
-    assert.deepEqual(legend, ['activ-scalar Δ+1', 'activ-scalar Δ−1', 'dyn-scalar Δ+1', 'dyn-scalar Δ−1']);
+    assert.deepEqual(legend, ['activ Δ+1', 'activ Δ−1', 'dyn Δ+1', 'dyn Δ−1']);
     await screenshot(page, 'sweep');
     assert.deepEqual(errors, []);
   } finally {
