@@ -18,13 +18,16 @@ if [[ "$url" =~ [[:space:]\"\'\<\>\&] ]]; then
     echo "ACTSCALE_MODEL_URL must not contain spaces, quotes, <, > or & (percent-encode them): '$url'" >&2; exit 1
 fi
 html="$(cat "$site/index.html")"
-bundled_url='static/models/smollm2-135m-instruct-q4_1.gguf'
-for expected in "content=\"$bundled_url\"" "content=\"$MODEL_SHA256\""; do
-    [[ "$html" == *"$expected"* ]] || { echo "$site/index.html has no meta tag with $expected" >&2; exit 1; }
-done
-# Quoted replacements: no pattern characters (bash 5.2 treats an unquoted & as the match).
-html="${html/"content=\"$bundled_url\""/"content=\"$url\""}"
-html="${html/"content=\"$MODEL_SHA256\""/"content=\"$sha\""}"
+bundled_url="static/models/$(basename "$MODEL_FILE")"
+# fill NAME VALUE: sets the empty meta tag NAME (index.html) to VALUE.
+fill() {
+    local tag="<meta name=\"$1\" content=\"\" />"
+    [[ "$html" == *"$tag"* ]] || { echo "$site/index.html has no empty meta tag $1 (already configured?)" >&2; exit 1; }
+    # Quoted replacement: no pattern characters (bash 5.2 treats an unquoted & as the match).
+    html="${html/"$tag"/"<meta name=\"$1\" content=\"$2\" />"}"
+}
+fill actscale-model-url "$url"
+fill actscale-model-sha256 "$sha"
 printf '%s\n' "$html" > "$site/index.html"
 if [ "$url" != "$bundled_url" ]; then
     rm -f "$site/$bundled_url"

@@ -14,8 +14,9 @@ use crate::steer::saved::SavedIntervention;
 pub const MAX_NEW_TOKENS: usize = 100;
 
 /// Where the default model lives in the built site (Trunk copies `static/` into `dist/`), and
-/// the SHA-256 of that file. A build may point the page elsewhere (`scripts/site-config.sh`
-/// writes both into `dist/index.html`'s `actscale-model-*` meta tags; `app::default_model`).
+/// the SHA-256 of that file (`MODEL_SHA256` in scripts/common.sh). A build may point the page
+/// elsewhere (`scripts/site-config.sh` fills `dist/index.html`'s `actscale-model-*` meta tags,
+/// which the page reads in `app::model_to_load`).
 pub const DEFAULT_MODEL_URL: &str = "static/models/smollm2-135m-instruct-q4_1.gguf";
 pub const DEFAULT_MODEL_SHA256: &str = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53";
 

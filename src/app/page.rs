@@ -59,7 +59,7 @@ pub struct Page {
     pub beta: RwSignal<f32>,
     pub steered: RwSignal<Option<Prediction>>,
     pub task_metrics: RwSignal<Option<(SplitMetrics, SplitMetrics)>>,
-    /// λM sweep points per method, for one set of prompts (`sweep::SweepKey`): a sweep replaces
+    /// λM sweep points per method, for one set of prompts (`sweep::prompts_key`): a sweep replaces
     /// its own method's points and keeps the others', so the chart compares methods.
     pub sweep: RwSignal<Vec<(Method, SweepPoint)>>,
     pub sweep_key: StoredValue<Option<(String, Method)>>,

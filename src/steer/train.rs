@@ -259,7 +259,7 @@ impl Trainer {
     /// minibatches decay it as lr·½(1 + cos(π·t/T)) over the T steps: SAG's stale gradients
     /// (`averaged_gradient`) with a constant step oscillated (CCC: KL 1.2–1.4, the count 211–246
     /// over the last 30 steps); with the decay the count holds within one unit (README
-    /// "Stopping rule").
+    /// "Minibatches").
     pub fn lr_now(&self) -> f32 {
         let h = &self.hyper;
         if !self.minibatched() || h.steps == 0 {

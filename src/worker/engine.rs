@@ -9,9 +9,9 @@ use actscale::model::id::ModelId;
 use actscale::model::predict::{last_logits, top_k};
 use actscale::protocol::{ModelInfo, Prediction, Response};
 
-use super::backends;
 use actscale::model::id::hash_of_digest;
 
+use super::backends;
 use super::digest::sha256;
 use super::fetch::{fetch_bytes, forget_cached};
 
@@ -65,18 +65,18 @@ pub async fn load_from_url(url: &str, expected_sha256: Option<&str>, progress: i
             ));
         }
     }
-    load_bytes(url.rsplit('/').next().unwrap_or(url).to_string(), Rc::new(bytes), start, Some(digest)).await
+    load_bytes(url.rsplit('/').next().unwrap_or(url).to_string(), Rc::new(bytes), start, Some(hash_of_digest(&digest))).await
 }
 
-/// Loads a GGUF's bytes on the active backend (`digest`: its SHA-256 when already computed). On
-/// failure the previous model stays loaded.
-pub async fn load_bytes(name: String, bytes: Rc<Vec<u8>>, start: f64, digest: Option<Vec<u8>>) -> Response {
+/// Loads a GGUF's bytes on the active backend (`hash`: its `ModelId::hash` when already known,
+/// so that a download or a backend switch does not hash 90 MB again). On failure the previous
+/// model stays loaded.
+pub async fn load_bytes(name: String, bytes: Rc<Vec<u8>>, start: f64, hash: Option<String>) -> Response {
     let backends::Choice { device, kind: backend, .. } = backends::choice().await;
-    let digest = match digest {
-        Some(d) => d,
-        None => sha256(&bytes).await,
+    let hash = match hash {
+        Some(h) => h,
+        None => hash_of_digest(&sha256(&bytes).await),
     };
-    let hash = hash_of_digest(&digest);
     match Model::from_bytes(bytes.to_vec(), &device) {
         Ok(model) => {
             let c = &model.llama.config;
@@ -106,7 +106,7 @@ pub async fn set_backend(kind: BackendKind) -> Response {
     let Some(loaded) = LOADED.with(|m| m.borrow().clone()) else {
         return Response::LoadFailed("no model is loaded yet".into());
     };
-    load_bytes(loaded.info.name.clone(), loaded.bytes.clone(), now_ms(), None).await
+    load_bytes(loaded.info.name.clone(), loaded.bytes.clone(), now_ms(), Some(loaded.info.id.hash.clone())).await
 }
 
 pub async fn predict(prompt: String, k: usize) -> Response {
