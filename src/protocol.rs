@@ -166,6 +166,9 @@ pub enum Response {
     /// Training ended; `stopped` when the user pressed Stop.
     TrainDone { stopped: bool, converged: Option<String> },
     TrainFailed(String),
+    /// WebGPU failed for good (its device was lost): the engine reloads the model on the CPU
+    /// (`ModelReady` follows) and puts the intervention learned so far back (`Applied`).
+    BackendLost(String),
     SweepPoint(SweepPoint),
     SweepDone { stopped: bool },
     /// The learned intervention's top-k at `beta` (`prediction.error` says why when it cannot apply).

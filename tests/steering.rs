@@ -138,6 +138,22 @@ fn answers_that_are_not_one_token_are_named_in_the_error() {
     assert!(pair(&model.tokenizer, "", " Italy", " France").unwrap_err().contains("empty"));
 }
 
+/// Limits with their reasons: training takes 128 tokens, a forward pass reads 1,024.
+#[test]
+fn prompts_past_the_training_and_forward_limits_are_refused_with_the_limit() {
+    let model = two_layer_model();
+    let long = " word".repeat(129);
+    let err = pair(&model.tokenizer, &long, " Italy", " France").unwrap_err();
+    assert!(err.contains("129 tokens; training takes at most 128"), "{err}");
+    assert!(pair(&model.tokenizer, &" word".repeat(128), " Italy", " France").is_ok());
+    let err = pair(&model.tokenizer, "Rome is in", " Italy", " Italy").unwrap_err();
+    assert!(err.contains("same token"), "{err}");
+    let ids = vec![vec![1u32; 1025]];
+    let err = model.llama.check_batch(&ids).unwrap_err().to_string();
+    assert!(err.contains("1025 tokens; at most 1024"), "{err}");
+    assert!(model.llama.check_batch(&[vec![1u32; 1024]]).is_ok());
+}
+
 /// Minibatch runs decay the step as lr·½(1 + cos(π·t/T)) (so that the non-zero count settles);
 /// a full-batch run keeps lr.
 #[test]

@@ -31,6 +31,7 @@ pub fn BackendSwitch(page: Page) -> impl IntoView {
         // The predictions shown came from the other backend: the new one predicts afresh.
         page.prediction.set(None);
         page.model.set(ModelState::Loading { loaded: 0, total: None });
+        page.stop_run_for("switch the backend");
         page.send(Request::SetBackend(kind));
     };
     view! {
@@ -45,7 +46,11 @@ pub fn BackendSwitch(page: Page) -> impl IntoView {
                     {kind.label()}
                 </label>
             }).collect_view()}
-            {move || (!webgpu_ok()).then(|| view! { <span class="muted">" (no WebGPU in this browser)"</span> })}
+            {move || page.report().and_then(|r| r.webgpu_unavailable).map(|why| view! {
+                <span class="muted" id="webgpu-unavailable" title=why.clone()>{
+                    if why.contains("device was lost") { " (WebGPU failed: its device was lost)" } else { " (no WebGPU in this browser)" }
+                }</span>
+            })}
         </fieldset>
     }
 }

@@ -33,7 +33,7 @@ use engine_fault::EngineFault;
 use engine_link::EngineLink;
 use heatmap::Heatmap;
 use line_chart::{LineChart, Series};
-use model_loader::ModelLoader;
+use model_loader::{ModelLoader, ModelSource};
 use model_status::ModelStatus;
 use page::{Continuation, Page, TOP_K};
 use predictions::Predictions;
@@ -83,14 +83,30 @@ fn meta(name: &str) -> Option<String> {
 
 /// The model to load: `?model=URL` in the page's address (any file, no hash to check), else the
 /// build's default model with its SHA-256 (`scripts/site-config.sh` sets both in index.html).
-fn model_to_load() -> Request {
+fn model_to_load() -> ModelSource {
     match query_param("model") {
-        Some(url) => Request::LoadModelUrl { url, sha256: None },
-        None => Request::LoadModelUrl {
+        Some(url) => ModelSource::Url { url, sha256: None },
+        None => ModelSource::Url {
             url: meta("actscale-model-url").unwrap_or_else(|| DEFAULT_MODEL_URL.into()),
             sha256: Some(meta("actscale-model-sha256").unwrap_or_else(|| DEFAULT_MODEL_SHA256.into())),
         },
     }
+}
+
+/// Starts the engine worker (at page open, and after the worker died): the backend (`backend`,
+/// else the one in use before, else `?backend=`), the self-check, then the model (the one in
+/// use before, else the page's default). A worker started before is dropped: its late answers
+/// go nowhere.
+fn start_engine(page: Page, backend: Option<BackendKind>) {
+    let backend = backend.or_else(|| page.ready_info.get_value().map(|i| i.backend)).or_else(backend_param);
+    page.ready_info.set_value(None);
+    page.connect(EngineLink::spawn(move |response| responses::handle(page, response)));
+    if let Some(kind) = backend {
+        page.send(Request::PreferBackend(kind));
+    }
+    page.send(Request::SelfCheck);
+    let source = page.model_source.get_value().unwrap_or_else(model_to_load);
+    model_loader::load(page, source);
 }
 
 /// `?backend=cpu` or `?backend=webgpu`: the backend to use instead of the engine's choice.
@@ -107,14 +123,8 @@ fn series(page: Page, name: &'static str, color: &'static str, f: fn(&TrainProgr
 #[component]
 pub fn App() -> impl IntoView {
     let page = Page::new();
-    let link = EngineLink::spawn(move |response| responses::handle(page, response));
     engine_fault::watch(page);
-    if let Some(kind) = backend_param() {
-        link.send(Request::PreferBackend(kind));
-    }
-    link.send(Request::SelfCheck);
-    link.send(model_to_load());
-    page.connect(link);
+    start_engine(page, None);
 
     // A link's fragment: now, and whenever it changes (pasted links, Back and Forward).
     if let Some(f) = share::location_fragment() {
@@ -148,6 +158,9 @@ pub fn App() -> impl IntoView {
         until_converged: s.until_converged.get(),
     });
     let on_train = Callback::new(move |()| {
+        if page.run_in_progress() {
+            return; // a second press (or Enter) while the first run goes on
+        }
         let req = request.get_untracked();
         page.steer_prompt.set_value(req.prompt.clone());
         page.steered.set(None);

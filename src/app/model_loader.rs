@@ -11,6 +11,24 @@ use super::ModelState;
 use super::file_picker::FilePicker;
 use super::page::Page;
 
+/// Where a model comes from: kept by the page (`Page::model_source`) so that a restarted engine
+/// loads the same model again (a URL from the Cache API, a file from the user's disk).
+#[derive(Clone)]
+pub enum ModelSource {
+    Url { url: String, sha256: Option<String> },
+    File(web_sys::File),
+}
+
+/// Asks the worker to load `source` (a run in progress is stopped first).
+pub fn load(page: Page, source: ModelSource) {
+    page.stop_run_for("load another model");
+    page.pending_source.set_value(Some(source.clone()));
+    match source {
+        ModelSource::Url { url, sha256 } => page.send(Request::LoadModelUrl { url, sha256 }),
+        ModelSource::File(file) => load_file(page, file),
+    }
+}
+
 /// Reads the picked file and hands its bytes to the worker.
 fn load_file(page: Page, file: web_sys::File) {
     let name = file.name();
@@ -37,12 +55,12 @@ pub fn ModelLoader(page: Page) -> impl IntoView {
             return;
         }
         page.model.set(ModelState::Loading { loaded: 0, total: None });
-        page.send(Request::LoadModelUrl { url: u, sha256: None });
+        load(page, ModelSource::Url { url: u, sha256: None });
     };
     view! {
         <details class="model-loader">
             <summary>"Load another model"</summary>
-            <FilePicker id="model-file" label="GGUF file…" accept=".gguf" on_file=Callback::new(move |f| load_file(page, f)) />
+            <FilePicker id="model-file" label="GGUF file…" accept=".gguf" on_file=Callback::new(move |f| load(page, ModelSource::File(f))) />
             <form class="url-row" on:submit=move |ev| { ev.prevent_default(); load_url(); }>
                 <input id="model-url" type="url" placeholder="https://…/model.gguf" aria-label="model URL"
                        prop:value=move || url.get() on:input=move |ev| url.set(event_target_value(&ev)) />

@@ -5,7 +5,11 @@ use leptos::prelude::*;
 use actscale::steer::hyper::Method;
 use actscale::protocol::{ModelInfo, Prediction, Request, SelfCheckReport, SplitMetrics, SweepPoint, TrainProgress};
 
+use actscale::steer::saved::SavedIntervention;
+
+use super::engine_fault::EngineNotice;
 use super::engine_link::EngineLink;
+use super::model_loader::ModelSource;
 use super::heatmap::Heat;
 use super::train_panel::{Settings, TrainState};
 use super::{EngineState, ModelState};
@@ -40,8 +44,23 @@ pub enum ExportFor {
 #[derive(Clone, Copy)]
 pub struct Page {
     pub engine: RwSignal<EngineState>,
-    /// Why the engine worker died (it cannot run anything after that).
+    /// Why the engine worker died, once it kept dying and the page gave up restarting it.
     pub engine_fault: RwSignal<Option<String>>,
+    /// What the page says after it restarted a dead engine.
+    pub engine_notice: RwSignal<Option<EngineNotice>>,
+    /// When the engine died (ms since the epoch), to stop restarting one that keeps dying.
+    pub engine_deaths: StoredValue<Vec<f64>>,
+    /// The page's copy of the worker's intervention, exported after every change (a finished
+    /// run, an edit, an applied link or file), so that a restarted engine gets it back.
+    pub last_saved: StoredValue<Option<SavedIntervention>>,
+    /// The intervention to apply once a restarted engine has loaded the model.
+    pub restore_after_restart: StoredValue<Option<SavedIntervention>>,
+    /// The next `Applied` puts the page's intervention back (after a restart or a WebGPU loss)
+    /// rather than opening a shared one.
+    pub putting_back: StoredValue<bool>,
+    /// The model in use, and the one loading.
+    pub model_source: StoredValue<Option<ModelSource>, LocalStorage>,
+    pub pending_source: StoredValue<Option<ModelSource>, LocalStorage>,
     pub model: RwSignal<ModelState>,
     /// The model in use (kept while another one loads).
     pub ready_info: StoredValue<Option<ModelInfo>>,
@@ -72,6 +91,8 @@ pub struct Page {
     pub export_for: StoredValue<Option<ExportFor>>,
     /// The prompt the intervention belongs to (steered predictions use it).
     pub steer_prompt: StoredValue<String>,
+    /// Why the page stopped the run in progress (shown when the worker says it stopped).
+    pub stopped_for: StoredValue<Option<&'static str>>,
     /// A link's fragment waiting for the model to be ready.
     pub pending_fragment: StoredValue<Option<String>>,
     link_cell: StoredValue<Option<EngineLink>, LocalStorage>,
@@ -82,6 +103,13 @@ impl Page {
         Page {
             engine: RwSignal::new(EngineState::Starting),
             engine_fault: RwSignal::new(None),
+            engine_notice: RwSignal::new(None),
+            engine_deaths: StoredValue::new(vec![]),
+            last_saved: StoredValue::new(None),
+            restore_after_restart: StoredValue::new(None),
+            putting_back: StoredValue::new(false),
+            model_source: StoredValue::new_local(None),
+            pending_source: StoredValue::new_local(None),
             model: RwSignal::new(ModelState::Loading { loaded: 0, total: None }),
             ready_info: StoredValue::new(None),
             load_error: RwSignal::new(None),
@@ -105,6 +133,7 @@ impl Page {
             share_message: RwSignal::new(None),
             export_for: StoredValue::new(None),
             steer_prompt: StoredValue::new(String::new()),
+            stopped_for: StoredValue::new(None),
             pending_fragment: StoredValue::new(None),
             link_cell: StoredValue::new_local(None),
         }
@@ -116,6 +145,25 @@ impl Page {
 
     pub fn send(&self, request: Request) {
         self.link_cell.with_value(|l| if let Some(l) = l { l.send(request) });
+    }
+
+    /// Whether a training run or a sweep is in progress.
+    pub fn run_in_progress(&self) -> bool {
+        self.sweeping.get_untracked() || matches!(self.train_state.get_untracked(), TrainState::Running { .. })
+    }
+
+    /// Before a load, a backend switch or an applied intervention: stops the run in progress
+    /// (the worker also waits for its step to end before it goes on) and says what for.
+    pub fn stop_run_for(&self, what: &'static str) {
+        if self.run_in_progress() {
+            self.stopped_for.set_value(Some(what));
+            self.send(Request::Stop);
+        }
+    }
+
+    /// Refreshes the page's copy of the worker's intervention (`last_saved`).
+    pub fn keep_copy(&self) {
+        self.send(Request::Export);
     }
 
     /// Asks for the steered top-k at the current β.

@@ -44,6 +44,7 @@ pub fn apply_pending(page: Page) {
     match permalink::decode(&fragment) {
         Ok(saved) => {
             page.share_message.set(Some((true, "Opening the shared intervention…".into())));
+            page.stop_run_for("open the shared intervention");
             page.send(Request::Apply(saved));
         }
         Err(e) => page.share_message.set(Some((false, format!("This link cannot be opened: {e}. The page keeps its current state.")))),
@@ -110,6 +111,7 @@ fn import(page: Page, file: web_sys::File) {
         match SavedIntervention::from_json(&text) {
             Ok(saved) => {
                 page.share_message.set(Some((true, format!("Opening {}…", file.name()))));
+                page.stop_run_for("open the imported intervention");
                 page.send(Request::Apply(saved));
             }
             Err(e) => page.share_message.set(Some((false, format!("{}: {e}", file.name())))),

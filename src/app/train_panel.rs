@@ -11,7 +11,8 @@ use actscale::steer::hyper::{Hyper, Method};
 pub enum TrainState {
     Idle,
     Running { step: usize, steps: usize },
-    Done { stopped: bool, step: usize, converged: Option<String> },
+    /// `stopped_for`: what the page stopped the run for (a load, a backend switch, a link).
+    Done { stopped: bool, step: usize, converged: Option<String>, stopped_for: Option<&'static str> },
     Failed(String),
     /// An intervention from a link or file is in use.
     Restored,
@@ -100,8 +101,9 @@ pub fn TrainPanel(settings: Settings, state: ReadSignal<TrainState>, on_train: C
                 <span>{format!("step {step} of {steps}")}</span>
             </div>
         }.into_any(),
-        TrainState::Done { stopped, step, converged } => view! {
+        TrainState::Done { stopped, step, converged, stopped_for } => view! {
             <p class="done" id="train-done">{match (stopped, converged) {
+                (true, _) if stopped_for.is_some() => format!("Stopped at step {step} to {}.", stopped_for.unwrap_or_default()),
                 (true, _) => format!("Stopped at step {step}; what was learned is kept."),
                 (false, Some(why)) => format!("Done: {why}."),
                 (false, None) => format!("Done: {step} steps."),

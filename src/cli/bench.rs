@@ -12,6 +12,7 @@ use serde_json::json;
 use actscale::model::hook::NoHook;
 use actscale::model::llama::Positions;
 use actscale::model::Model;
+use actscale::tasks::pair::MAX_PROMPT_TOKENS;
 
 /// The benchmark prompt, cut to the token counts measured (the browser benchmark types the same
 /// text cut at the same tokens, so both sides run the same ids).
@@ -27,7 +28,7 @@ pub struct BenchArgs {
     /// Thread counts to measure.
     #[arg(long, value_delimiter = ',', default_values_t = vec![1, 2])]
     threads: Vec<usize>,
-    /// Prompt length in tokens (a prefix of the benchmark prompt).
+    /// Prompt length in tokens (a prefix of the benchmark prompt, repeated past its end).
     #[arg(long, default_value_t = 10)]
     tokens: usize,
     #[arg(long)]
@@ -63,7 +64,7 @@ pub struct BenchTrainArgs {
     /// Thread counts to measure.
     #[arg(long, value_delimiter = ',', default_values_t = vec![1, 2])]
     threads: Vec<usize>,
-    /// Prompt length in tokens (a prefix of the benchmark prompt).
+    /// Prompt length in tokens (a prefix of the benchmark prompt, repeated past its end).
     #[arg(long, default_value_t = 10)]
     tokens: usize,
     /// Prompts per step (copies of the one prompt).
@@ -98,13 +99,14 @@ pub fn run_train(args: BenchTrainArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// The first `n` tokens of the benchmark prompt.
+/// The first `n` tokens of the benchmark prompt, repeated when `n` is longer (up to the
+/// longest prompt the page trains on: what its step costs is the reason for that limit).
 fn prompt_ids(model: &Model, n: usize) -> Result<Vec<u32>, String> {
     let ids = model.tokenizer.encode(PROMPT).map_err(|e| e.to_string())?;
-    if n == 0 || n > ids.len() {
-        return Err(format!("--tokens must be 1..={} (the benchmark prompt's length)", ids.len()));
+    if n == 0 || n > MAX_PROMPT_TOKENS {
+        return Err(format!("--tokens must be 1..={MAX_PROMPT_TOKENS}"));
     }
-    Ok(ids[..n].to_vec())
+    Ok(ids.iter().copied().cycle().take(n).collect())
 }
 
 /// One warm-up run, then `reps` timed runs on a pool of `threads` threads; sorted times in ms.

@@ -96,6 +96,10 @@ fn transpose(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     out
 }
 
+/// Most tokens a forward pass reads: attention holds heads × T² scores per layer (9 · 1024² ·
+/// 4 bytes = 38 MB for the default model), and the page's wasm has 4 GiB in all.
+pub const MAX_FORWARD_TOKENS: usize = 1024;
+
 impl Llama {
     /// Loads a llama-family model from a parsed GGUF onto `device`. The device gets autodiff
     /// switched on so that interventions can be trained; the weights never require gradients.
@@ -143,6 +147,11 @@ impl Llama {
         let t = first.len();
         if t == 0 {
             return bad("the prompt is empty: type some text".into());
+        }
+        if t > MAX_FORWARD_TOKENS {
+            return bad(format!(
+                "the prompt has {t} tokens; at most {MAX_FORWARD_TOKENS} are read (attention's memory grows with the square of the length)"
+            ));
         }
         if t > self.config.context_length {
             return bad(format!(

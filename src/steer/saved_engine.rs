@@ -12,7 +12,13 @@ impl SavedIntervention {
     /// The intervention at full precision, at β = 1 and without a model id (callers that know
     /// the model file set `model`).
     pub async fn from_intervention(iv: &Intervention, hyper: &Hyper, task: &str, examples: &[Example]) -> Result<Self, String> {
-        Ok(SavedIntervention {
+        let params = to_vec(iv.params.clone().detach()).await?;
+        Ok(Self::with_params(iv, hyper, task, examples, params))
+    }
+
+    /// The same from a host copy of the parameters (no read from the device, which may be gone).
+    pub fn with_params(iv: &Intervention, hyper: &Hyper, task: &str, examples: &[Example], params: Vec<f32>) -> Self {
+        SavedIntervention {
             format: FORMAT.into(),
             version: VERSION,
             model: None,
@@ -25,8 +31,8 @@ impl SavedIntervention {
             n_positions: iv.n_positions,
             task: task.into(),
             examples: examples.to_vec(),
-            params: to_vec(iv.params.clone().detach()).await?,
-        })
+            params,
+        }
     }
 
     /// Rebuilds the intervention on `device` for a model of the given size.

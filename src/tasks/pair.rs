@@ -5,8 +5,7 @@ use crate::steer::prompts::Example;
 
 use super::single_token;
 
-/// Most tokens a prompt may have (the UI and the CLI refuse longer ones with this message).
-pub const MAX_PROMPT_TOKENS: usize = 128;
+pub use crate::steer::saved::MAX_PROMPT_TOKENS;
 
 pub fn pair(tokenizer: &Tokenizer, prompt: &str, from: &str, to: &str) -> Result<Example, String> {
     if prompt.trim().is_empty() {
@@ -14,7 +13,10 @@ pub fn pair(tokenizer: &Tokenizer, prompt: &str, from: &str, to: &str) -> Result
     }
     let ids = tokenizer.encode(prompt).map_err(|e| e.to_string())?;
     if ids.len() > MAX_PROMPT_TOKENS {
-        return Err(format!("the prompt has {} tokens; at most {MAX_PROMPT_TOKENS} are allowed", ids.len()));
+        return Err(format!(
+            "the prompt has {} tokens; training takes at most {MAX_PROMPT_TOKENS} (a step's time and memory grow with the prompt)",
+            ids.len()
+        ));
     }
     let from_id = single_token(tokenizer, from)?;
     let to_id = single_token(tokenizer, to)?;

@@ -71,6 +71,13 @@ pub async fn choice() -> Choice {
     }
 }
 
+/// WebGPU failed for good in this worker (its device was lost): the CPU from now on, and the
+/// self-check and backend switch say why WebGPU is gone.
+pub fn webgpu_lost(why: &str) {
+    WEBGPU.with(|w| *w.borrow_mut() = Some(Err(format!("the WebGPU device was lost ({why})"))));
+    set_preferred(BackendKind::Cpu);
+}
+
 /// Records the user's pick without checking it (the page's `?backend=` before anything loads;
 /// `choice` falls back to the CPU, saying why, when WebGPU is asked for and missing).
 pub fn set_preferred(kind: BackendKind) {

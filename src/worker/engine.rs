@@ -103,6 +103,11 @@ pub async fn set_backend(kind: BackendKind) -> Response {
     if let Err(e) = backends::prefer(kind).await {
         return Response::LoadFailed(e);
     }
+    reload_here().await
+}
+
+/// Loads the model in use again, on the backend chosen now (from the bytes kept).
+pub async fn reload_here() -> Response {
     let Some(loaded) = LOADED.with(|m| m.borrow().clone()) else {
         return Response::LoadFailed("no model is loaded yet".into());
     };

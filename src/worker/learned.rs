@@ -14,7 +14,7 @@ use actscale::steer::heat::heat;
 use actscale::steer::hyper::Method;
 use actscale::steer::intervention::Intervention;
 use actscale::steer::prompts::Example;
-use actscale::steer::saved::SavedIntervention;
+use actscale::steer::saved::{MAX_PROMPT_TOKENS, SavedIntervention};
 
 use super::engine::{current, current_info};
 
@@ -24,6 +24,8 @@ pub struct Learned {
     pub request: TrainRequest,
     /// The training prompts (the first one is what the heatmap shows).
     pub examples: Vec<Example>,
+    /// `iv`'s parameters on the host, so that the intervention outlives a lost WebGPU device.
+    pub params: Vec<f32>,
 }
 
 thread_local! {
@@ -122,13 +124,13 @@ pub async fn set_scalar(site: Site, layer: usize, position: usize, value: f32) -
         return Response::Error(format!("{} is not among the trained sites: tick it and train again", site.name()));
     }
     values[i] = value;
-    let iv = match l.iv.with_values(values) {
+    let iv = match l.iv.with_values(values.clone()) {
         Ok(iv) => iv,
         Err(e) => return Response::Error(e),
     };
     let ids = l.examples.first().map(|e| e.ids.clone()).unwrap_or_default();
     let h = heat(&model, &iv, &ids).await.unwrap_or_default();
-    set(Learned { iv, request: l.request.clone(), examples: l.examples.clone() });
+    set(Learned { iv, request: l.request.clone(), examples: l.examples.clone(), params: values });
     Response::Edited { heat: h }
 }
 
@@ -142,6 +144,14 @@ pub async fn export() -> Response {
         s.model = Some(info.id);
         s
     }))
+}
+
+/// The intervention in use from its host copy, naming the model (none when nothing is learned).
+pub fn host_copy() -> Option<SavedIntervention> {
+    let (info, l) = (current_info()?, get()?);
+    let mut saved = SavedIntervention::with_params(&l.iv, &l.request.hyper, l.request.task.name(), &l.examples, l.params.clone());
+    saved.model = Some(info.id);
+    Some(saved)
 }
 
 /// Uses an intervention from a link or a file, after checking it fits the loaded model.
@@ -189,7 +199,7 @@ async fn apply_checked(mut saved: SavedIntervention) -> Result<AppliedState, Str
         heat: h,
         saved: saved.clone(),
     };
-    set(Learned { iv, request, examples: saved.examples });
+    set(Learned { iv, request, examples: saved.examples, params: saved.params.clone() });
     Ok(state)
 }
 
@@ -201,6 +211,12 @@ fn retokenize(model: &Model, examples: &mut [Example]) -> Result<(), String> {
             return Err(format!("an answer token id is outside this model's vocabulary ({vocab} tokens)"));
         }
         let ids = model.tokenizer.encode(&e.text).map_err(|e| e.to_string())?;
+        if ids.len() > MAX_PROMPT_TOKENS {
+            return Err(format!(
+                "a prompt in it has {} tokens with this model; at most {MAX_PROMPT_TOKENS} (the most training takes)",
+                ids.len()
+            ));
+        }
         if !e.ids.is_empty() && e.ids != ids {
             return Err(format!("the prompt {:?} tokenises differently with this model", e.text));
         }

@@ -9,6 +9,8 @@ mod adapter;
 #[cfg(feature = "engine")]
 mod backends;
 #[cfg(feature = "engine")]
+mod device_lost;
+#[cfg(feature = "engine")]
 mod digest;
 #[cfg(feature = "engine")]
 mod engine;
@@ -48,11 +50,14 @@ impl Worker for EngineWorker {
     #[cfg(feature = "engine")]
     fn received(&mut self, scope: &WorkerScope<Self>, msg: Request, id: HandlerId) {
         let scope2 = scope.clone();
+        // A load, a backend switch or an applied intervention first stops a run in progress
+        // (`training::stop_and_wait`): the page says so, and nothing learned meets another model.
         match msg {
             Request::SelfCheck => scope.send_future(async move {
                 Done(id, Response::SelfCheck(backends::self_check_report().await))
             }),
             Request::LoadModelUrl { url, sha256 } => scope.send_future(async move {
+                training::stop_and_wait().await;
                 let progress = move |loaded, total| scope2.respond(id, Response::LoadProgress { loaded, total });
                 Done(id, engine::load_from_url(&url, sha256.as_deref(), progress).await)
             }),
@@ -68,11 +73,15 @@ impl Worker for EngineWorker {
                 Done(id, learned::steer(prompt, beta, top_k).await)
             }),
             Request::LoadModelBytes { name, bytes } => scope.send_future(async move {
+                training::stop_and_wait().await;
                 Done(id, engine::load_bytes(name, std::rc::Rc::new(bytes), js_sys::Date::now(), None).await)
             }),
             // Synchronous, so that it holds before the loads that follow it start.
             Request::PreferBackend(kind) => backends::set_preferred(kind),
-            Request::SetBackend(kind) => scope.send_future(async move { Done(id, engine::set_backend(kind).await) }),
+            Request::SetBackend(kind) => scope.send_future(async move {
+                training::stop_and_wait().await;
+                Done(id, engine::set_backend(kind).await)
+            }),
             Request::Sweep { request, lambdas } => scope.send_future(async move {
                 let send = move |r| scope2.respond(id, r);
                 Done(id, training::sweep(request, lambdas, send).await)
@@ -84,7 +93,10 @@ impl Worker for EngineWorker {
                 Done(id, learned::set_scalar(site, layer, position, value).await)
             }),
             Request::Export => scope.send_future(async move { Done(id, learned::export().await) }),
-            Request::Apply(saved) => scope.send_future(async move { Done(id, learned::apply(saved).await) }),
+            Request::Apply(saved) => scope.send_future(async move {
+                training::stop_and_wait().await;
+                Done(id, learned::apply(saved).await)
+            }),
         }
     }
 }

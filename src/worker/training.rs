@@ -16,6 +16,7 @@ use actscale::tasks;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+use super::device_lost;
 use super::engine::current;
 use super::learned::{self, Learned};
 
@@ -29,6 +30,18 @@ thread_local! {
 
 pub fn stop() {
     STOP.with(|s| s.set(true));
+}
+
+/// Stops a run or sweep in progress and waits until its current step has ended, so that what
+/// comes next (another model, another backend, an applied intervention) never meets a run that
+/// is still going, and a run never stores an intervention made for a model no longer loaded.
+pub async fn stop_and_wait() {
+    if TRAINING.with(Cell::get) {
+        stop();
+        while TRAINING.with(Cell::get) {
+            yield_to_event_loop().await;
+        }
+    }
 }
 
 fn stop_requested() -> bool {
@@ -90,7 +103,7 @@ pub async fn train(req: TrainRequest, send: impl Fn(Response)) -> Response {
     };
     match train_steps(&req, &send).await {
         Ok((stopped, converged)) => Response::TrainDone { stopped, converged },
-        Err(e) => Response::TrainFailed(e),
+        Err(e) => failed(e, &send).await,
     }
 }
 
@@ -120,7 +133,10 @@ async fn train_steps(req: &TrainRequest, send: &impl Fn(Response)) -> Result<(bo
             None
         };
         let heat = heat_from(&model, &iv, &shown.ids, trainer.params_read().to_vec()).await?;
-        learned::set(Learned { iv, request: req.clone(), examples: train.clone() });
+        if !current().is_some_and(|m| std::rc::Rc::ptr_eq(&m, &model)) {
+            return Err("the model changed during training; the run was stopped".into());
+        }
+        learned::set(Learned { iv, request: req.clone(), examples: train.clone(), params: trainer.params_read().to_vec() });
         send(Response::TrainProgress(TrainProgress {
             step: r.step,
             steps: req.hyper.steps,
@@ -147,6 +163,16 @@ async fn train_steps(req: &TrainRequest, send: &impl Fn(Response)) -> Result<(bo
     Ok((!trainer.done(), trainer.converged().map(String::from)))
 }
 
+/// A run's failure; when WebGPU was lost under it, the engine first moves to the CPU (the
+/// page hears `BackendLost`, then the model and the intervention learned so far on the CPU).
+async fn failed(error: String, send: &impl Fn(Response)) -> Response {
+    if device_lost::on_webgpu(&error) {
+        device_lost::fall_back_to_cpu(&error, send).await;
+        return Response::TrainFailed(format!("WebGPU failed during this run ({}); the run stopped and the engine now runs on the CPU", device_lost::first_line(&error)));
+    }
+    Response::TrainFailed(error)
+}
+
 /// A trainer with the stopping rule when the request asks for it.
 fn trainer_for(req: &TrainRequest, model: &Model, selection: Selection, hyper: Hyper, train: &[Example]) -> Result<Trainer, String> {
     let trainer = Trainer::new(model, req.method, selection, hyper, train)?;
@@ -164,7 +190,7 @@ pub async fn sweep(req: TrainRequest, lambdas: Vec<f32>, send: impl Fn(Response)
     }
     match sweep_points(&req, &lambdas, &send).await {
         Ok(stopped) => Response::SweepDone { stopped },
-        Err(e) => Response::TrainFailed(e),
+        Err(e) => failed(e, &send).await,
     }
 }
 

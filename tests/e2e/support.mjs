@@ -24,8 +24,9 @@ const COMPRESSED = new Set(['.html', '.js', '.css', '.wasm']);
  * Access-Control-Allow-Origin: *; `cutAfter` (a fraction) sends that share of each file's
  * bytes, under the full Content-Length, and then drops the connection. For the first-visit
  * benchmark: `gzip` compresses html, js, css and wasm as a static host does, and `rate` (bytes/s)
- * sends everything through one link of that speed; sent.get(path) counts the bytes sent. */
-export async function serve(dir = DIST, { base = '/', cors = false, cutAfter = null, gzip = false, rate = null } = {}) {
+ * sends everything through one link of that speed; sent.get(path) counts the bytes sent.
+ * `workerPrelude` (JS) runs in the engine worker before its own scripts (a test's probe). */
+export async function serve(dir = DIST, { base = '/', cors = false, cutAfter = null, gzip = false, rate = null, workerPrelude = null } = {}) {
   await stat(join(dir, 'index.html')); // fail early with ENOENT when the site was not built
   const hits = new Map();
   const sent = new Map();
@@ -51,6 +52,7 @@ export async function serve(dir = DIST, { base = '/', cors = false, cutAfter = n
     if (!file.startsWith(dir)) { res.writeHead(403).end(); return; }
     try {
       let body = await readFile(file);
+      if (workerPrelude && file.endsWith('actscale-worker_loader.js')) body = Buffer.concat([Buffer.from(workerPrelude + '\n'), body]);
       const headers = { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' };
       if (gzip && COMPRESSED.has(extname(file))) {
         body = gzipSync(body, { level: 9 });
