@@ -7,7 +7,7 @@
 //! The bound: the loader holds the file (n bytes, owned by the caller before the call, so not
 //! counted), its parsed header (strings and arrays never longer than the bytes they came from:
 //! ≤ 3n with `String`/`Vec` headers, 24 bytes each, for items of ≥ 8 bytes in the file), the
-//! f32 weights (≤ 32/4.5·4 ≈ 28.5 bytes per byte of Q4_0 data, the densest type we read, plus
+//! f32 weights (≤ 256/84·4 ≈ 12.2 bytes per byte of Q2_K data, the densest type we read, plus
 //! a second copy while a tensor is dequantised and handed to the backend) and the tokenizer's
 //! maps (a few hundred bytes per token, each token ≥ 9 bytes of file). 100·n + 4 MiB covers all
 //! of it with room; a length field that asked for what it claims (up to 2^64 bytes) would not.

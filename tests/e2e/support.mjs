@@ -99,9 +99,9 @@ export async function openPage(browser, url, errors, { init } = {}) {
   return page;
 }
 
-export async function screenshot(page, name) {
+export async function screenshot(page, name, { timeout = 30_000 } = {}) {
   await mkdir(SHOTS, { recursive: true });
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true, timeout });
 }
 
 export const TEST_MODEL = 'static/models/test-2layer.gguf';

@@ -135,7 +135,7 @@ test('load a model from a file or URL; bad files are rejected and the old model 
   }
 });
 
-test('backend switch: CPU (chosen over a software adapter) → WebGPU gives the same top prediction', async () => {
+test('backend switch: CPU (chosen over a software adapter) → WebGPU, during a run, stops the run first and gives the same top prediction', async () => {
   const browser = await launch({ webgpu: true });
   const errors = [];
   try {
@@ -145,7 +145,14 @@ test('backend switch: CPU (chosen over a software adapter) → WebGPU gives the 
     await page.locator('#prompt').fill('The capital of France is');
     await page.waitForFunction(() => document.querySelectorAll('#predictions tr.prediction').length === 10, null, { timeout: 60_000 });
     const cpuTop = await page.locator('#predictions tr.prediction').first().getAttribute('data-token');
+    // The switch comes during a run: the run stops first, and the panel says what for.
+    await page.locator('#answer-from').fill(' Paris');
+    await page.locator('#answer-to').fill(' London');
+    await setNumber(page, '#hp-steps', 500);
+    await page.locator('#train').click();
+    await page.waitForFunction(() => Number(document.querySelector('#train-progress')?.value ?? 0) >= 2, null, { timeout: 120_000 });
     await page.locator('#backend-webgpu').check();
+    await page.locator('#train-done', { hasText: /Stopped at step \d+ to switch the backend\./ }).waitFor({ timeout: 60_000 });
     await page.waitForFunction(() => /model on WebGPU/.test(document.querySelector('#backend-status')?.textContent ?? ''), null, { timeout: 240_000 });
     assert.match(await page.locator('#backend-status').textContent(), /^Backend: WebGPU — your choice \(default: CPU, /);
     await page.waitForFunction(() => document.querySelectorAll('#predictions tr.prediction').length === 10, null, { timeout: 240_000 });

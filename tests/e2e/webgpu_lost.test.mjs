@@ -52,12 +52,14 @@ test('the WebGPU device is destroyed mid-run: a message, the CPU backend, the in
     assert.ok(await steeredTop(page), 'steered predictions on the CPU backend');
     assert.equal(await page.locator('#prompt').inputValue(), 'The capital of France is');
     assert.equal(await page.locator('#hp-steps').inputValue(), '500');
-    await screenshot(page, 'webgpu-lost');
-    // The CPU engine trains.
+    // The CPU engine trains. (For a while after the device is destroyed, SwiftShader's GPU process
+    // delivers no frames, so Playwright's "stable" check on clicks would wait: click in the page.)
     await setNumber(page, '#hp-steps', 3);
-    await page.locator('#until-converged').setChecked(false);
-    await page.locator('#train').click();
+    await page.locator('#until-converged').evaluate((el) => { if (el.checked) el.click(); });
+    await page.locator('#train').evaluate((el) => el.click());
     await page.locator('#train-done', { hasText: 'Done: 3 steps' }).waitFor({ timeout: 120_000 });
+    // A frame for the screenshot can take that while too.
+    await screenshot(page, 'webgpu-lost', { timeout: 180_000 });
   } finally {
     await browser.close();
   }

@@ -1,12 +1,14 @@
-//! ggml tensor types and dequantisation of the ones llama-family files use here
-//! (F32, F16, Q4_0, Q4_1, Q8_0).
+//! ggml tensor types and dequantisation of the ones llama-family files use: F32, F16, BF16,
+//! Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 here, and the K-quants Q2_K to Q6_K in `dequant_k`.
 
 use std::fmt;
 
+use super::dequant_k::{q2_k, q3_k, q4_k, q5_k, q6_k};
 use super::error::GgufError;
 
-/// A ggml tensor type. The five types this crate dequantises have their own variants; every
-/// other id is kept raw in `Other` (its `name()` still says which ggml type it is).
+/// A ggml tensor type. F32, F16, Q4_0, Q4_1 and Q8_0 have their own variants; every other id,
+/// the other supported types (`is_supported`) included, is kept raw in `Other` (its `name()`
+/// still says which ggml type it is).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum GgmlType {
     F32,
@@ -16,6 +18,16 @@ pub enum GgmlType {
     Q8_0,
     Other(u32),
 }
+
+// Ids of the supported types that have no variant of their own.
+const ID_Q5_0: u32 = 6;
+const ID_Q5_1: u32 = 7;
+const ID_Q2_K: u32 = 10;
+const ID_Q3_K: u32 = 11;
+const ID_Q4_K: u32 = 12;
+const ID_Q5_K: u32 = 13;
+const ID_Q6_K: u32 = 14;
+const ID_BF16: u32 = 30;
 
 /// (id, name, elements per block, bytes per block) of every ggml type with a known layout.
 /// Ids 4, 5 (Q4_2, Q4_3), 31-33 and 36-38 (repacked types) were removed from ggml.
@@ -97,9 +109,17 @@ impl GgmlType {
         self.entry().map(|e| e.3)
     }
 
-    /// Whether `dequantize` handles this type.
+    /// Whether `dequantize` handles this type: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,
+    /// Q2_K, Q3_K, Q4_K, Q5_K and Q6_K.
     pub fn is_supported(self) -> bool {
-        matches!(self.from_canonical(), GgmlType::F32 | GgmlType::F16 | GgmlType::Q4_0 | GgmlType::Q4_1 | GgmlType::Q8_0)
+        match self.from_canonical() {
+            GgmlType::F32 | GgmlType::F16 => true,
+            GgmlType::Q4_0 | GgmlType::Q4_1 | GgmlType::Q8_0 => true,
+            GgmlType::Other(id) => matches!(
+                id,
+                ID_BF16 | ID_Q5_0 | ID_Q5_1 | ID_Q2_K | ID_Q3_K | ID_Q4_K | ID_Q5_K | ID_Q6_K
+            ),
+        }
     }
 
     /// Bytes that `n_elements` elements take; None when the type is unknown, `n_elements` is
@@ -144,8 +164,36 @@ pub fn f16_to_f32(h: u16) -> f32 {
     }
 }
 
-fn half(lo: u8, hi: u8) -> f32 {
+/// The little-endian f16 `[lo, hi]` as f32.
+pub(super) fn half(lo: u8, hi: u8) -> f32 {
     f16_to_f32(u16::from_le_bytes([lo, hi]))
+}
+
+/// bfloat16 → f32: the 16 bits are the upper half of the f32 (exact; NaN stays NaN).
+fn bf16(lo: u8, hi: u8) -> f32 {
+    f32::from_bits(u32::from(u16::from_le_bytes([lo, hi])) << 16)
+}
+
+/// Q5_0/Q5_1's 32 five-bit quants in value order: the low nibbles of `qs[16]`, then its high
+/// nibbles; the fifth bit of value j is bit j of `qh`.
+fn q5_quants(qh: u32, qs: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    let low = qs.iter().map(|&q| q & 0x0f);
+    let high = qs.iter().map(|&q| q >> 4);
+    low.chain(high).enumerate().map(move |(j, q)| q | ((((qh >> j) & 1) as u8) << 4))
+}
+
+/// Q5_0, 22 bytes: `d` (f16), `qh` (u32 LE), `qs[16]` (see `q5_quants`). Value = d·(q − 16).
+fn q5_0(b: &[u8], out: &mut Vec<f32>) {
+    let d = half(b[0], b[1]);
+    let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
+    out.extend(q5_quants(qh, &b[6..22]).map(|q| d * (f32::from(q) - 16.0)));
+}
+
+/// Q5_1, 24 bytes: `d` (f16), `m` (f16), `qh` (u32 LE), `qs[16]`. Value = d·q + m.
+fn q5_1(b: &[u8], out: &mut Vec<f32>) {
+    let (d, m) = (half(b[0], b[1]), half(b[2], b[3]));
+    let qh = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+    out.extend(q5_quants(qh, &b[8..24]).map(|q| d * f32::from(q) + m));
 }
 
 /// Dequantises `n_elements` values of type `ty` from `bytes`, which must be exactly their size.
@@ -170,6 +218,7 @@ pub fn dequantize(ty: GgmlType, bytes: &[u8], n_elements: usize) -> Result<Vec<f
             out.extend(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])))
         }
         GgmlType::F16 => out.extend(bytes.chunks_exact(2).map(|c| half(c[0], c[1]))),
+        GgmlType::Other(ID_BF16) => out.extend(bytes.chunks_exact(2).map(|c| bf16(c[0], c[1]))),
         GgmlType::Q4_0 => {
             for b in bytes.chunks_exact(18) {
                 let (d, qs) = (half(b[0], b[1]), &b[2..18]);
@@ -190,7 +239,14 @@ pub fn dequantize(ty: GgmlType, bytes: &[u8], n_elements: usize) -> Result<Vec<f
                 out.extend(b[2..34].iter().map(|&q| d * f32::from(q as i8)));
             }
         }
-        GgmlType::Other(_) => unreachable!("is_supported() admitted only the five named types"),
+        GgmlType::Other(ID_Q5_0) => bytes.chunks_exact(22).for_each(|b| q5_0(b, &mut out)),
+        GgmlType::Other(ID_Q5_1) => bytes.chunks_exact(24).for_each(|b| q5_1(b, &mut out)),
+        GgmlType::Other(ID_Q2_K) => bytes.chunks_exact(84).for_each(|b| q2_k(b, &mut out)),
+        GgmlType::Other(ID_Q3_K) => bytes.chunks_exact(110).for_each(|b| q3_k(b, &mut out)),
+        GgmlType::Other(ID_Q4_K) => bytes.chunks_exact(144).for_each(|b| q4_k(b, &mut out)),
+        GgmlType::Other(ID_Q5_K) => bytes.chunks_exact(176).for_each(|b| q5_k(b, &mut out)),
+        GgmlType::Other(ID_Q6_K) => bytes.chunks_exact(210).for_each(|b| q6_k(b, &mut out)),
+        GgmlType::Other(_) => unreachable!("is_supported() admitted only the types matched above"),
     }
     Ok(out)
 }
@@ -276,12 +332,51 @@ mod tests {
     fn wrong_sizes_and_types() {
         assert!(matches!(dequantize(GgmlType::Q8_0, &[0u8; 33], 32), Err(GgufError::BadTensor { .. })));
         assert!(matches!(dequantize(GgmlType::Q8_0, &[0u8; 34], 31), Err(GgufError::BadTensor { .. })));
-        let e = dequantize(GgmlType::Other(13), &[0u8; 176], 256).unwrap_err();
-        assert_eq!(e, GgufError::UnsupportedQuant { tensor: String::new(), ty_name: "Q5_K".into() });
+        let e = dequantize(GgmlType::Other(16), &[0u8; 66], 256).unwrap_err();
+        assert_eq!(e, GgufError::UnsupportedQuant { tensor: String::new(), ty_name: "IQ2_XXS".into() });
         assert_eq!(GgmlType::from_id(30).name(), "BF16");
         assert_eq!(GgmlType::from_id(4).name(), "unknown");
         assert_eq!(GgmlType::from_id(4).to_string(), "unknown ggml type 4");
         assert_eq!(GgmlType::Q4_1.bytes_for(576 * 576), Some(576 * 576 / 32 * 20));
         assert!(GgmlType::Other(0).is_supported());
+    }
+
+    #[test]
+    fn supported_set() {
+        let supported = (0..64).map(GgmlType::from_id).filter(|t| t.is_supported());
+        let names: Vec<&str> = supported.map(|t| t.name()).collect();
+        let want = [
+            "F32", "F16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K",
+            "BF16",
+        ];
+        assert_eq!(names, want);
+        for &(id, name, block, size) in TYPE_TABLE {
+            let t = GgmlType::from_id(id);
+            let got = (t.id(), t.name(), t.block_size(), t.type_size());
+            assert_eq!(got, (id, name, Some(block), Some(size)));
+        }
+    }
+
+    #[test]
+    fn q5_and_bf16_blocks() {
+        // Q5_0: d = 0.5, qh = bit 0 and bit 17 set, qs[0] = 0x0f, qs[1] = 0x30, rest 0.
+        let mut b = vec![0x00, 0x38, 0x01, 0x00, 0x02, 0x00, 0x0f, 0x30];
+        b.extend([0u8; 14]);
+        let x = dequantize(GgmlType::from_id(6), &b, 32).unwrap();
+        assert_eq!(x[0], 7.5); // 0.5·(31 - 16)
+        assert_eq!(x[1], -8.0); // 0.5·(0 - 16)
+        assert_eq!(x[16], -8.0); // high nibble 0, no fifth bit
+        assert_eq!(x[17], 1.5); // 0.5·((3 | 16) - 16)
+        // Q5_1: d = 2, m = -1, same qh and qs.
+        let mut b = vec![0x00, 0x40, 0x00, 0xbc, 0x01, 0x00, 0x02, 0x00, 0x0f, 0x30];
+        b.extend([0u8; 14]);
+        let x = dequantize(GgmlType::from_id(7), &b, 32).unwrap();
+        assert_eq!((x[0], x[1], x[16], x[17]), (61.0, -1.0, -1.0, 37.0));
+        // BF16: 1.0 (0x3f80), -2.5 (0xc020), smallest positive subnormal, -inf.
+        let b = [0x80, 0x3f, 0x20, 0xc0, 0x01, 0x00, 0x80, 0xff];
+        let x = dequantize(GgmlType::from_id(30), &b, 4).unwrap();
+        assert_eq!(&x[..2], &[1.0, -2.5]);
+        assert_eq!(x[2].to_bits(), 1 << 16);
+        assert_eq!(x[3], f32::NEG_INFINITY);
     }
 }

@@ -6,6 +6,7 @@
 //! unsupported quantisations. Nothing here panics on malformed input.
 
 pub mod dequant;
+mod dequant_k;
 pub mod error;
 mod parse;
 pub mod value;
