@@ -15,9 +15,13 @@ pub struct Model {
 impl Model {
     /// Parses a GGUF file's bytes and loads the model onto `device`.
     pub fn from_bytes(bytes: Vec<u8>, device: &Device) -> Result<Model, ModelError> {
-        let g = Gguf::parse(bytes)?;
-        let tokenizer = tokenizer_from_gguf(&g)?;
-        let llama = Llama::from_gguf(&g, device)?;
+        Model::from_gguf(&Gguf::parse(bytes)?, device)
+    }
+
+    /// Loads a parsed GGUF onto `device`.
+    pub fn from_gguf(g: &Gguf, device: &Device) -> Result<Model, ModelError> {
+        let tokenizer = tokenizer_from_gguf(g)?;
+        let llama = Llama::from_gguf(g, device)?;
         if tokenizer.vocab_size() != llama.config.vocab_size {
             return Err(ModelError::BadConfig(format!(
                 "the tokenizer has {} tokens but the embedding has {} rows",

@@ -17,6 +17,8 @@ pub mod llama;
 #[cfg(feature = "engine")]
 pub mod load;
 #[cfg(feature = "engine")]
+pub mod memory;
+#[cfg(feature = "engine")]
 pub mod predict;
 #[cfg(feature = "engine")]
 pub mod tokenizer;

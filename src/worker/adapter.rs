@@ -27,13 +27,25 @@ pub async fn software_renderer() -> Option<String> {
     }
 }
 
-/// `navigator.gpu.requestAdapter()` and its `info`, through plain JS reflection (the WebGPU
-/// bindings of web-sys are unstable API).
+/// The adapter's (maxStorageBufferBindingSize, maxBufferSize): cubecl asks for the adapter's
+/// own limits when it creates the device, so these bound one tensor's buffer.
+pub async fn buffer_limits() -> Option<(u64, u64)> {
+    let limits = Reflect::get(&adapter().await?, &"limits".into()).ok()?;
+    let limit = |key: &str| Reflect::get(&limits, &key.into()).ok().and_then(|v| v.as_f64()).map(|v| v as u64);
+    Some((limit("maxStorageBufferBindingSize")?, limit("maxBufferSize")?))
+}
+
+/// `navigator.gpu.requestAdapter()`'s `info`.
 async fn adapter_info() -> Option<JsValue> {
+    Reflect::get(&adapter().await?, &"info".into()).ok().filter(|i| !i.is_undefined())
+}
+
+/// `navigator.gpu.requestAdapter()`, through plain JS reflection (the WebGPU bindings of
+/// web-sys are unstable API).
+async fn adapter() -> Option<JsValue> {
     let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).ok()?;
     let gpu = Reflect::get(&navigator, &"gpu".into()).ok().filter(|g| !g.is_undefined() && !g.is_null())?;
     let request: Function = Reflect::get(&gpu, &"requestAdapter".into()).ok()?.dyn_into().ok()?;
     let promise: Promise = request.call0(&gpu).ok()?.dyn_into().ok()?;
-    let adapter = JsFuture::from(promise).await.ok().filter(|a| !a.is_null() && !a.is_undefined())?;
-    Reflect::get(&adapter, &"info".into()).ok().filter(|i| !i.is_undefined())
+    JsFuture::from(promise).await.ok().filter(|a| !a.is_null() && !a.is_undefined())
 }

@@ -11,7 +11,11 @@ use actscale::protocol::{ModelInfo, Prediction, Response};
 
 use actscale::model::id::hash_of_digest;
 
-use super::backends;
+use actscale::model::config::LlamaConfig;
+use actscale::model::gguf::Gguf;
+use actscale::model::memory::MemoryNeed;
+
+use super::{adapter, backends};
 use super::digest::sha256;
 use super::fetch::{fetch_bytes, forget_cached};
 
@@ -77,7 +81,14 @@ pub async fn load_bytes(name: String, bytes: Rc<Vec<u8>>, start: f64, hash: Opti
         Some(h) => h,
         None => hash_of_digest(&sha256(&bytes).await),
     };
-    match Model::from_bytes(bytes.to_vec(), &device) {
+    let loaded = match Gguf::parse(bytes.to_vec()) {
+        Ok(g) => match fits(&g, bytes.len() as u64, backend).await {
+            Ok(()) => Model::from_gguf(&g, &device),
+            Err(why) => return Response::LoadFailed(format!("{name}: {why}")),
+        },
+        Err(e) => Err(e.into()),
+    };
+    match loaded {
         Ok(model) => {
             let c = &model.llama.config;
             let info = ModelInfo {
@@ -96,6 +107,20 @@ pub async fn load_bytes(name: String, bytes: Rc<Vec<u8>>, start: f64, hash: Opti
         }
         Err(e) => Response::LoadFailed(format!("{name}: {e}")),
     }
+}
+
+/// Whether the backend can hold the model (from its header): the worker's 4 GiB of wasm memory
+/// always, and on WebGPU the largest tensor in one buffer.
+async fn fits(g: &Gguf, file_len: u64, backend: BackendKind) -> Result<(), String> {
+    let config = LlamaConfig::from_gguf(g).map_err(|e| e.to_string())?;
+    let mut need = MemoryNeed::of(&config, g.tensors(), file_len);
+    if backend == BackendKind::WebGpu {
+        need.weights = 0; // on the GPU; the worker keeps the file and the CPU-side bookkeeping
+        if let Some((binding, buffer)) = adapter::buffer_limits().await {
+            need.check_webgpu(binding, buffer)?;
+        }
+    }
+    need.check_wasm()
 }
 
 /// Switches backend and reloads the model onto it.
