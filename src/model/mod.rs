@@ -21,6 +21,8 @@ pub mod memory;
 #[cfg(feature = "engine")]
 pub mod predict;
 #[cfg(feature = "engine")]
+pub mod pretokenizer;
+#[cfg(feature = "engine")]
 pub mod tokenizer;
 
 #[cfg(feature = "engine")]

@@ -3,13 +3,12 @@
 //! A GGUF file carries its tokenizer as plain metadata: `tokenizer.ggml.tokens` (the vocab
 //! strings, id = index), `tokenizer.ggml.merges` (`"a b"` strings, rank = index) and optionally
 //! `tokenizer.ggml.token_type` (one `i32` per token, llama.cpp's `llama_token_type`). This module
-//! turns that into a [`tokenizers::Tokenizer`] configured like SmolLM2's HF `tokenizer.json`
-//! (llama.cpp's `smollm` pre-tokenizer):
+//! turns that into a [`tokenizers::Tokenizer`]:
 //!
-//! * pre-tokenizer: `Sequence[Digits(individual_digits = true), ByteLevel(add_prefix_space =
-//!   false, use_regex = true)]` — every digit is split off first, then the GPT-2 regex applies;
+//! * pre-tokenizer: the one `tokenizer.ggml.pre` names ([`Pretokenizer`]; SmolLM2's `smollm`
+//!   splits off every digit, then applies the GPT-2 regex), then the byte-level mapping;
 //! * model: BPE over the vocab and merges (no unk token, no dropout — byte level, so every byte
-//!   has a token);
+//!   has a token; `ignore_merges` where the pre-tokenizer asks for it, as for Llama 3);
 //! * decoder: ByteLevel; no normalizer and no post-processor (no BOS, no prefix space).
 //!
 //! Control tokens (`token_type == 3`, e.g. `<|im_start|>`) and user-defined tokens (`4`) are
@@ -26,11 +25,9 @@ use std::sync::LazyLock;
 use tokenizers::decoders::DecoderWrapper;
 use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
 use tokenizers::models::bpe::{BPE, Merges, Vocab};
-use tokenizers::pre_tokenizers::PreTokenizerWrapper;
-use tokenizers::pre_tokenizers::byte_level::ByteLevel;
-use tokenizers::pre_tokenizers::digits::Digits;
-use tokenizers::pre_tokenizers::sequence::Sequence;
 use tokenizers::{AddedToken, ModelWrapper};
+
+use super::pretokenizer::Pretokenizer;
 
 /// llama.cpp `LLAMA_TOKEN_TYPE_UNKNOWN`.
 pub const TOKEN_TYPE_UNKNOWN: i32 = 2;
@@ -152,11 +149,13 @@ impl Tokenizer {
     /// GPT-2 byte-level BPE built from a GGUF's `tokenizer.ggml.tokens` (vocab strings,
     /// id = index), `tokenizer.ggml.merges` (`"a b"` strings, rank = index) and optional
     /// `tokenizer.ggml.token_type` (i32 per token; 3 = CONTROL and 4 = USER_DEFINED are
-    /// registered as added tokens, so `"<|im_start|>"` in a text maps to its id; 1 = normal).
+    /// registered as added tokens, so `"<|im_start|>"` in a text maps to its id; 1 = normal),
+    /// pre-tokenized by `pre` (the file's `tokenizer.ggml.pre`: [`Pretokenizer::from_gguf`]).
     pub fn from_vocab_merges(
         tokens: Vec<String>,
         merges: Vec<String>,
         token_types: Option<Vec<i32>>,
+        pre: Pretokenizer,
     ) -> Result<Self, TokenizerError> {
         if tokens.is_empty() {
             return Err(TokenizerError::EmptyVocab);
@@ -183,14 +182,12 @@ impl Tokenizer {
 
         let bpe = BPE::builder()
             .vocab_and_merges(vocab, merges)
+            .ignore_merges(pre.ignore_merges())
             .build()
             .map_err(|e| TokenizerError::Build(e.to_string()))?;
 
         let mut inner = tokenizers::Tokenizer::new(ModelWrapper::BPE(bpe));
-        inner.with_pre_tokenizer(Some(PreTokenizerWrapper::Sequence(Sequence::new(vec![
-            PreTokenizerWrapper::Digits(Digits::new(true)),
-            PreTokenizerWrapper::ByteLevel(ByteLevel::new(false, true, true)),
-        ]))));
+        inner.with_pre_tokenizer(Some(pre.build()?));
         inner.with_decoder(Some(DecoderWrapper::ByteLevel(ByteLevelDecoder::default())));
 
         let mut added = vec![false; tokens.len()];
@@ -361,6 +358,7 @@ fn parse_merges(merges: &[String], vocab: &Vocab) -> Result<Merges, TokenizerErr
 mod tests {
     use super::*;
     use crate::model::gguf::Gguf;
+    use crate::model::pretokenizer::Pretokenizer::Smollm;
     use std::path::Path;
     use std::sync::OnceLock;
 
@@ -396,7 +394,7 @@ mod tests {
         static T: OnceLock<Tokenizer> = OnceLock::new();
         T.get_or_init(|| {
             let v = vocab();
-            Tokenizer::from_vocab_merges(v.tokens.clone(), v.merges.clone(), v.token_types.clone())
+            Tokenizer::from_vocab_merges(v.tokens.clone(), v.merges.clone(), v.token_types.clone(), Smollm)
                 .expect("build tokenizer from the GGUF vocab")
         })
     }
@@ -497,7 +495,7 @@ mod tests {
 
         // Without token types the same text is ordinary characters.
         let v = vocab();
-        let plain = Tokenizer::from_vocab_merges(v.tokens.clone(), v.merges.clone(), None).unwrap();
+        let plain = Tokenizer::from_vocab_merges(v.tokens.clone(), v.merges.clone(), None, Smollm).unwrap();
         let ids = plain.encode("<|im_start|>").unwrap();
         assert!(ids.len() > 1, "{ids:?}");
         assert_eq!(plain.decode(&ids), "<|im_start|>");
@@ -514,13 +512,13 @@ mod tests {
     #[test]
     fn garbage_vocab_is_an_error() {
         assert_eq!(
-            Tokenizer::from_vocab_merges(vec![], vec![], None).unwrap_err(),
+            Tokenizer::from_vocab_merges(vec![], vec![], None, Smollm).unwrap_err(),
             TokenizerError::EmptyVocab
         );
         let toks = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         // Token type count mismatch.
         assert!(matches!(
-            Tokenizer::from_vocab_merges(toks(&["a", "b"]), vec![], Some(vec![1])),
+            Tokenizer::from_vocab_merges(toks(&["a", "b"]), vec![], Some(vec![1]), Smollm),
             Err(TokenizerError::TokenTypeCount { tokens: 2, types: 1 })
         ));
         // Merge with no separator, unknown parts, unknown result (would panic inside the
@@ -530,6 +528,7 @@ mod tests {
                 toks(&["a", "b", "abc", "def"]),
                 vec![merge.to_string()],
                 None,
+                Smollm,
             );
             assert!(
                 matches!(r, Err(TokenizerError::BadMerge { .. })),
@@ -539,7 +538,7 @@ mod tests {
             assert!(msg.contains("merge"), "{msg}");
         }
         // A tiny vocab without most bytes: building works, text it cannot represent errors.
-        let t = Tokenizer::from_vocab_merges(toks(&["a", "b", "ab"]), toks(&["a b"]), None)
+        let t = Tokenizer::from_vocab_merges(toks(&["a", "b", "ab"]), toks(&["a b"]), None, Smollm)
             .unwrap();
         assert_eq!(t.encode("ab").unwrap(), vec![2]);
         assert_eq!(t.encode("aab").unwrap(), vec![0, 2]);
@@ -549,6 +548,7 @@ mod tests {
             toks(&["", "\u{0}", "a", "a", " "]),
             vec![],
             Some(vec![3, 4, 1, 3, 3]),
+            Smollm,
         )
         .unwrap();
         for s in ["", "a", "aa", " ", "\u{0}", "xyz"] {
