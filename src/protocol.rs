@@ -187,6 +187,8 @@ pub enum Response {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelInfo {
     pub name: String,
+    /// `general.architecture`: llama, qwen2 or gpt2.
+    pub arch: String,
     pub n_layers: usize,
     pub d_model: usize,
     pub vocab_size: usize,

@@ -173,7 +173,7 @@ async fn every_response_crosses_the_worker_boundary_unchanged() {
         }),
         Response::LoadProgress { loaded: 5 << 30, total: None },
         Response::ModelReady(ModelInfo {
-            name: "m".into(), n_layers: 2, d_model: 576, vocab_size: 49152, backend: BackendKind::WebGpu, load_ms: 1.5,
+            name: "m".into(), arch: "gpt2".into(), n_layers: 2, d_model: 576, vocab_size: 49152, backend: BackendKind::WebGpu, load_ms: 1.5,
             id: ModelId::of_file(TEST_MODEL, 2, 576),
         }),
         Response::LoadFailed("not a GGUF".into()),

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use actscale::backend::cpu_device;
 use actscale::model::Model;
-use actscale::model::config::LlamaConfig;
+use actscale::model::config::ModelConfig;
 use actscale::model::load::tokenizer_from_gguf;
 use actscale::model::gguf::writer::truncate_layers;
 use actscale::model::gguf::{GgmlType, Gguf, MetaArray, MetaValue, write_gguf};
@@ -90,7 +90,7 @@ impl Tally {
         let n = bytes.len();
         self.run(what, n, move || {
             let g = Gguf::parse(bytes).map_err(|e| e.to_string())?;
-            LlamaConfig::from_gguf(&g).map_err(|e| e.to_string())?;
+            ModelConfig::from_gguf(&g).map_err(|e| e.to_string())?;
             tokenizer_from_gguf(&g).map(|_| ()).map_err(|e| e.to_string())
         });
     }

@@ -126,15 +126,15 @@ impl Problem {
         let m = model();
         let ex = pair(&m.tokenizer, "Rome is in", " Italy", " France").unwrap();
         let base = Baseline::new(m, &batches(std::slice::from_ref(&ex))[0]).unwrap();
-        let c = &m.llama.config;
-        let iv = Intervention::zeros(method, Selection::default(), c.n_layers, c.d_model, ex.ids.len(), m.llama.device());
+        let c = &m.net.config;
+        let iv = Intervention::zeros(method, Selection::default(), c.n_layers, c.d_model, ex.ids.len(), m.net.device());
         Problem { iv, base, flip }
     }
 
     /// Loss and (when `grad`) its gradient at parameter values `x`.
     fn eval(&self, x: &[f64], grad: bool) -> (f64, Option<Vec<f64>>, Vec<f64>) {
         let [rows, cols] = self.iv.params.dims();
-        let params = Tensor::<2>::from_data(TensorData::new(x.to_vec(), [rows, cols]), model().llama.device());
+        let params = Tensor::<2>::from_data(TensorData::new(x.to_vec(), [rows, cols]), model().net.device());
         let params = if grad { params.require_grad() } else { params };
         let iv = Intervention { params: params.clone(), ..self.iv.clone() };
         let applied = iv.hook(&self.base.betas);

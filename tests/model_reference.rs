@@ -9,7 +9,7 @@ mod common;
 use std::cell::RefCell;
 
 use actscale::model::hook::{Hook, Site};
-use actscale::model::llama::Positions;
+use actscale::model::transformer::Positions;
 use burn::tensor::Tensor;
 use common::*;
 
@@ -106,7 +106,7 @@ fn activations_of_rome_is_in_match_layer_by_layer() {
     let ids = ids_of(&reference["ids"]);
     assert_eq!(ids, vec![46292, 314, 281]);
     let rec = Recorder::default();
-    let logits = model.llama.forward(&[ids], &rec, Positions::Last).unwrap();
+    let logits = model.net.forward(&[ids], &rec, Positions::Last).unwrap();
     let resid = rec.resid.borrow();
     assert_eq!(resid.len(), 31);
     for (l, r) in resid.iter().enumerate() {
@@ -130,9 +130,9 @@ fn batched_prompts_give_the_same_logits_as_single_ones() {
     let model = two_layer_model();
     let a = model.tokenizer.encode("The capital of Italy is").unwrap();
     let b = model.tokenizer.encode("The capital of France is").unwrap();
-    let batch = model.llama.forward(&[a.clone(), b.clone()], &actscale::model::hook::NoHook, Positions::Last).unwrap();
+    let batch = model.net.forward(&[a.clone(), b.clone()], &actscale::model::hook::NoHook, Positions::Last).unwrap();
     let batch = batch.into_data().try_to_vec::<f32>().unwrap();
-    let v = model.llama.config.vocab_size;
+    let v = model.net.config.vocab_size;
     for (i, ids) in [a, b].iter().enumerate() {
         let single = last_logits(model, ids);
         let worst = single.iter().zip(&batch[i * v..(i + 1) * v]).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
@@ -144,8 +144,8 @@ fn batched_prompts_give_the_same_logits_as_single_ones() {
 fn all_positions_end_with_the_last_position() {
     let model = two_layer_model();
     let ids = model.tokenizer.encode("Rome is in").unwrap();
-    let all = model.llama.forward(&[ids.clone()], &actscale::model::hook::NoHook, Positions::All).unwrap();
-    assert_eq!(all.dims(), [1, 3, model.llama.config.vocab_size]);
+    let all = model.net.forward(&[ids.clone()], &actscale::model::hook::NoHook, Positions::All).unwrap();
+    assert_eq!(all.dims(), [1, 3, model.net.config.vocab_size]);
     let all = all.into_data().try_to_vec::<f32>().unwrap();
     let last = last_logits(model, &ids);
     let v = last.len();

@@ -5,7 +5,7 @@ mod common;
 
 use actscale::model::Model;
 use actscale::model::hook::NoHook;
-use actscale::model::llama::Positions;
+use actscale::model::transformer::Positions;
 use actscale::readback::to_vec;
 use actscale::steer::hyper::{Hyper, Method, Selection};
 use actscale::steer::intervention::Intervention;
@@ -30,7 +30,7 @@ fn rome(model: &Model) -> Example {
 }
 
 fn logits(model: &Model, ids: &[u32], hook: &dyn actscale::model::hook::Hook) -> Vec<f32> {
-    block_on(to_vec(model.llama.forward(&[ids.to_vec()], hook, Positions::Last).unwrap())).unwrap()
+    block_on(to_vec(model.net.forward(&[ids.to_vec()], hook, Positions::Last).unwrap())).unwrap()
 }
 
 fn wiggle(n: usize, scale: f32) -> Vec<f32> {
@@ -41,10 +41,10 @@ fn wiggle(n: usize, scale: f32) -> Vec<f32> {
 fn zero_parameters_leave_logits_bit_for_bit_unchanged() {
     let model = two_layer_model();
     let ex = rome(model);
-    let c = &model.llama.config;
+    let c = &model.net.config;
     let plain = logits(model, &ex.ids, &NoHook);
     for method in Method::ALL {
-        let iv = Intervention::zeros(method, Selection::default(), c.n_layers, c.d_model, ex.ids.len(), model.llama.device());
+        let iv = Intervention::zeros(method, Selection::default(), c.n_layers, c.d_model, ex.ids.len(), model.net.device());
         for beta in [1.0, -1.0] {
             assert_eq!(logits(model, &ex.ids, &iv.hook(&[beta])), plain, "{method:?} β={beta}");
         }
@@ -55,10 +55,10 @@ fn zero_parameters_leave_logits_bit_for_bit_unchanged() {
 fn beta_zero_is_the_identity_for_any_parameters() {
     let model = two_layer_model();
     let ex = rome(model);
-    let c = &model.llama.config;
+    let c = &model.net.config;
     let plain = logits(model, &ex.ids, &NoHook);
     for method in Method::ALL {
-        let iv = Intervention::zeros(method, Selection::default(), c.n_layers, c.d_model, ex.ids.len(), model.llama.device());
+        let iv = Intervention::zeros(method, Selection::default(), c.n_layers, c.d_model, ex.ids.len(), model.net.device());
         let [r, k] = iv.params.dims();
         let iv = iv.with_values(wiggle(r * k, 0.5)).unwrap();
         assert_eq!(logits(model, &ex.ids, &iv.hook(&[0.0])), plain, "{method:?}");
@@ -149,9 +149,9 @@ fn prompts_past_the_training_and_forward_limits_are_refused_with_the_limit() {
     let err = pair(&model.tokenizer, "Rome is in", " Italy", " Italy").unwrap_err();
     assert!(err.contains("same token"), "{err}");
     let ids = vec![vec![1u32; 1025]];
-    let err = model.llama.check_batch(&ids).unwrap_err().to_string();
+    let err = model.net.check_batch(&ids).unwrap_err().to_string();
     assert!(err.contains("1025 tokens; at most 1024"), "{err}");
-    assert!(model.llama.check_batch(&[vec![1u32; 1024]]).is_ok());
+    assert!(model.net.check_batch(&[vec![1u32; 1024]]).is_ok());
 }
 
 /// Minibatch runs decay the step as lr·½(1 + cos(π·t/T)) (so that the non-zero count settles);

@@ -31,8 +31,8 @@ pub fn ModelStatus(model: ReadSignal<ModelState>) -> impl IntoView {
         ModelState::Ready(info) => view! {
             <div class="model-status ready" id="model-status">
                 {format!(
-                    "{} — {} layers, d = {}, {} tokens; loaded in {:.1} s",
-                    info.name, info.n_layers, info.d_model, info.vocab_size, info.load_ms / 1e3
+                    "{} — {} layers, d = {}, {} tokens, {}; loaded in {:.1} s",
+                    info.name, info.n_layers, info.d_model, info.vocab_size, info.arch, info.load_ms / 1e3
                 )}
             </div>
         }

@@ -10,7 +10,7 @@ use clap::Args;
 use serde_json::json;
 
 use actscale::model::hook::NoHook;
-use actscale::model::llama::Positions;
+use actscale::model::transformer::Positions;
 use actscale::model::Model;
 use actscale::tasks::pair::MAX_PROMPT_TOKENS;
 
@@ -43,7 +43,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     let mut rows = Vec::new();
     for &threads in &args.threads {
         let times = timed(threads, args.reps, || {
-            let logits = model.llama.forward(&[ids.clone()], &NoHook, Positions::Last).map_err(|e| e.to_string())?;
+            let logits = model.net.forward(&[ids.clone()], &NoHook, Positions::Last).map_err(|e| e.to_string())?;
             // Native only (the CLI is not in the browser build): a blocking read is fine here.
             #[allow(clippy::disallowed_methods)]
             let _ = logits.into_data();

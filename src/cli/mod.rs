@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 
 use actscale::backend::{BackendKind, cpu_device};
 use actscale::model::Model;
-use actscale::model::config::LlamaConfig;
+use actscale::model::config::ModelConfig;
 use actscale::model::gguf::Gguf;
 use actscale::model::id::{ModelId, model_hash};
 
@@ -104,7 +104,7 @@ pub fn load_model_with_id(path: &PathBuf) -> Result<(Model, ModelId), String> {
     let bytes = read(path)?;
     let hash = model_hash(&bytes);
     let model = Model::from_bytes(bytes, &cpu_device()).map_err(|e| format!("{}: {e}", path.display()))?;
-    let c = &model.llama.config;
+    let c = &model.net.config;
     let id = ModelId { hash, n_layers: c.n_layers, d_model: c.d_model };
     Ok((model, id))
 }
@@ -114,6 +114,6 @@ pub fn model_id(path: &PathBuf) -> Result<ModelId, String> {
     let bytes = read(path)?;
     let hash = model_hash(&bytes);
     let g = Gguf::parse(bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-    let c = LlamaConfig::from_gguf(&g).map_err(|e| format!("{}: {e}", path.display()))?;
+    let c = ModelConfig::from_gguf(&g).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(ModelId { hash, n_layers: c.n_layers, d_model: c.d_model })
 }

@@ -210,8 +210,8 @@ pub fn eval(a: EvalArgs) -> Result<(), String> {
     if let Some(made_with) = &saved.model {
         made_with.check(&model_id)?;
     }
-    let c = &model.llama.config;
-    let iv = saved.to_intervention(c.n_layers, c.d_model, model.llama.device())?;
+    let c = &model.net.config;
+    let iv = saved.to_intervention(c.n_layers, c.d_model, model.net.device())?;
     let (train, test) = match &a.task {
         Some(task) => build(&model, &TaskArgs { task: task.clone(), prompt: None, from: None, to: None, seed: a.seed, test_share: 0.3, per_template: 24 })?,
         None => (saved.examples.clone(), vec![]),

@@ -1,15 +1,73 @@
-//! Llama hyperparameters, read from a GGUF's metadata.
+//! Hyperparameters of a decoder-only transformer, read from a GGUF's metadata: the
+//! architecture (llama, qwen2, gpt2) and what differs between them. The layout conventions are
+//! llama.cpp's (`tests/data/arch/README.md` spells them out).
 
 use serde::{Deserialize, Serialize};
 
 use super::error::ModelError;
 use super::gguf::{Gguf, GgufError};
 
-/// Architectures that share the llama tensor layout and forward pass.
-pub const SUPPORTED_ARCHITECTURES: &[&str] = &["llama"];
+/// `general.architecture` values the forward pass implements.
+pub const SUPPORTED_ARCHITECTURES: &[&str] = &["llama", "qwen2", "gpt2"];
+
+/// The block structure of an architecture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Arch {
+    /// RMSNorm, RoPE on adjacent pairs, SwiGLU MLP, optional biases (Llama 2/3, SmolLM2).
+    Llama,
+    /// As llama, with Q/K/V biases and NEOX RoPE (pairs `i`, `i + head_dim/2`).
+    Qwen2,
+    /// LayerNorm with bias, learned absolute positions, fused QKV, tanh-GELU MLP, biases
+    /// on every linear map (GPT-2, the paper's model).
+    Gpt2,
+}
+
+/// How queries and keys learn their position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Positional {
+    /// Rotary embedding of adjacent pairs `(x[2i], x[2i+1])` (llama.cpp's NORM).
+    RopeAdjacent,
+    /// Rotary embedding of pairs `(x[i], x[i + head_dim/2])` (llama.cpp's NEOX).
+    RopeNeox,
+    /// `position_embd.weight` added to the token embedding (no rotation).
+    Learned,
+}
+
+impl Arch {
+    fn from_name(name: &str) -> Option<Arch> {
+        match name {
+            "llama" => Some(Arch::Llama),
+            "qwen2" => Some(Arch::Qwen2),
+            "gpt2" => Some(Arch::Gpt2),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::Llama => "llama",
+            Arch::Qwen2 => "qwen2",
+            Arch::Gpt2 => "gpt2",
+        }
+    }
+
+    pub fn positional(self) -> Positional {
+        match self {
+            Arch::Llama => Positional::RopeAdjacent,
+            Arch::Qwen2 => Positional::RopeNeox,
+            Arch::Gpt2 => Positional::Learned,
+        }
+    }
+
+    /// LayerNorm (mean removed, with bias) rather than RMSNorm.
+    pub fn layer_norm(self) -> bool {
+        self == Arch::Gpt2
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LlamaConfig {
+pub struct ModelConfig {
+    pub arch: Arch,
     pub n_layers: usize,
     pub d_model: usize,
     pub n_heads: usize,
@@ -17,18 +75,18 @@ pub struct LlamaConfig {
     pub head_dim: usize,
     pub d_ff: usize,
     pub vocab_size: usize,
-    pub rms_eps: f32,
+    /// The epsilon of every norm (RMSNorm's or LayerNorm's, as the architecture has).
+    pub norm_eps: f32,
+    /// RoPE's base (unused for learned positions).
     pub rope_base: f32,
     pub context_length: usize,
 }
 
-impl LlamaConfig {
+impl ModelConfig {
     pub fn from_gguf(g: &Gguf) -> Result<Self, ModelError> {
-        let arch = g.architecture()?.to_string();
-        if !SUPPORTED_ARCHITECTURES.contains(&arch.as_str()) {
-            return Err(GgufError::UnsupportedArchitecture(arch).into());
-        }
-        let key = |k: &str| format!("{arch}.{k}");
+        let arch_name = g.architecture()?.to_string();
+        let arch = Arch::from_name(&arch_name).ok_or(GgufError::UnsupportedArchitecture(arch_name.clone()))?;
+        let key = |k: &str| format!("{arch_name}.{k}");
         let u = |k: &str| g.get_u32(&key(k)).map(|v| v as usize);
         let n_heads = u("attention.head_count")?;
         let d_model = u("embedding_length")?;
@@ -40,21 +98,30 @@ impl LlamaConfig {
             Some(_) => g.get_f32(&key("rope.freq_base"))?,
             None => 10_000.0,
         };
+        let norm_eps = if arch.layer_norm() {
+            g.get_f32(&key("attention.layer_norm_epsilon"))?
+        } else {
+            g.get_f32(&key("attention.layer_norm_rms_epsilon"))?
+        };
         let embd = g.tensor_info("token_embd.weight")?;
         let vocab_size = embd.dims.get(1).copied().unwrap_or(0) as usize;
-        let config = LlamaConfig {
+        let head_dim = if n_heads == 0 { 0 } else { d_model / n_heads };
+        let config = ModelConfig {
+            arch,
             n_layers: u("block_count")?,
             d_model,
             n_heads,
             n_kv_heads,
-            head_dim: if n_heads == 0 { 0 } else { d_model / n_heads },
+            head_dim,
             d_ff: u("feed_forward_length")?,
             vocab_size,
-            rms_eps: g.get_f32(&key("attention.layer_norm_rms_epsilon"))?,
+            norm_eps,
             rope_base,
-            context_length: u("context_length").unwrap_or(2048),
+            // GPT-2's learned positions end there, so it is required; RoPE models default.
+            context_length: if arch == Arch::Gpt2 { u("context_length")? } else { u("context_length").unwrap_or(2048) },
         };
         config.validate()?;
+        config.check_unsupported(g, &key)?;
         Ok(config)
     }
 
@@ -69,12 +136,50 @@ impl LlamaConfig {
         if self.n_heads % self.n_kv_heads != 0 {
             return bad(format!("{} query heads are not a multiple of {} KV heads", self.n_heads, self.n_kv_heads));
         }
-        if self.head_dim % 2 != 0 {
+        if self.arch.positional() != Positional::Learned && self.head_dim % 2 != 0 {
             return bad(format!("head dim {} is odd; RoPE needs pairs", self.head_dim));
         }
+        if !(self.norm_eps.is_finite() && self.norm_eps >= 0.0) || !(self.rope_base.is_finite() && self.rope_base > 0.0) {
+            return bad(format!("norm epsilon {} or RoPE base {} is not a usable number", self.norm_eps, self.rope_base));
+        }
         // Bounds that keep a hostile file from asking for absurd allocations.
-        if self.n_layers > 512 || self.d_model > 65_536 || self.d_ff > 262_144 || self.vocab_size > 1_000_000 {
+        if self.n_layers > 512
+            || self.d_model > 65_536
+            || self.d_ff > 262_144
+            || self.vocab_size > 1_000_000
+            || self.context_length > 1 << 24
+        {
             return bad(format!("implausibly large model: {self:?}"));
+        }
+        Ok(())
+    }
+
+    /// Metadata that would change the forward pass in a way this implementation does not
+    /// follow: refused by name rather than run wrongly.
+    fn check_unsupported(&self, g: &Gguf, key: &dyn Fn(&str) -> String) -> Result<(), ModelError> {
+        let bad = |why: String| Err(ModelError::BadConfig(why));
+        for k in ["attention.key_length", "attention.value_length", "rope.dimension_count"] {
+            if g.metadata(&key(k)).is_some() {
+                let v = g.get_u32(&key(k))? as usize;
+                if v != self.head_dim {
+                    return bad(format!("{} is {v}, not d_model / heads = {}: not supported", key(k), self.head_dim));
+                }
+            }
+        }
+        // Llama 3.1's scaling is the `rope_freqs.weight` tensor (read by the forward pass);
+        // metadata scaling (linear factors, YaRN) would move every angle.
+        if let Some(v) = g.metadata(&key("rope.scaling.type")) {
+            let t = v.as_str().unwrap_or("?");
+            let factor = match g.metadata(&key("rope.scaling.factor")) {
+                Some(_) => g.get_f32(&key("rope.scaling.factor"))?,
+                None => 1.0,
+            };
+            if !(t == "none" || (t == "linear" && factor == 1.0)) {
+                return bad(format!("RoPE scaling {t:?} with factor {factor} ({}) is not supported", key("rope.scaling.type")));
+            }
+        }
+        if g.metadata(&key("attention.scale")).is_some() {
+            return bad(format!("{} (a non-standard attention scale) is not supported", key("attention.scale")));
         }
         Ok(())
     }

@@ -1,15 +1,15 @@
-//! A loaded model: the llama weights on a device and the tokenizer from the same GGUF.
+//! A loaded model: the transformer weights on a device and the tokenizer from the same GGUF.
 
 use burn::tensor::Device;
 
 use super::error::ModelError;
 use super::gguf::Gguf;
-use super::llama::Llama;
+use super::transformer::Transformer;
 use super::pretokenizer::Pretokenizer;
 use super::tokenizer::Tokenizer;
 
 pub struct Model {
-    pub llama: Llama,
+    pub net: Transformer,
     pub tokenizer: Tokenizer,
 }
 
@@ -22,15 +22,15 @@ impl Model {
     /// Loads a parsed GGUF onto `device`.
     pub fn from_gguf(g: &Gguf, device: &Device) -> Result<Model, ModelError> {
         let tokenizer = tokenizer_from_gguf(g)?;
-        let llama = Llama::from_gguf(g, device)?;
-        if tokenizer.vocab_size() != llama.config.vocab_size {
+        let net = Transformer::from_gguf(g, device)?;
+        if tokenizer.vocab_size() != net.config.vocab_size {
             return Err(ModelError::BadConfig(format!(
                 "the tokenizer has {} tokens but the embedding has {} rows",
                 tokenizer.vocab_size(),
-                llama.config.vocab_size
+                net.config.vocab_size
             )));
         }
-        Ok(Model { llama, tokenizer })
+        Ok(Model { net, tokenizer })
     }
 }
 

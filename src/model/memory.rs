@@ -2,7 +2,7 @@
 //! can hold it: checked before any weight is dequantised, so that a model too large for the
 //! browser gets a message (naming the largest that fits) and the page keeps the model it had.
 
-use super::config::LlamaConfig;
+use super::config::ModelConfig;
 use super::gguf::TensorInfo;
 
 /// The prompt length the estimate budgets training for.
@@ -36,7 +36,7 @@ pub struct MemoryNeed {
 }
 
 impl MemoryNeed {
-    pub fn of(config: &LlamaConfig, tensors: &[TensorInfo], file_len: u64) -> Self {
+    pub fn of(config: &ModelConfig, tensors: &[TensorInfo], file_len: u64) -> Self {
         let (largest, largest_name) = tensors
             .iter()
             .map(|t| (t.n_elements.saturating_mul(4), t.name.clone()))
@@ -119,8 +119,9 @@ mod tests {
     use super::*;
     use crate::model::gguf::GgmlType;
 
-    fn config(n_layers: usize, d_model: usize, d_ff: usize, vocab_size: usize) -> LlamaConfig {
-        LlamaConfig {
+    fn config(n_layers: usize, d_model: usize, d_ff: usize, vocab_size: usize) -> ModelConfig {
+        ModelConfig {
+            arch: crate::model::config::Arch::Llama,
             n_layers,
             d_model,
             n_heads: 32,
@@ -128,7 +129,7 @@ mod tests {
             head_dim: d_model / 32,
             d_ff,
             vocab_size,
-            rms_eps: 1e-5,
+            norm_eps: 1e-5,
             rope_base: 10_000.0,
             context_length: 2048,
         }
@@ -138,7 +139,7 @@ mod tests {
         TensorInfo { name: name.into(), dims: vec![n], ty: GgmlType::F32, offset: 0, n_elements: n, n_bytes: n * 4 }
     }
 
-    /// Llama-3-8B's shapes at ~4.5 bits a weight (a Q4_K_M file of 4.9 GB) cannot run in the
+    /// Transformer-3-8B's shapes at ~4.5 bits a weight (a Q4_K_M file of 4.9 GB) cannot run in the
     /// browser; the message says how large a model can, and that is below 4 GiB's worth.
     #[test]
     fn an_8b_model_is_refused_in_wasm_naming_the_largest_that_fits() {

@@ -1,4 +1,5 @@
-//! The language model: GGUF reader, tokenizer and the llama forward pass with hook sites.
+//! The language model: GGUF reader, tokenizer and the transformer forward pass (llama, qwen2,
+//! gpt2) with hook sites.
 //! Only `site` and `id` are built without the `engine` feature.
 
 pub mod id;
@@ -13,7 +14,13 @@ pub mod gguf;
 #[cfg(feature = "engine")]
 pub mod hook;
 #[cfg(feature = "engine")]
-pub mod llama;
+pub mod layers;
+#[cfg(feature = "engine")]
+pub mod rope;
+#[cfg(feature = "engine")]
+pub mod transformer;
+#[cfg(feature = "engine")]
+pub mod weights;
 #[cfg(feature = "engine")]
 pub mod load;
 #[cfg(feature = "engine")]

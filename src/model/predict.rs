@@ -4,7 +4,7 @@
 use super::Model;
 use super::error::ModelError;
 use super::hook::{Hook, NoHook};
-use super::llama::Positions;
+use super::transformer::Positions;
 use super::tokenizer::Tokenizer;
 
 pub use crate::protocol::TopToken;
@@ -16,7 +16,7 @@ pub async fn last_logits(model: &Model, ids: &[u32]) -> Result<Vec<f32>, ModelEr
 
 /// Last-position logits of one prompt with `hook` applied.
 pub async fn last_logits_hooked(model: &Model, ids: &[u32], hook: &dyn Hook) -> Result<Vec<f32>, ModelError> {
-    let logits = model.llama.forward(&[ids.to_vec()], hook, Positions::Last)?;
+    let logits = model.net.forward(&[ids.to_vec()], hook, Positions::Last)?;
     crate::readback::to_vec(logits).await.map_err(ModelError::Backend)
 }
 

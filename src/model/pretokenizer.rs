@@ -34,12 +34,12 @@ pub const GGUF_KEY: &str = "tokenizer.ggml.pre";
 
 /// llama.cpp's GPT-2 regex.
 const GPT2: &str = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)";
-/// llama.cpp's Llama 3 regex (`(?i:'s|…)` of the HF tokenizer.json spelt out case by case).
+/// llama.cpp's Transformer 3 regex (`(?i:'s|…)` of the HF tokenizer.json spelt out case by case).
 const LLAMA3: &str = concat!(
     r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+",
     r"|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 );
-/// llama.cpp's Qwen2 regex: Llama 3's with single digits (`\p{N}`) instead of `\p{N}{1,3}`.
+/// llama.cpp's Qwen2 regex: Transformer 3's with single digits (`\p{N}`) instead of `\p{N}{1,3}`.
 const QWEN2: &str = concat!(
     r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+",
     r"|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
@@ -53,10 +53,10 @@ pub enum Pretokenizer {
     Smollm,
     /// `gpt-2`: the GPT-2 regex alone.
     Gpt2,
-    /// `llama-bpe` (Llama 3): the Llama 3 regex (numbers in groups of up to three digits), and
+    /// `llama-bpe` (Transformer 3): the Transformer 3 regex (numbers in groups of up to three digits), and
     /// BPE with `ignore_merges` (a piece that is a whole token is that token).
     LlamaBpe,
-    /// `qwen2`: the Llama 3 regex with every digit alone.
+    /// `qwen2`: the Transformer 3 regex with every digit alone.
     Qwen2,
     /// llama.cpp's `default`, used for a missing key: punctuation runs
     /// (`[\p{P}\$\+<=>\^~\|]+`), then the GPT-2 regex, then `\p{N}+`, then `[0-9][0-9][0-9]`.
@@ -170,7 +170,7 @@ impl Pretokenizer {
     }
 
     /// Whether BPE takes a piece that is itself a token as that token without merging
-    /// (llama.cpp's `ignore_merges`, set for the Llama 3 family; HF's BPE `ignore_merges`).
+    /// (llama.cpp's `ignore_merges`, set for the Transformer 3 family; HF's BPE `ignore_merges`).
     pub fn ignore_merges(self) -> bool {
         self == Pretokenizer::LlamaBpe
     }

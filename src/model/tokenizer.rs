@@ -8,7 +8,7 @@
 //! * pre-tokenizer: the one `tokenizer.ggml.pre` names ([`Pretokenizer`]; SmolLM2's `smollm`
 //!   splits off every digit, then applies the GPT-2 regex), then the byte-level mapping;
 //! * model: BPE over the vocab and merges (no unk token, no dropout — byte level, so every byte
-//!   has a token; `ignore_merges` where the pre-tokenizer asks for it, as for Llama 3);
+//!   has a token; `ignore_merges` where the pre-tokenizer asks for it, as for Transformer 3);
 //! * decoder: ByteLevel; no normalizer and no post-processor (no BOS, no prefix space).
 //!
 //! Control tokens (`token_type == 3`, e.g. `<|im_start|>`) and user-defined tokens (`4`) are

@@ -17,7 +17,7 @@ pub async fn greedy(model: &Model, ids: &[u32], n_new: usize, steer: Option<(&In
         return Err("the prompt is empty".into());
     }
     if let Some((iv, _)) = steer {
-        let c = &model.llama.config;
+        let c = &model.net.config;
         iv.check_fits(c.n_layers, c.d_model, ids.len())?;
     }
     let applied = steer.map(|(iv, beta)| iv.hook(&[beta]));

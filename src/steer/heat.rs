@@ -9,7 +9,7 @@ use super::hyper::Method;
 use super::intervention::{Intervention, dyn_alpha};
 use crate::model::Model;
 use crate::model::hook::{Hook, Site};
-use crate::model::llama::Positions;
+use crate::model::transformer::Positions;
 use crate::readback::to_vec;
 
 /// Records α (`dyn_alpha`) of a DynScalar at every site while passing activations through unchanged.
@@ -47,7 +47,7 @@ pub async fn heat_from(model: &Model, iv: &Intervention, ids: &[u32], values: Ve
         }
         Method::DynScalar => {
             let hook = DynAlphas { iv, masked: (iv.params.clone() * iv.mask.clone()).detach(), alphas: RefCell::new(vec![]) };
-            model.llama.forward(&[ids.to_vec()], &hook, Positions::Last).map_err(|e| e.to_string())?;
+            model.net.forward(&[ids.to_vec()], &hook, Positions::Last).map_err(|e| e.to_string())?;
             let alphas = hook.alphas.into_inner();
             let mut out = vec![0.0f32; rows * t];
             if alphas.is_empty() {

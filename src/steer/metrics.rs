@@ -66,7 +66,7 @@ pub async fn evaluate(model: &Model, iv: &Intervention, examples: &[Example], ma
     let mask = to_vec(iv.mask.clone()).await?;
     let Counts { l1, nonzero, params } = counts(iv, &values, &mask);
     let frozen = Intervention { params: iv.params.clone().detach(), ..iv.clone() };
-    let c = &model.llama.config;
+    let c = &model.net.config;
     let mut m = Metrics { l1, nonzero, params, ..Metrics::default() };
     for batch in batches(examples) {
         frozen.check_fits(c.n_layers, c.d_model, batch.positions())?;

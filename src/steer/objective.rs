@@ -14,7 +14,7 @@ use super::prompts::Batch;
 use crate::model::Model;
 use crate::model::error::ModelError;
 use crate::model::hook::{Hook, NoHook};
-use crate::model::llama::Positions;
+use crate::model::transformer::Positions;
 
 const MASKED: f32 = -1.0e9;
 
@@ -46,7 +46,7 @@ fn int_column(values: Vec<u32>, device: &Device) -> Tensor<2, Int> {
 impl Baseline {
     /// Runs the unmodified model once on the B prompts (both β halves share its output).
     pub fn new(model: &Model, batch: &Batch) -> Result<Baseline, ModelError> {
-        let logits0 = model.llama.forward(&batch.ids, &NoHook, Positions::Last)?;
+        let logits0 = model.net.forward(&batch.ids, &NoHook, Positions::Last)?;
         let [b, _, v] = logits0.dims();
         Self::from_logits(logits0.reshape([b, v]), batch)
     }
@@ -111,8 +111,8 @@ pub fn terms(model: &Model, iv: &Intervention, base: &Baseline, margin: f32, lam
 /// `base.betas[i]`); `terms` is this with an intervention's hook.
 pub fn terms_with_hook(model: &Model, hook: &dyn Hook, base: &Baseline, margin: f32, lambda_f: f32) -> Result<Terms, ModelError> {
     let rows = base.ids2.len();
-    let v = model.llama.config.vocab_size;
-    let logits = model.llama.forward(&base.ids2, hook, Positions::Last)?.reshape([rows, v]);
+    let v = model.net.config.vocab_size;
+    let logits = model.net.forward(&base.ids2, hook, Positions::Last)?.reshape([rows, v]);
     Ok(Terms::from_logits(logits, base, margin, lambda_f))
 }
 

@@ -70,8 +70,8 @@ impl Trainer {
                 groups.len()
             ));
         }
-        let c = &model.llama.config;
-        let device = model.llama.device();
+        let c = &model.net.config;
+        let device = model.net.device();
         let mask = Intervention::selection_mask(method, &selection, c.n_layers, c.d_model, positions);
         let iv = Intervention::zeros(method, selection, c.n_layers, c.d_model, positions, device);
         let chunks: Vec<_> = groups.iter().flat_map(|g| g.chunks(hyper.batch_size)).collect();

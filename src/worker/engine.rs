@@ -11,7 +11,7 @@ use actscale::protocol::{ModelInfo, Prediction, Response};
 
 use actscale::model::id::hash_of_digest;
 
-use actscale::model::config::LlamaConfig;
+use actscale::model::config::ModelConfig;
 use actscale::model::gguf::Gguf;
 use actscale::model::memory::MemoryNeed;
 
@@ -90,9 +90,10 @@ pub async fn load_bytes(name: String, bytes: Rc<Vec<u8>>, start: f64, hash: Opti
     };
     match loaded {
         Ok(model) => {
-            let c = &model.llama.config;
+            let c = &model.net.config;
             let info = ModelInfo {
                 name,
+                arch: c.arch.name().to_string(),
                 n_layers: c.n_layers,
                 d_model: c.d_model,
                 vocab_size: c.vocab_size,
@@ -112,7 +113,7 @@ pub async fn load_bytes(name: String, bytes: Rc<Vec<u8>>, start: f64, hash: Opti
 /// Whether the backend can hold the model (from its header): the worker's 4 GiB of wasm memory
 /// always, and on WebGPU the largest tensor in one buffer.
 async fn fits(g: &Gguf, file_len: u64, backend: BackendKind) -> Result<(), String> {
-    let config = LlamaConfig::from_gguf(g).map_err(|e| e.to_string())?;
+    let config = ModelConfig::from_gguf(g).map_err(|e| e.to_string())?;
     let mut need = MemoryNeed::of(&config, g.tensors(), file_len);
     if backend == BackendKind::WebGpu {
         need.weights = 0; // on the GPU; the worker keeps the file and the CPU-side bookkeeping

@@ -61,7 +61,7 @@ pub async fn steer(prompt: String, beta: f32, k: usize) -> Response {
         Ok(ids) => ids,
         Err(e) => return fail(prompt, e.to_string()),
     };
-    let c = &model.llama.config;
+    let c = &model.net.config;
     if let Err(e) = l.iv.check_fits(c.n_layers, c.d_model, ids.len()) {
         return fail(prompt, e);
     }
@@ -176,7 +176,7 @@ async fn apply_checked(mut saved: SavedIntervention) -> Result<AppliedState, Str
             saved.n_positions
         ));
     }
-    let iv = saved.to_intervention(info.n_layers, info.d_model, model.llama.device())?;
+    let iv = saved.to_intervention(info.n_layers, info.d_model, model.net.device())?;
     let h = heat(&model, &iv, &first.ids).await?;
     let tok = &model.tokenizer;
     let request = TrainRequest {

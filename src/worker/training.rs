@@ -116,7 +116,7 @@ async fn train_steps(req: &TrainRequest, send: &impl Fn(Response)) -> Result<(bo
     send(Response::TrainStarted {
         prompt: shown.text.clone(),
         tokens: shown.ids.iter().map(|&i| model.tokenizer.token_text(i)).collect(),
-        n_layers: model.llama.config.n_layers,
+        n_layers: model.net.config.n_layers,
         params: trainer.selection_mask().iter().filter(|m| **m > 0.0).count(),
         method: req.method,
     });

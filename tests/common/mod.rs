@@ -62,8 +62,8 @@ pub fn floats(v: &serde_json::Value) -> Vec<f32> {
 /// Last-position logits of one prompt on the CPU backend.
 pub fn last_logits(model: &Model, ids: &[u32]) -> Vec<f32> {
     let logits = model
-        .llama
-        .forward(&[ids.to_vec()], &actscale::model::hook::NoHook, actscale::model::llama::Positions::Last)
+        .net
+        .forward(&[ids.to_vec()], &actscale::model::hook::NoHook, actscale::model::transformer::Positions::Last)
         .expect("forward runs");
     logits.into_data().try_to_vec::<f32>().expect("f32 logits")
 }

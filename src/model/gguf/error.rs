@@ -21,7 +21,7 @@ pub enum GgufError {
     TensorOutOfBounds { name: String, start: u64, end: u64, file_len: u64 },
     /// The tensor is stored in a quantisation this reader cannot dequantise.
     UnsupportedQuant { tensor: String, ty_name: String },
-    /// The model is not of the llama family.
+    /// The model's architecture is not one the forward pass implements.
     UnsupportedArchitecture(String),
     /// No tensor of that name.
     MissingTensor(String),
@@ -106,19 +106,19 @@ impl fmt::Display for GgufError {
             GgufError::UnsupportedQuant { tensor, ty_name } => write!(
                 f,
                 "tensor '{tensor}' is quantised as {ty_name}, which is not supported; \
-                 use a model quantised as F32, F16, Q8_0, Q4_0 or Q4_1"
+                 use a model quantised as F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 or a K-quant (Q2_K to Q6_K)"
             ),
             GgufError::UnsupportedArchitecture(arch) => write!(
                 f,
-                "unsupported model architecture '{arch}': only llama-family models are supported"
+                "unsupported model architecture '{arch}': only llama, qwen2 and gpt2 models are supported"
             ),
             GgufError::MissingTensor(name) => write!(
                 f,
-                "the model has no tensor named '{name}'; it is not a complete llama-family model"
+                "the model has no tensor named '{name}'; it is not a complete model of its architecture"
             ),
             GgufError::MissingMetadata(key) => write!(
                 f,
-                "the model has no metadata entry '{key}'; it is not a complete llama-family GGUF"
+                "the model has no metadata entry '{key}'; it is not a complete GGUF of its architecture"
             ),
             GgufError::InvalidArgument(why) => write!(f, "{why}"),
         }
@@ -138,7 +138,7 @@ mod tests {
         let e = GgufError::Truncated { what: "x".into(), needed: 8, available: 3 };
         assert!(e.to_string().contains("the file is truncated"), "{e}");
         let e = GgufError::UnsupportedArchitecture("gpt2".into());
-        assert!(e.to_string().contains("only llama-family models are supported"), "{e}");
+        assert!(e.to_string().contains("only llama, qwen2 and gpt2 models are supported"), "{e}");
         let e = GgufError::UnsupportedVersion(3u32.swap_bytes());
         assert!(e.to_string().contains("big-endian"), "{e}");
         let e = GgufError::TooLarge { what: "tensor count".into(), count: 1 << 60 };

@@ -1,0 +1,86 @@
+//! The pieces a transformer block is made of: linear maps with optional bias, RMSNorm or
+//! LayerNorm, and the two MLP forms (SwiGLU for llama/qwen2, GELU for gpt2).
+
+use burn::tensor::Tensor;
+use burn::tensor::activation::silu;
+
+/// y = x · W (+ b), with W stored [in, out].
+pub struct Linear {
+    pub w: Tensor<2>,
+    pub b: Option<Tensor<1>>,
+}
+
+impl Linear {
+    /// Applies the map to rows [n, in] -> [n, out].
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let y = x.matmul(self.w.clone());
+        match &self.b {
+            Some(b) => {
+                let out = b.dims()[0];
+                y + b.clone().reshape([1, out])
+            }
+            None => y,
+        }
+    }
+
+    /// Applies the map to [batch, positions, in] -> [batch, positions, out].
+    pub fn forward3(&self, x: Tensor<3>) -> Tensor<3> {
+        let [b, t, d] = x.dims();
+        let y = self.forward(x.reshape([b * t, d]));
+        let out = y.dims()[1];
+        y.reshape([b, t, out])
+    }
+}
+
+/// RMSNorm (`bias` None, no mean removed) or LayerNorm (`bias` Some, mean removed, biased
+/// variance), over the last axis.
+pub struct Norm {
+    pub weight: Tensor<1>,
+    pub bias: Option<Tensor<1>>,
+    pub eps: f32,
+}
+
+impl Norm {
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let d = self.weight.dims()[0];
+        let w = self.weight.clone().reshape([1, 1, d]);
+        match &self.bias {
+            None => {
+                let scale = x.clone().powi_scalar(2).mean_dim(2).add_scalar(self.eps).sqrt().recip();
+                x * scale * w
+            }
+            Some(b) => {
+                let centred = x.clone() - x.mean_dim(2);
+                let scale = centred.clone().powi_scalar(2).mean_dim(2).add_scalar(self.eps).sqrt().recip();
+                centred * scale * w + b.clone().reshape([1, 1, d])
+            }
+        }
+    }
+}
+
+/// The MLP of a block.
+pub enum Mlp {
+    /// down(silu(gate(h)) * up(h)).
+    SwiGlu { gate: Linear, up: Linear, down: Linear },
+    /// down(gelu(up(h))), GELU in GPT-2's tanh form.
+    Gelu { up: Linear, down: Linear },
+}
+
+impl Mlp {
+    pub fn forward(&self, h: Tensor<3>) -> Tensor<3> {
+        let [b, t, d] = h.dims();
+        let h2 = h.reshape([b * t, d]);
+        let y = match self {
+            Mlp::SwiGlu { gate, up, down } => down.forward(silu(gate.forward(h2.clone())) * up.forward(h2)),
+            Mlp::Gelu { up, down } => down.forward(gelu_tanh(up.forward(h2))),
+        };
+        y.reshape([b, t, d])
+    }
+}
+
+/// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))): GPT-2's GELU (HF `gelu_new`, ggml's GELU).
+fn gelu_tanh(x: Tensor<2>) -> Tensor<2> {
+    const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+    let inner = (x.clone() + x.clone().powi_scalar(3).mul_scalar(0.044715)).mul_scalar(SQRT_2_OVER_PI);
+    x.clone().mul_scalar(0.5) * (inner.tanh().add_scalar(1.0))
+}

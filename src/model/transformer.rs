@@ -1,0 +1,175 @@
+//! The forward pass of a decoder-only transformer (llama, qwen2, gpt2) in burn, on any
+//! `Device`, with hook sites at every layer's attention and MLP outputs. Weights are
+//! dequantised to f32 once, at load.
+
+use burn::tensor::activation::softmax;
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+
+use super::config::{ModelConfig, Positional};
+use super::error::ModelError;
+use super::gguf::Gguf;
+use super::hook::{Hook, Site};
+use super::layers::{Linear, Norm};
+use super::rope::Rope;
+use super::weights::{Block, Loader};
+
+/// Which positions get logits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Positions {
+    Last,
+    All,
+}
+
+pub struct Transformer {
+    pub config: ModelConfig,
+    device: Device,
+    /// [vocab, d]: row i is token i's embedding.
+    embed: Tensor<2>,
+    /// [context, d]: GPT-2's learned position embeddings.
+    positions: Option<Tensor<2>>,
+    /// Llama 3.1's RoPE frequency divisors (`rope_freqs.weight`), head_dim / 2 of them.
+    rope_freqs: Option<Vec<f32>>,
+    /// [d, vocab]: the LM head, a transposed view of the embedding when tied.
+    lm_head: Linear,
+    layers: Vec<Block>,
+    final_norm: Norm,
+}
+
+/// Most tokens a forward pass reads: attention holds heads × T² scores per layer (9 · 1024² ·
+/// 4 bytes = 38 MB for the default model), and the page's wasm has 4 GiB in all.
+pub const MAX_FORWARD_TOKENS: usize = 1024;
+
+impl Transformer {
+    /// Loads a model from a parsed GGUF onto `device`. The device gets autodiff switched on so
+    /// that interventions can be trained; the weights never require gradients.
+    pub fn from_gguf(g: &Gguf, device: &Device) -> Result<Self, ModelError> {
+        let device = &device.clone().autodiff();
+        let config = ModelConfig::from_gguf(g)?;
+        let ld = Loader { g, device, config: &config };
+        let (d, v) = (config.d_model, config.vocab_size);
+        let embed_data = ld.read("token_embd.weight", &[d, v])?;
+        let embed = Tensor::<2>::from_data(TensorData::new(embed_data, [v, d]), device);
+        let positions = match config.arch.positional() {
+            Positional::Learned => {
+                let n = config.context_length;
+                let data = ld.read("position_embd.weight", &[d, n])?;
+                Some(Tensor::<2>::from_data(TensorData::new(data, [n, d]), device))
+            }
+            _ => None,
+        };
+        let rope_freqs = match g.tensor_info("rope_freqs.weight") {
+            Ok(_) if config.arch.positional() != Positional::Learned => {
+                let f = ld.read("rope_freqs.weight", &[config.head_dim / 2])?;
+                if f.iter().any(|x| !(x.is_finite() && *x > 0.0)) {
+                    return Err(ModelError::BadConfig("rope_freqs.weight has a value that is not a positive number".into()));
+                }
+                Some(f)
+            }
+            _ => None,
+        };
+        // Tied embeddings (one copy in memory) unless the file has its own output matrix.
+        let w = if g.tensor_info("output.weight").is_ok() {
+            ld.matrix("output.weight", d, v)?
+        } else {
+            embed.clone().transpose()
+        };
+        let b = if g.tensor_info("output.bias").is_ok() { Some(ld.vector("output.bias", v)?) } else { None };
+        let lm_head = Linear { w, b };
+        let layers = (0..config.n_layers).map(|l| ld.block(l)).collect::<Result<Vec<_>, _>>()?;
+        let final_norm = ld.norm("output_norm")?;
+        Ok(Transformer { config, device: device.clone(), embed, positions, rope_freqs, lm_head, layers, final_norm })
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Checks a batch of token ids: non-empty, equal lengths, ids in the vocabulary, within context.
+    pub fn check_batch(&self, ids: &[Vec<u32>]) -> Result<(usize, usize), ModelError> {
+        let bad = |s: String| Err(ModelError::BadInput(s));
+        let Some(first) = ids.first() else { return bad("no prompts given".into()) };
+        let t = first.len();
+        if t == 0 {
+            return bad("the prompt is empty: type some text".into());
+        }
+        if t > MAX_FORWARD_TOKENS {
+            return bad(format!(
+                "the prompt has {t} tokens; at most {MAX_FORWARD_TOKENS} are read (attention's memory grows with the square of the length)"
+            ));
+        }
+        if t > self.config.context_length {
+            return bad(format!(
+                "the prompt has {t} tokens; this model reads at most {}",
+                self.config.context_length
+            ));
+        }
+        if let Some(p) = ids.iter().position(|p| p.len() != t) {
+            return bad(format!("prompt {p} has {} tokens, prompt 0 has {t}: a batch needs equal lengths", ids[p].len()));
+        }
+        if let Some(&id) = ids.iter().flatten().find(|&&id| id as usize >= self.config.vocab_size) {
+            return bad(format!("token id {id} is outside the vocabulary ({})", self.config.vocab_size));
+        }
+        Ok((ids.len(), t))
+    }
+
+    /// Logits [batch, 1 or positions, vocab] for a batch of equal-length prompts, with `hook`
+    /// applied at every site.
+    pub fn forward(&self, ids: &[Vec<u32>], hook: &dyn Hook, positions: Positions) -> Result<Tensor<3>, ModelError> {
+        let (b, t) = self.check_batch(ids)?;
+        let c = &self.config;
+        let d = c.d_model;
+        let flat: Vec<i32> = ids.iter().flatten().map(|&i| i as i32).collect();
+        let idx = Tensor::<1, Int>::from_data(TensorData::new(flat, [b * t]), &self.device);
+        let mut x = self.embed.clone().select(0, idx).reshape([b, t, d]);
+        if let Some(pos) = &self.positions {
+            x = x + pos.clone().narrow(0, 0, t).reshape([1, t, d]);
+        }
+        let rope = match c.arch.positional() {
+            Positional::Learned => None,
+            p => Some(Rope::new(p == Positional::RopeNeox, c.head_dim, c.rope_base, self.rope_freqs.as_deref(), t, &self.device)),
+        };
+        // burn's tril_mask is true OUTSIDE the lower triangle: exactly the future positions.
+        let mask = Tensor::<2, Bool>::tril_mask([t, t], 0, &self.device)
+            .reshape([1, 1, t, t])
+            .expand([b, c.n_heads, t, t]);
+        for (l, layer) in self.layers.iter().enumerate() {
+            hook.resid(l, &x);
+            let attn = self.attention(layer.attn_norm.forward(x.clone()), layer, rope.as_ref(), mask.clone());
+            x = x + hook.site(Site::AttnOut, l, attn);
+            let mlp = layer.mlp.forward(layer.ffn_norm.forward(x.clone()));
+            x = x + hook.site(Site::MlpOut, l, mlp);
+        }
+        hook.resid(c.n_layers, &x);
+        let (x, tp) = match positions {
+            Positions::Last => (x.narrow(1, t - 1, 1), 1),
+            Positions::All => (x, t),
+        };
+        let x = self.final_norm.forward(x);
+        Ok(self.lm_head.forward(x.reshape([b * tp, d])).reshape([b, tp, c.vocab_size]))
+    }
+
+    fn attention(&self, h: Tensor<3>, layer: &Block, rope: Option<&Rope>, mask: Tensor<4, Bool>) -> Tensor<3> {
+        let c = &self.config;
+        let [b, t, d] = h.dims();
+        let (nh, nkv, hd) = (c.n_heads, c.n_kv_heads, c.head_dim);
+        let h2 = h.reshape([b * t, d]);
+        let heads = |w: &Linear, n: usize| w.forward(h2.clone()).reshape([b, t, n, hd]).swap_dims(1, 2);
+        let rotate = |x: Tensor<4>| match rope {
+            Some(r) => r.apply(x),
+            None => x,
+        };
+        let q = rotate(heads(&layer.wq, nh));
+        let k = rotate(heads(&layer.wk, nkv));
+        let v = heads(&layer.wv, nkv);
+        // Grouped-query attention: query head i reads KV head i / (nh / nkv).
+        let group = nh / nkv;
+        let widen = |x: Tensor<4>| {
+            x.reshape([b, nkv, 1, t, hd]).expand([b, nkv, group, t, hd]).reshape([b, nh, t, hd])
+        };
+        let (k, v) = (widen(k), widen(v));
+        let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(1.0 / (hd as f32).sqrt());
+        let probs = softmax(scores.mask_fill(mask, -1.0e9), 3);
+        let out = probs.matmul(v).swap_dims(1, 2).reshape([b * t, d]);
+        layer.wo.forward(out).reshape([b, t, d])
+    }
+}
