@@ -128,3 +128,54 @@ test('an unknown pre-tokenizer and a model too large for the browser each say so
     await browser.close();
   }
 });
+
+/** The predictions table as [token, logit] pairs. */
+const predictions = (page) => page.locator('#predictions tr.prediction').evaluateAll((rows) =>
+  rows.map((r) => [r.dataset.token, Number(r.querySelector('td.logit').textContent)]));
+
+/** Opens the page (on WebGPU when `webgpu`), loads the GPT-2 file and types the prompt. */
+async function gpt2Page(browser, webgpu, errors) {
+  const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}${webgpu ? '&backend=webgpu' : ''}`, errors);
+  await page.locator(READY).waitFor({ timeout: 300_000 });
+  await loadFile(page, 'gpt2-tiny.gguf', await readFile(join(ROOT, 'tests/data/arch/gpt2.gguf')));
+  await page.waitForFunction(() => /gpt2-tiny\.gguf — .*gpt2/.test(document.querySelector('#model-status.ready')?.textContent ?? ''), null, { timeout: 120_000 });
+  const backend = webgpu ? /model on WebGPU/ : /model on CPU/;
+  await page.waitForFunction((src) => new RegExp(src).test(document.querySelector('#backend-status')?.textContent ?? ''), backend.source, { timeout: 60_000 });
+  await page.locator('#prompt').fill('the ring is in the');
+  // Rows of this file's predictions (ids below its 288 tokens), not the previous model's.
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('#predictions tr.prediction')];
+    return rows.length === 10 && rows.every((r) => Number(r.dataset.id) < 288);
+  }, null, { timeout: 300_000 });
+  return page;
+}
+
+test('the GPT-2 file on WebGPU (SwiftShader) predicts as on the CPU backend and trains', async () => {
+  const gpuBrowser = await launch({ webgpu: true });
+  const cpuBrowser = await launch({ webgpu: false });
+  const errors = [];
+  try {
+    const cpu = await predictions(await gpt2Page(cpuBrowser, false, errors));
+    const page = await gpt2Page(gpuBrowser, true, errors);
+    const gpu = await predictions(page);
+    // The same ten tokens in the same order; logits within the table's rounding (2 decimals)
+    // plus f32 noise between backends (~1e-5 at these magnitudes).
+    assert.deepEqual(gpu.map(([t]) => t), cpu.map(([t]) => t));
+    for (let i = 0; i < 10; i++) assert.ok(Math.abs(cpu[i][1] - gpu[i][1]) <= 0.0101, `${i}: CPU ${cpu[i]} vs WebGPU ${gpu[i]}`);
+    await page.locator('#answer-from').fill(' the');
+    await page.locator('#answer-to').fill(' a');
+    await setNumber(page, '#hp-steps', 3);
+    await setNumber(page, '#hp-lambda-m', 1);
+    await page.locator('#until-converged').setChecked(false);
+    await page.locator('#train').click();
+    await page.locator('#train-done').waitFor({ timeout: 600_000 });
+    assert.match(await page.locator('#train-done').textContent(), /Done: 3 steps/);
+    const values = await page.locator('#heatmap rect.cell').evaluateAll((cs) => cs.map((c) => Number(c.dataset.value)));
+    assert.ok(values.length === 2 * 2 * 9 && values.some((v) => v !== 0), `scalars were learned on WebGPU: ${values}`);
+    await screenshot(page, 'gpt2-trained-on-webgpu');
+    assert.deepEqual(errors, []);
+  } finally {
+    await gpuBrowser.close();
+    await cpuBrowser.close();
+  }
+});
