@@ -4,16 +4,40 @@
 use burn::tensor::Tensor;
 use burn::tensor::activation::silu;
 
-/// y = x · W (+ b), with W stored [in, out].
+/// y = x · W (+ b) for rows x [n, in].
 pub struct Linear {
-    pub w: Tensor<2>,
+    w: Weight,
     pub b: Option<Tensor<1>>,
 }
 
+/// How a weight matrix is held, which decides the matmul's operand order.
+enum Weight {
+    /// Wᵀ as [out, in] over memory laid out [in][out] (column-major for gemm): yᵀ = Wᵀ·xᵀ. With
+    /// few rows, gemm reads such a left operand as it is, where a right operand [in, out] is
+    /// first packed (a copy of every weight, per call): measured on `bench-forward`, 10 tokens,
+    /// 84.5 → 68.3 ms on 1 thread and 67.1 → 57.4 ms on 2.
+    Left(Tensor<2>),
+    /// W as [in, out] (any strides): y = x·W. For the tied LM head, a view of the embedding.
+    Right(Tensor<2>),
+}
+
 impl Linear {
+    /// `left`: Wᵀ [out, in] laid out column-major (see [`Weight::Left`]).
+    pub fn left(w_t: Tensor<2>, b: Option<Tensor<1>>) -> Self {
+        Linear { w: Weight::Left(w_t), b }
+    }
+
+    /// `w`: W [in, out].
+    pub fn right(w: Tensor<2>, b: Option<Tensor<1>>) -> Self {
+        Linear { w: Weight::Right(w), b }
+    }
+
     /// Applies the map to rows [n, in] -> [n, out].
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let y = x.matmul(self.w.clone());
+        let y = match &self.w {
+            Weight::Left(w_t) => w_t.clone().matmul(x.transpose()).transpose(),
+            Weight::Right(w) => x.matmul(w.clone()),
+        };
         match &self.b {
             Some(b) => {
                 let out = b.dims()[0];

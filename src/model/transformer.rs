@@ -67,14 +67,13 @@ impl Transformer {
             }
             _ => None,
         };
-        // Tied embeddings (one copy in memory) unless the file has its own output matrix.
-        let w = if g.tensor_info("output.weight").is_ok() {
-            ld.matrix("output.weight", d, v)?
-        } else {
-            embed.clone().transpose()
-        };
         let b = if g.tensor_info("output.bias").is_ok() { Some(ld.vector("output.bias", v)?) } else { None };
-        let lm_head = Linear { w, b };
+        // Tied embeddings (one copy in memory: a view) unless the file has its own output matrix.
+        let lm_head = if g.tensor_info("output.weight").is_ok() {
+            ld.matrix("output.weight", d, v, b)?
+        } else {
+            Linear::right(embed.clone().transpose(), b)
+        };
         let layers = (0..config.n_layers).map(|l| ld.block(l)).collect::<Result<Vec<_>, _>>()?;
         let final_norm = ld.norm("output_norm")?;
         Ok(Transformer { config, device: device.clone(), embed, positions, rope_freqs, lm_head, layers, final_norm })

@@ -52,31 +52,23 @@ impl Loader<'_> {
         if self.has(name) { self.vector(name, n).map(Some) } else { Ok(None) }
     }
 
-    /// A GGUF matrix with dims [in, out] (stored as `out` rows of `in`), as a tensor [in, out].
-    pub fn matrix(&self, name: &str, d_in: usize, d_out: usize) -> Result<Tensor<2>, ModelError> {
-        Ok(self.matrix_from(self.read(name, &[d_in, d_out])?, d_in, d_out))
+    /// A GGUF matrix with dims [in, out] (stored as `out` rows of `in`) as a linear map.
+    pub fn matrix(&self, name: &str, d_in: usize, d_out: usize, b: Option<Tensor<1>>) -> Result<Linear, ModelError> {
+        Ok(self.matrix_from(self.read(name, &[d_in, d_out])?, d_in, d_out, b))
     }
 
-    /// `data`: `d_out` rows of `d_in`. Natively a transposed VIEW of the rows as stored: gemm
-    /// then packs each block of output rows in streaming order, while on a copied [in, out]
-    /// matrix it reads each block down a column with a stride of `out` floats (measured:
-    /// 10-token forward 85–95 vs 104 ms, one thread). In wasm the copy is faster (gemm's
-    /// simd128 packing of the view is slow: 259 vs 311 ms in the page), and on WebGPU the copy
-    /// is the layout tested since issue 11.
-    fn matrix_from(&self, data: Vec<f32>, d_in: usize, d_out: usize) -> Tensor<2> {
-        if cfg!(target_arch = "wasm32") {
-            Tensor::from_data(TensorData::new(transpose(&data, d_out, d_in), [d_in, d_out]), self.device)
-        } else {
-            Tensor::<2>::from_data(TensorData::new(data, [d_out, d_in]), self.device).transpose()
-        }
+    /// `data`: `d_out` rows of `d_in`, copied to [in][out] so that Wᵀ is a column-major left
+    /// operand ([`Linear::left`]).
+    fn matrix_from(&self, data: Vec<f32>, d_in: usize, d_out: usize, b: Option<Tensor<1>>) -> Linear {
+        let w = Tensor::<2>::from_data(TensorData::new(transpose(&data, d_out, d_in), [d_in, d_out]), self.device);
+        Linear::left(w.transpose(), b)
     }
 
     /// `{name}.weight` [in, out] with `{name}.bias` if the file has one (or must: `need_bias`).
     fn linear(&self, name: &str, d_in: usize, d_out: usize, need_bias: bool) -> Result<Linear, ModelError> {
-        let w = self.matrix(&format!("{name}.weight"), d_in, d_out)?;
         let bias = format!("{name}.bias");
         let b = if need_bias { Some(self.vector(&bias, d_out)?) } else { self.optional_vector(&bias, d_out)? };
-        Ok(Linear { w, b })
+        self.matrix(&format!("{name}.weight"), d_in, d_out, b)
     }
 
     /// `{name}.weight`, and `{name}.bias` for LayerNorm architectures.
@@ -125,9 +117,8 @@ impl Loader<'_> {
         let rows = d + 2 * kv;
         let w = self.read(&format!("{name}.weight"), &[d, rows])?;
         let b = self.read(&format!("{name}.bias"), &[rows])?;
-        let part = |r0: usize, n: usize| Linear {
-            w: self.matrix_from(w[r0 * d..(r0 + n) * d].to_vec(), d, n),
-            b: Some(self.vector_from(b[r0..r0 + n].to_vec())),
+        let part = |r0: usize, n: usize| {
+            self.matrix_from(w[r0 * d..(r0 + n) * d].to_vec(), d, n, Some(self.vector_from(b[r0..r0 + n].to_vec())))
         };
         Ok((part(0, d), part(d, kv), part(d + kv, kv)))
     }
