@@ -5,7 +5,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use super::config::{Arch, ModelConfig};
 use super::error::ModelError;
-use super::gguf::Gguf;
+use super::gguf::{Gguf, dequantize};
 use super::layers::{Linear, Mlp, Norm};
 
 /// One transformer block.
@@ -54,7 +54,8 @@ impl Loader<'_> {
 
     /// A GGUF matrix with dims [in, out] (stored as `out` rows of `in`) as a linear map.
     pub fn matrix(&self, name: &str, d_in: usize, d_out: usize, b: Option<Tensor<1>>) -> Result<Linear, ModelError> {
-        Ok(self.matrix_from(self.read(name, &[d_in, d_out])?, d_in, d_out, b))
+        let w = Tensor::<2>::from_data(TensorData::new(self.read_transposed(name, d_in, d_out)?, [d_in, d_out]), self.device);
+        Ok(Linear::left(w.transpose(), b))
     }
 
     /// `data`: `d_out` rows of `d_in`, copied to [in][out] so that Wᵀ is a column-major left
@@ -62,6 +63,39 @@ impl Loader<'_> {
     fn matrix_from(&self, data: Vec<f32>, d_in: usize, d_out: usize, b: Option<Tensor<1>>) -> Linear {
         let w = Tensor::<2>::from_data(TensorData::new(transpose(&data, d_out, d_in), [d_in, d_out]), self.device);
         Linear::left(w.transpose(), b)
+    }
+
+    /// Matrix `name` ([in, out], `out` rows of `in`) dequantised straight into [in][out] order,
+    /// `STRIP` rows at a time: no full-size row-major copy to allocate and transpose (in the
+    /// page, 540 MB fewer bytes written at load).
+    fn read_transposed(&self, name: &str, d_in: usize, d_out: usize) -> Result<Vec<f32>, ModelError> {
+        const STRIP: usize = 32;
+        let info = self.g.tensor_info(name)?;
+        let dims: Vec<usize> = info.dims.iter().map(|&d| d as usize).collect();
+        if dims != [d_in, d_out] {
+            return Err(ModelError::BadShape { tensor: name.to_string(), expected: vec![d_in, d_out], found: dims });
+        }
+        let Some(row_bytes) = info.ty.bytes_for(d_in as u64).map(|b| b as usize) else {
+            // Rows that are not whole blocks: dequantise the tensor at once.
+            return Ok(transpose(&self.read(name, &[d_in, d_out])?, d_out, d_in));
+        };
+        let bytes = self.g.tensor_bytes(info)?;
+        let mut out = vec![0.0f32; d_in * d_out];
+        for r0 in (0..d_out).step_by(STRIP) {
+            let n = STRIP.min(d_out - r0);
+            let strip = bytes.get(r0 * row_bytes..(r0 + n) * row_bytes).ok_or_else(|| {
+                ModelError::BadShape { tensor: name.to_string(), expected: vec![d_in, d_out], found: vec![bytes.len()] }
+            })?;
+            let rows = dequantize(info.ty, strip, n * d_in).map_err(|e| e.for_tensor(name))?;
+            for c0 in (0..d_in).step_by(STRIP) {
+                for r in 0..n {
+                    for c in c0..(c0 + STRIP).min(d_in) {
+                        out[c * d_out + r0 + r] = rows[r * d_in + c];
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// `{name}.weight` [in, out] with `{name}.bias` if the file has one (or must: `need_bias`).
