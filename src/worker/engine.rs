@@ -17,7 +17,7 @@ use actscale::model::memory::MemoryNeed;
 
 use super::{adapter, backends};
 use super::digest::sha256;
-use super::fetch::{fetch_bytes, forget_cached};
+use super::fetch::{fetch_bytes, forget_cached, keep_in_cache};
 
 /// The model in use, with the file it came from (kept so that a backend switch can reload it).
 pub struct Loaded {
@@ -51,15 +51,19 @@ fn hex(bytes: &[u8]) -> String {
 /// loaded.
 pub async fn load_from_url(url: &str, expected_sha256: Option<&str>, progress: impl Fn(u64, Option<u64>)) -> Response {
     let start = now_ms();
-    let bytes = match fetch_bytes(url, progress).await {
-        Ok(bytes) => bytes,
+    let fetched = match fetch_bytes(url, progress).await {
+        Ok(f) => f,
         Err(e) => return Response::LoadFailed(e),
     };
-    let digest = sha256(&bytes).await;
+    let bytes = fetched.bytes;
+    let digest = match &fetched.sha256 {
+        Some(d) => d.clone(),
+        None => sha256(&bytes).await,
+    };
+    let got = hex(&digest);
     if let Some(expected) = expected_sha256 {
-        let got = hex(&digest);
         if !got.eq_ignore_ascii_case(expected.trim()) {
-            // Not kept: the next load downloads again instead of failing on the cached copy.
+            // Not kept (and a cached copy dropped): the next load downloads again.
             forget_cached(url).await;
             return Response::LoadFailed(format!(
                 "{url} is not the model this page was built for: its SHA-256 is {}…, expected {}… \
@@ -68,6 +72,9 @@ pub async fn load_from_url(url: &str, expected_sha256: Option<&str>, progress: i
                 expected.get(..16).unwrap_or(expected)
             ));
         }
+    }
+    if fetched.sha256.is_none() {
+        keep_in_cache(url, &bytes, &got);
     }
     load_bytes(url.rsplit('/').next().unwrap_or(url).to_string(), Rc::new(bytes), start, Some(hash_of_digest(&digest))).await
 }

@@ -74,10 +74,50 @@ async fn read_whole(url: &str, response: &web_sys::Response, progress: &impl Fn(
     Ok(bytes)
 }
 
+/// A file's bytes, and its SHA-256 when a cached copy carries it.
+pub struct Fetched {
+    pub bytes: Vec<u8>,
+    pub sha256: Option<Vec<u8>>,
+}
+
+/// The header of a cached copy that holds its SHA-256 (hex), computed before it was cached.
+const DIGEST_HEADER: &str = "x-actscale-sha256";
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    let s = s.trim();
+    if s.len() != 64 {
+        return None;
+    }
+    (0..32).map(|i| u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()).collect()
+}
+
+/// Keeps a checked download in the Cache API with its SHA-256, so that the next visit reads it
+/// from there and need not hash it again. Best-effort and in the background: a full disk or a
+/// private window must not stop anything.
+pub fn keep_in_cache(url: &str, bytes: &[u8], sha256_hex: &str) {
+    // Copied into JS now; the put runs after this returns.
+    let body = Uint8Array::from(bytes);
+    let (url, digest) = (url.to_string(), sha256_hex.to_string());
+    wasm_bindgen_futures::spawn_local(async move {
+        let scope: WorkerGlobalScope = js_sys::global().unchecked_into();
+        let Some(cache) = model_cache(&scope).await else { return };
+        // `new Response(body, { headers })` through Reflect: web-sys's ResponseInit feature
+        // would rebuild wgpu's web-sys.
+        let headers = js_sys::Object::new();
+        let _ = Reflect::set(&headers, &DIGEST_HEADER.into(), &digest.into());
+        let _ = Reflect::set(&headers, &"content-length".into(), &body.length().to_string().into());
+        let init = js_sys::Object::new();
+        let _ = Reflect::set(&init, &"headers".into(), &headers);
+        let Ok(ctor) = Reflect::get(&scope, &"Response".into()) else { return };
+        let ctor: &js_sys::Function = ctor.unchecked_ref();
+        let Ok(response) = Reflect::construct(ctor, &js_sys::Array::of2(&body, &init)) else { return };
+        let _ = JsFuture::from(cache.put_with_str(&url, response.unchecked_ref())).await;
+    });
+}
+
 /// Fetches `url` (relative to the site) into memory; `progress(loaded, total)` after each chunk.
-/// Successful downloads are kept in the Cache API (when the browser offers it) and read from
-/// there next time.
-pub async fn fetch_bytes(url: &str, progress: impl Fn(u64, Option<u64>)) -> Result<Vec<u8>, String> {
+/// A copy in the Cache API (see [`keep_in_cache`]) is read instead of the network.
+pub async fn fetch_bytes(url: &str, progress: impl Fn(u64, Option<u64>)) -> Result<Fetched, String> {
     let scope: WorkerGlobalScope = js_sys::global().unchecked_into();
     let cache = model_cache(&scope).await;
     let hit = match &cache {
@@ -87,7 +127,10 @@ pub async fn fetch_bytes(url: &str, progress: impl Fn(u64, Option<u64>)) -> Resu
     let response = match hit {
         // In one piece: a stream read of a cached 98 MB model took 1.6 s in ~1,500 chunks, each
         // a promise and a progress message to the page; arrayBuffer() takes ~0.1 s.
-        Some(r) => return read_whole(url, &r, &progress).await,
+        Some(r) => {
+            let sha256 = r.headers().get(DIGEST_HEADER).ok().flatten().and_then(|h| unhex(&h));
+            return Ok(Fetched { bytes: read_whole(url, &r, &progress).await?, sha256 });
+        }
         None => {
             let response: web_sys::Response = JsFuture::from(scope.fetch_with_str(url))
                 .await
@@ -95,14 +138,6 @@ pub async fn fetch_bytes(url: &str, progress: impl Fn(u64, Option<u64>)) -> Resu
                 .unchecked_into();
             if !response.ok() {
                 return Err(format!("cannot download {url}: HTTP {} {}", response.status(), response.status_text()));
-            }
-            // Caching is best-effort: a full disk or a private window must not stop the load.
-            // It runs beside the read below, so the progress bar follows the real download.
-            if let (Some(c), Ok(copy)) = (cache.clone(), response.clone()) {
-                let url = url.to_string();
-                wasm_bindgen_futures::spawn_local(async move {
-                    let _ = JsFuture::from(c.put_with_str(&url, &copy)).await;
-                });
             }
             response
         }
@@ -133,8 +168,7 @@ pub async fn fetch_bytes(url: &str, progress: impl Fn(u64, Option<u64>)) -> Resu
         progress(bytes.len() as u64, total);
     }
     if let Some(t) = exact_total.filter(|&t| (bytes.len() as u64) < t) {
-        forget_cached(url).await;
         return Err(format!("the download of {url} ended early: {} of {} arrived; try again", megabytes(bytes.len() as u64), megabytes(t)));
     }
-    Ok(bytes)
+    Ok(Fetched { bytes, sha256: None })
 }

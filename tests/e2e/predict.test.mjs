@@ -3,7 +3,10 @@
 // test does not wait for SwiftShader to compile every kernel of a 30-layer model.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, launch, openPage, screenshot } from './support.mjs';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { serve, launch, openPage, screenshot, ROOT } from './support.mjs';
 
 let site;
 before(async () => { site = await serve(); });
@@ -41,13 +44,17 @@ test('typing "The capital of Italy is" predicts " Rome" first', async () => {
     // A reload takes the model from the browser's cache, not from the server again.
     const modelPath = '/static/models/smollm2-135m-instruct-q4_1.gguf';
     assert.equal(site.hits.get(modelPath), 1);
-    // The worker writes the cache entry beside the download; wait until it is there.
+    // The worker writes the cache entry after checking the download, with its SHA-256 (so that
+    // a reload need not hash it again); wait until it is there.
     const cachedNow = () => page.evaluate(async (path) => {
       const cache = await caches.open('actscale-models-v1');
-      return Boolean(await cache.match(new URL(path, location.href).href));
+      const hit = await cache.match(new URL(path, location.href).href);
+      return hit ? { digest: hit.headers.get('x-actscale-sha256'), size: (await hit.arrayBuffer()).byteLength } : null;
     }, modelPath);
     for (let i = 0; i < 120 && !(await cachedNow()); i++) await new Promise((ok) => setTimeout(ok, 500));
-    assert.ok(await cachedNow(), 'the model is in the Cache API');
+    const file = await readFile(join(ROOT, modelPath.slice(1)));
+    assert.deepEqual(await cachedNow(), { digest: createHash('sha256').update(file).digest('hex'), size: file.length },
+      'the model is in the Cache API, whole, with its SHA-256');
     await page.reload();
     await page.locator('#model-status.ready').waitFor({ timeout: 240_000 });
     assert.equal(site.hits.get(modelPath), 1, 'the reload did not download the model again');
