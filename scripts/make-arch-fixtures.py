@@ -88,6 +88,15 @@ VARIANTS = {
         tied=True, rope_freqs=False, pre="llama-bpe", bos="<|begin_of_text|>", eos="<|end_of_text|>",
         add_bos=True,
         std=dict(embd=0.2)),  # the tied head multiplies by token_embd: keep logits O(1)
+    # Pythia: parallel residual (attention and MLP both read the block's input), NEOX RoPE on
+    # the first quarter of each head (rotary_pct 0.25: n_rot 4 of 16), fused QKV, biases, GELU.
+    "gptneox": dict(
+        arch="gptneox", norm="layer", eps=1e-5, n_head_kv=N_HEAD, rope="neox", freq_base=10000.0,
+        n_rot=D_HEAD // 4, parallel=True,
+        pos_embd=False, fused_qkv=True, qkv_bias=True, out_bias=True, ffn="gelu", ffn_bias=True,
+        tied=False, rope_freqs=False, pre="gpt-2", bos="<|endoftext|>", eos="<|endoftext|>",
+        add_bos=False,
+        std=dict(embd=0.6, ffn_up=0.075, ffn_down=0.03, output=0.09)),
 }
 
 # Llama 3.1 rope scaling parameters (HF config "rope_scaling": {"rope_type": "llama3", ...}),
@@ -240,7 +249,9 @@ def write_gguf(path, name, cfg, W):
         w.add_layer_norm_rms_eps(cfg["eps"])
     if cfg["rope"] != "none":
         w.add_rope_freq_base(cfg["freq_base"])
-        w.add_rope_dimension_count(D_HEAD)
+        w.add_rope_dimension_count(cfg.get("n_rot", D_HEAD))
+    if arch == "gptneox":
+        w.add_bool("gptneox.use_parallel_residual", cfg["parallel"])
     if arch == "llama":
         w.add_vocab_size(N_VOCAB)
     w.add_tokenizer_model("gpt2")
@@ -359,8 +370,9 @@ def forward(cfg, W, ids, **abl):
             base = 10000.0 if abl.get("rope_base_1e4") else cfg["freq_base"]
             factors = W.get("rope_freqs.weight") if not abl.get("no_rope_freqs") else None
             fop = "mul" if abl.get("rope_freqs_multiply") else "div"
-            q = rope(q, pos, base, style, factors, fop)
-            k = rope(k, pos, base, style, factors, fop)
+            n_rot = D_HEAD if abl.get("rope_full_head") else cfg.get("n_rot", D_HEAD)
+            q = np.concatenate([rope(q[..., :n_rot], pos, base, style, factors, fop), q[..., n_rot:]], -1)
+            k = np.concatenate([rope(k[..., :n_rot], pos, base, style, factors, fop), k[..., n_rot:]], -1)
         group = N_HEAD // nkv
         heads = []
         mask = np.triu(np.full((T, T), -np.inf), 1)
@@ -371,8 +383,10 @@ def forward(cfg, W, ids, **abl):
             sc /= sc.sum(-1, keepdims=True)
             heads.append(sc @ v[:, kh])
         a = lin(np.concatenate(heads, -1), p + "attn_output")
+        # Parallel residual: the MLP reads the block's input, not x + attention.
+        parallel = cfg.get("parallel") and not abl.get("sequential_residual")
+        h = norm(x if parallel else x + a, p + "ffn_norm")
         x = x + a
-        h = norm(x, p + "ffn_norm")
         if cfg["ffn"] == "gelu":
             u = lin(h, p + "ffn_up")
             g = abl.get("gelu", "ggml")
@@ -400,6 +414,10 @@ ABLATIONS = {
                "rope_base_1e4": dict(rope_base_1e4=True),
                "gqa_kv_head_h_mod_nkv": dict(gqa_modulo=True)},
     "llama-tied": {"rope_neox_instead_of_norm": dict(rope_swap_style=True)},
+    "gptneox": {"sequential_residual": dict(sequential_residual=True),
+                "rope_on_the_whole_head": dict(rope_full_head=True),
+                "rope_norm_instead_of_neox": dict(rope_swap_style=True),
+                "qkv_order_kqv": dict(qkv_order_kqv=True)},
 }
 # Reported, not required to exceed MIN_ABLATION_DIFF.
 # The GELU variant (tanh approximation, as llama.cpp and HF "gelu_new") is NOT discriminated:

@@ -1,5 +1,6 @@
 //! The forward pass of each supported architecture against llama.cpp (issue 16 item 3): tiny
-//! random-weight GGUFs of gpt2, qwen2, llama 3 (rope_freqs) and llama with a tied head, with
+//! random-weight GGUFs of gpt2, qwen2, llama 3 (rope_freqs), llama with a tied head and gptneox
+//! (Pythia: parallel residual, RoPE on a quarter of each head), with
 //! llama.cpp's logits at every position (tests/data/arch, README there; each fixture also
 //! records how far a forward with one convention wrong lands, all > 1e-2). Every logit at every
 //! position must be within 1e-3: the same bound as the SmolLM2 reference.
@@ -16,8 +17,13 @@ use actscale::model::hook::NoHook;
 use actscale::model::transformer::Positions;
 use common::*;
 
-const FIXTURES: [(&str, Arch); 4] =
-    [("gpt2", Arch::Gpt2), ("qwen2", Arch::Qwen2), ("llama3", Arch::Llama), ("llama-tied", Arch::Llama)];
+const FIXTURES: [(&str, Arch); 5] = [
+    ("gpt2", Arch::Gpt2),
+    ("qwen2", Arch::Qwen2),
+    ("llama3", Arch::Llama),
+    ("llama-tied", Arch::Llama),
+    ("gptneox", Arch::GptNeox),
+];
 
 fn fixture(name: &str) -> (Vec<u8>, serde_json::Value) {
     let dir = repo_path("tests/data/arch");

@@ -1,5 +1,5 @@
 //! Hyperparameters of a decoder-only transformer, read from a GGUF's metadata: the
-//! architecture (llama, qwen2, gpt2) and what differs between them. The layout conventions are
+//! architecture (llama, qwen2, gpt2, gptneox) and what differs between them. The layout conventions are
 //! llama.cpp's (`tests/data/arch/README.md` spells them out).
 
 use serde::{Deserialize, Serialize};
@@ -8,7 +8,7 @@ use super::error::ModelError;
 use super::gguf::{Gguf, GgufError};
 
 /// `general.architecture` values the forward pass implements.
-pub const SUPPORTED_ARCHITECTURES: &[&str] = &["llama", "qwen2", "gpt2"];
+pub const SUPPORTED_ARCHITECTURES: &[&str] = &["llama", "qwen2", "gpt2", "gptneox"];
 
 /// The block structure of an architecture.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +20,10 @@ pub enum Arch {
     /// LayerNorm with bias, learned absolute positions, fused QKV, tanh-GELU MLP, biases
     /// on every linear map (GPT-2, the paper's model).
     Gpt2,
+    /// GPT-NeoX (Pythia, also in the paper): as gpt2 but NEOX RoPE on the first
+    /// `rope.dimension_count` dimensions of each head instead of learned positions, and usually
+    /// a parallel residual (attention and MLP both read the block's input).
+    GptNeox,
 }
 
 /// How queries and keys learn their position.
@@ -39,6 +43,7 @@ impl Arch {
             "llama" => Some(Arch::Llama),
             "qwen2" => Some(Arch::Qwen2),
             "gpt2" => Some(Arch::Gpt2),
+            "gptneox" => Some(Arch::GptNeox),
             _ => None,
         }
     }
@@ -48,20 +53,26 @@ impl Arch {
             Arch::Llama => "llama",
             Arch::Qwen2 => "qwen2",
             Arch::Gpt2 => "gpt2",
+            Arch::GptNeox => "gptneox",
         }
     }
 
     pub fn positional(self) -> Positional {
         match self {
             Arch::Llama => Positional::RopeAdjacent,
-            Arch::Qwen2 => Positional::RopeNeox,
+            Arch::Qwen2 | Arch::GptNeox => Positional::RopeNeox,
             Arch::Gpt2 => Positional::Learned,
         }
     }
 
     /// LayerNorm (mean removed, with bias) rather than RMSNorm.
     pub fn layer_norm(self) -> bool {
-        self == Arch::Gpt2
+        matches!(self, Arch::Gpt2 | Arch::GptNeox)
+    }
+
+    /// Q, K and V as one `attn_qkv` matrix with bias, and biases on every linear map.
+    pub fn fused_qkv(self) -> bool {
+        matches!(self, Arch::Gpt2 | Arch::GptNeox)
     }
 }
 
@@ -79,6 +90,11 @@ pub struct ModelConfig {
     pub norm_eps: f32,
     /// RoPE's base (unused for learned positions).
     pub rope_base: f32,
+    /// Leading dimensions of each head that RoPE rotates (`rope.dimension_count`; the whole head
+    /// except for gptneox, where Pythia rotates a quarter).
+    pub rope_dims: usize,
+    /// Attention and MLP both read the block's input (x + attn(ln1 x) + mlp(ln2 x)).
+    pub parallel_residual: bool,
     pub context_length: usize,
 }
 
@@ -106,6 +122,15 @@ impl ModelConfig {
         let embd = g.tensor_info("token_embd.weight")?;
         let vocab_size = embd.dims.get(1).copied().unwrap_or(0) as usize;
         let head_dim = if n_heads == 0 { 0 } else { d_model / n_heads };
+        let rope_dims = match g.metadata(&key("rope.dimension_count")) {
+            Some(_) => g.get_u32(&key("rope.dimension_count"))? as usize,
+            None => head_dim,
+        };
+        let parallel_residual = match g.metadata(&key("use_parallel_residual")) {
+            Some(v) => v.as_bool().ok_or_else(|| ModelError::BadConfig(format!("{} is not a boolean", key("use_parallel_residual"))))?,
+            // llama.cpp's default for gptneox; the other architectures have none.
+            None => arch == Arch::GptNeox,
+        };
         let config = ModelConfig {
             arch,
             n_layers: u("block_count")?,
@@ -117,6 +142,8 @@ impl ModelConfig {
             vocab_size,
             norm_eps,
             rope_base,
+            rope_dims,
+            parallel_residual,
             // GPT-2's learned positions end there, so it is required; RoPE models default.
             context_length: if arch == Arch::Gpt2 { u("context_length")? } else { u("context_length").unwrap_or(2048) },
         };
@@ -136,8 +163,10 @@ impl ModelConfig {
         if self.n_heads % self.n_kv_heads != 0 {
             return bad(format!("{} query heads are not a multiple of {} KV heads", self.n_heads, self.n_kv_heads));
         }
-        if self.arch.positional() != Positional::Learned && self.head_dim % 2 != 0 {
-            return bad(format!("head dim {} is odd; RoPE needs pairs", self.head_dim));
+        if self.arch.positional() != Positional::Learned
+            && (self.rope_dims % 2 != 0 || self.rope_dims == 0 || self.rope_dims > self.head_dim)
+        {
+            return bad(format!("RoPE on {} of a head's {} dimensions: it needs an even number, at most the head", self.rope_dims, self.head_dim));
         }
         if !(self.norm_eps.is_finite() && self.norm_eps >= 0.0) || !(self.rope_base.is_finite() && self.rope_base > 0.0) {
             return bad(format!("norm epsilon {} or RoPE base {} is not a usable number", self.norm_eps, self.rope_base));
@@ -158,7 +187,11 @@ impl ModelConfig {
     /// follow: refused by name rather than run wrongly.
     fn check_unsupported(&self, g: &Gguf, key: &dyn Fn(&str) -> String) -> Result<(), ModelError> {
         let bad = |why: String| Err(ModelError::BadConfig(why));
-        for k in ["attention.key_length", "attention.value_length", "rope.dimension_count"] {
+        // Only GPT-NeoX rotates part of a head (llama.cpp, too, requires the whole head elsewhere).
+        if self.arch != Arch::GptNeox && self.rope_dims != self.head_dim {
+            return bad(format!("{} is {}, not d_model / heads = {}: not supported", key("rope.dimension_count"), self.rope_dims, self.head_dim));
+        }
+        for k in ["attention.key_length", "attention.value_length"] {
             if g.metadata(&key(k)).is_some() {
                 let v = g.get_u32(&key(k))? as usize;
                 if v != self.head_dim {

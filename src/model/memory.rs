@@ -131,6 +131,8 @@ mod tests {
             vocab_size,
             norm_eps: 1e-5,
             rope_base: 10_000.0,
+            rope_dims: d_model / 32,
+            parallel_residual: false,
             context_length: 2048,
         }
     }

@@ -1,5 +1,5 @@
 //! The language model: GGUF reader, tokenizer and the transformer forward pass (llama, qwen2,
-//! gpt2) with hook sites.
+//! gpt2, gptneox) with hook sites.
 //! Only `site` and `id` are built without the `engine` feature.
 
 pub mod id;

@@ -7,15 +7,18 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 pub struct Rope {
     neox: bool,
+    /// Leading dimensions of each head that turn; the rest pass through (GPT-NeoX).
+    dims: usize,
     /// cos θ and sin θ, [1, 1, t, half, 1] for NORM, [1, 1, t, 1, half] for NEOX.
     cos: Tensor<5>,
     sin: Tensor<5>,
 }
 
 impl Rope {
-    /// `freq_factors`: `rope_freqs.weight` (head_dim / 2 divisors), if the model has it.
-    pub fn new(neox: bool, head_dim: usize, base: f32, freq_factors: Option<&[f32]>, t: usize, device: &Device) -> Self {
-        let half = head_dim / 2;
+    /// Turns the first `dims` dimensions of each head (θ_i = pos · base^(-2i/dims)).
+    /// `freq_factors`: `rope_freqs.weight` (dims / 2 divisors), if the model has it.
+    pub fn new(neox: bool, dims: usize, base: f32, freq_factors: Option<&[f32]>, t: usize, device: &Device) -> Self {
+        let (half, head_dim) = (dims / 2, dims);
         let mut cos = Vec::with_capacity(t * half);
         let mut sin = Vec::with_capacity(t * half);
         for p in 0..t {
@@ -30,6 +33,7 @@ impl Rope {
         let shape = if neox { [1, 1, t, 1, half] } else { [1, 1, t, half, 1] };
         Rope {
             neox,
+            dims,
             cos: Tensor::from_data(TensorData::new(cos, shape), device),
             sin: Tensor::from_data(TensorData::new(sin, shape), device),
         }
@@ -37,6 +41,16 @@ impl Rope {
 
     /// x: [batch, heads, positions, head_dim]
     pub fn apply(&self, x: Tensor<4>) -> Tensor<4> {
+        let hd = x.dims()[3];
+        if self.dims < hd {
+            let rest = x.clone().narrow(3, self.dims, hd - self.dims);
+            return Tensor::cat(vec![self.apply_all(x.narrow(3, 0, self.dims)), rest], 3);
+        }
+        self.apply_all(x)
+    }
+
+    /// `apply` when every dimension turns.
+    fn apply_all(&self, x: Tensor<4>) -> Tensor<4> {
         let [b, h, t, hd] = x.dims();
         // The axis that holds a pair's two members: last for NORM, the halves for NEOX.
         let (pairs, axis) = if self.neox {

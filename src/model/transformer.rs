@@ -1,4 +1,4 @@
-//! The forward pass of a decoder-only transformer (llama, qwen2, gpt2) in burn, on any
+//! The forward pass of a decoder-only transformer (llama, qwen2, gpt2, gptneox) in burn, on any
 //! `Device`, with hook sites at every layer's attention and MLP outputs. Weights are
 //! dequantised to f32 once, at load.
 
@@ -59,7 +59,7 @@ impl Transformer {
         };
         let rope_freqs = match g.tensor_info("rope_freqs.weight") {
             Ok(_) if config.arch.positional() != Positional::Learned => {
-                let f = ld.read("rope_freqs.weight", &[config.head_dim / 2])?;
+                let f = ld.read("rope_freqs.weight", &[config.rope_dims / 2])?;
                 if f.iter().any(|x| !(x.is_finite() && *x > 0.0)) {
                     return Err(ModelError::BadConfig("rope_freqs.weight has a value that is not a positive number".into()));
                 }
@@ -125,7 +125,7 @@ impl Transformer {
         }
         let rope = match c.arch.positional() {
             Positional::Learned => None,
-            p => Some(Rope::new(p == Positional::RopeNeox, c.head_dim, c.rope_base, self.rope_freqs.as_deref(), t, &self.device)),
+            p => Some(Rope::new(p == Positional::RopeNeox, c.rope_dims, c.rope_base, self.rope_freqs.as_deref(), t, &self.device)),
         };
         // burn's tril_mask is true OUTSIDE the lower triangle: exactly the future positions.
         let mask = Tensor::<2, Bool>::tril_mask([t, t], 0, &self.device)
@@ -134,9 +134,16 @@ impl Transformer {
         for (l, layer) in self.layers.iter().enumerate() {
             hook.resid(l, &x);
             let attn = self.attention(layer.attn_norm.forward(x.clone()), layer, rope.as_ref(), mask.clone());
-            x = x + hook.site(Site::AttnOut, l, attn);
-            let mlp = layer.mlp.forward(layer.ffn_norm.forward(x.clone()));
-            x = x + hook.site(Site::MlpOut, l, mlp);
+            let attn = hook.site(Site::AttnOut, l, attn);
+            if c.parallel_residual {
+                // The MLP reads the block's input, as attention did (GPT-NeoX).
+                let mlp = hook.site(Site::MlpOut, l, layer.mlp.forward(layer.ffn_norm.forward(x.clone())));
+                x = x + attn + mlp;
+            } else {
+                x = x + attn;
+                let mlp = layer.mlp.forward(layer.ffn_norm.forward(x.clone()));
+                x = x + hook.site(Site::MlpOut, l, mlp);
+            }
         }
         hook.resid(c.n_layers, &x);
         let (x, tp) = match positions {

@@ -118,14 +118,14 @@ impl Loader<'_> {
         let (d, ff) = (c.d_model, c.d_ff);
         let kv = c.n_kv_heads * c.head_dim;
         let n = |s: &str| format!("blk.{l}.{s}");
-        let (wq, wk, wv) = if c.arch == Arch::Gpt2 {
+        let fused = c.arch.fused_qkv();
+        let (wq, wk, wv) = if fused {
             self.fused_qkv(&n("attn_qkv"), d, kv)?
         } else {
             let need = c.arch == Arch::Qwen2;
             (self.linear(&n("attn_q"), d, d, need)?, self.linear(&n("attn_k"), d, kv, need)?, self.linear(&n("attn_v"), d, kv, need)?)
         };
-        let gpt2 = c.arch == Arch::Gpt2;
-        let mlp = if gpt2 {
+        let mlp = if fused {
             Mlp::Gelu { up: self.linear(&n("ffn_up"), d, ff, true)?, down: self.linear(&n("ffn_down"), ff, d, true)? }
         } else {
             Mlp::SwiGlu {
@@ -139,13 +139,13 @@ impl Loader<'_> {
             wq,
             wk,
             wv,
-            wo: self.linear(&n("attn_output"), d, d, gpt2)?,
+            wo: self.linear(&n("attn_output"), d, d, fused)?,
             ffn_norm: self.norm(&n("ffn_norm"))?,
             mlp,
         })
     }
 
-    /// GPT-2's `attn_qkv` [d, d + 2·kv] with its bias, split into Q, K, V (output rows in that
+    /// GPT-2's and GPT-NeoX's `attn_qkv` [d, d + 2·kv] with its bias, split into Q, K, V (output rows in that
     /// order, bias added before the split as llama.cpp does).
     fn fused_qkv(&self, name: &str, d: usize, kv: usize) -> Result<(Linear, Linear, Linear), ModelError> {
         let rows = d + 2 * kv;

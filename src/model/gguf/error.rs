@@ -110,7 +110,7 @@ impl fmt::Display for GgufError {
             ),
             GgufError::UnsupportedArchitecture(arch) => write!(
                 f,
-                "unsupported model architecture '{arch}': only llama, qwen2 and gpt2 models are supported"
+                "unsupported model architecture '{arch}': only llama, qwen2, gpt2 and gptneox models are supported"
             ),
             GgufError::MissingTensor(name) => write!(
                 f,
@@ -138,7 +138,7 @@ mod tests {
         let e = GgufError::Truncated { what: "x".into(), needed: 8, available: 3 };
         assert!(e.to_string().contains("the file is truncated"), "{e}");
         let e = GgufError::UnsupportedArchitecture("gpt2".into());
-        assert!(e.to_string().contains("only llama, qwen2 and gpt2 models are supported"), "{e}");
+        assert!(e.to_string().contains("only llama, qwen2, gpt2 and gptneox models are supported"), "{e}");
         let e = GgufError::UnsupportedVersion(3u32.swap_bytes());
         assert!(e.to_string().contains("big-endian"), "{e}");
         let e = GgufError::TooLarge { what: "tensor count".into(), count: 1 << 60 };
