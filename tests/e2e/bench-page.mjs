@@ -79,6 +79,11 @@ try {
   b.firstPrediction = median(opens.map((o) => o.firstPrediction));
   console.error(`[bench] opens: ${opens.map((o) => `${o.ready}/${o.firstPrediction} ms`).join(', ')}`);
   b.status = await page.locator('#backend-status').textContent();
+  // The Train defaults as a visitor finds them (the last measure presses Train with them).
+  const defaults = {
+    steps: Number(await page.locator('#hp-steps').inputValue()),
+    untilConverged: await page.locator('#until-converged').isChecked(),
+  };
 
   // Forward: two prompts in turn; a prediction is in when the token chips change.
   const chips = () => page.locator('#prompt-tokens .token-chip').count();
@@ -125,6 +130,25 @@ try {
   };
   b.step6 = await step(text6);
   b.step10 = await step(text10);
+
+  // What a visitor waits for: Train with the page's defaults (steps, stopping rule) on the
+  // 6-token prompt, from the click to "done".
+  phase(`default Train: ${text6}`);
+  await forward(text6);
+  await setNumber(page, '#hp-steps', defaults.steps);
+  await page.locator('#until-converged').setChecked(defaults.untilConverged);
+  await page.waitForFunction(() => !document.querySelector('#train')?.disabled, null, { timeout: LONG });
+  const trainStart = Date.now();
+  await page.locator('#train').click();
+  await page.locator('#train-done').waitFor({ state: 'detached', timeout: LONG });
+  await page.locator('#train-done').waitFor({ timeout: LONG });
+  b.defaultTrain = {
+    ms: Date.now() - trainStart,
+    done: await page.locator('#train-done').textContent(),
+    of: defaults.steps,
+    stopping: defaults.untilConverged,
+    tokens: await chips(),
+  };
   if (errors.length) console.log('console errors:', errors);
 } finally {
   await browser.close();
@@ -134,6 +158,8 @@ try {
 const mb = (n) => `${(n / 1e6).toFixed(2)} MB`;
 const ms = (n) => `${Math.round(n)} ms`;
 console.log(`model ${model}\n${b.status}`);
+const t = b.defaultTrain;
+console.log(`default Train (${t.tokens} tokens, " Italy" -> " France", stopping rule ${t.stopping ? 'on' : 'off'}): ${(t.ms / 1000).toFixed(1)} s, ${t.of} steps at most — "${t.done}"`);
 for (const f of b.bundles) console.log(`bundle ${f.file}: ${mb(f.raw)} raw, ${mb(f.gzip)} gzip -9`);
 const rows = [
   ['page open -> model ready (model cached)', b.ready, nat?.forward.load_ms, 'native: read + parse + dequantise'],

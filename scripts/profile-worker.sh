@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# A CPU profile of the engine worker while the page trains (README "Speed in the browser").
+# Builds the release site with the worker's function names kept (no wasm-opt, which strips
+# them) into $OUT (default /tmp/actscale-profile/dist), then runs tests/e2e/profile-worker.mjs.
+# Usage: bash scripts/profile-worker.sh [PROMPT] [STEPS]
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+cd "$ROOT"
+OUT="${OUT:-/tmp/actscale-profile/dist}"
+cp index.html "$OUT.index.html.orig" 2>/dev/null || { mkdir -p "$(dirname "$OUT")"; cp index.html "$OUT.index.html.orig"; }
+trap 'cp "$OUT.index.html.orig" index.html' EXIT
+sed -i 's/data-wasm-opt="1"/data-wasm-opt="0"/' index.html
+trunk build --release --dist "$OUT"
+cp "$OUT.index.html.orig" index.html
+bash scripts/site-config.sh "$OUT"
+node tests/e2e/profile-worker.mjs "$OUT" "$@"
