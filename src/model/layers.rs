@@ -47,6 +47,12 @@ impl Linear {
         }
     }
 
+    /// The same map, one row at a time (for the LM head on a few rows: see `Transformer`).
+    pub fn forward_row_by_row(&self, x: Tensor<2>) -> Tensor<2> {
+        let [n, d] = x.dims();
+        Tensor::cat((0..n).map(|i| self.forward(x.clone().slice([i..i + 1, 0..d]))).collect(), 0)
+    }
+
     /// Applies the map to [batch, positions, in] -> [batch, positions, out].
     pub fn forward3(&self, x: Tensor<3>) -> Tensor<3> {
         let [b, t, d] = x.dims();
@@ -107,4 +113,32 @@ fn gelu_tanh(x: Tensor<2>) -> Tensor<2> {
     const SQRT_2_OVER_PI: f32 = 0.797_884_6;
     let inner = (x.clone() + x.clone().powi_scalar(3).mul_scalar(0.044715)).mul_scalar(SQRT_2_OVER_PI);
     x.clone().mul_scalar(0.5) * (inner.tanh().add_scalar(1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, TensorData};
+
+    fn tensor(rows: usize, cols: usize, seed: usize) -> Tensor<2> {
+        let v: Vec<f32> = (0..rows * cols).map(|i| (((i + seed) * 7919) % 1000) as f32 / 500.0 - 1.0).collect();
+        Tensor::from_data(TensorData::new(v, [rows, cols]), &Device::flex())
+    }
+
+    fn values(t: Tensor<2>) -> Vec<f32> {
+        t.into_data().try_to_vec::<f32>().unwrap()
+    }
+
+    #[test]
+    fn row_by_row_is_the_same_map() {
+        let b: Tensor<1> = tensor(1, 40, 3).reshape([40]);
+        for linear in [Linear::right(tensor(24, 40, 1), Some(b.clone())), Linear::left(tensor(24, 40, 2).transpose(), Some(b))] {
+            let x = tensor(3, 24, 5);
+            let (whole, by_row) = (values(linear.forward(x.clone())), values(linear.forward_row_by_row(x)));
+            assert_eq!(whole.len(), 3 * 40);
+            // Sums of 24 products of values ≤ 1 in size: f32 rounding differs by far less than 1e-4.
+            let worst = whole.iter().zip(&by_row).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            assert!(worst < 1e-4, "row by row differs by {worst}");
+        }
+    }
 }
