@@ -9,7 +9,8 @@
 //   node tests/e2e/bench-page.mjs --dist DIR      another build of the site (default dist/)
 // Measures: bundle sizes (raw, gzip -9), page open -> model ready and -> first prediction (model
 // cached; median of 3 reopens), a forward (top-10 of a 10-token prompt, median of 5 after warm-up), and one
-// ActivScalar training step on 6- and 10-token prompts (" Italy" -> " France", page defaults).
+// ActivScalar training step on 6- and 10-token prompts (" Italy" -> " France", page defaults), and
+// the default Train (the page's step budget and stopping rule on the 6-token prompt, click -> done).
 import { execFileSync } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
