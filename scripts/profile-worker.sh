@@ -6,10 +6,11 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$ROOT"
 OUT="${OUT:-/tmp/actscale-profile/dist}"
-cp index.html "$OUT.index.html.orig" 2>/dev/null || { mkdir -p "$(dirname "$OUT")"; cp index.html "$OUT.index.html.orig"; }
+mkdir -p "$(dirname "$OUT")"
+# The worker's wasm-opt off for this build only; index.html is put back whatever happens.
+cp index.html "$OUT.index.html.orig"
 trap 'cp "$OUT.index.html.orig" index.html' EXIT
 sed -i 's/data-wasm-opt="1"/data-wasm-opt="0"/' index.html
 trunk build --release --dist "$OUT"
-cp "$OUT.index.html.orig" index.html
 bash scripts/site-config.sh "$OUT"
 node tests/e2e/profile-worker.mjs "$OUT" "$@"

@@ -18,12 +18,12 @@ impl Rope {
     /// Turns the first `dims` dimensions of each head (θ_i = pos · base^(-2i/dims)).
     /// `freq_factors`: `rope_freqs.weight` (dims / 2 divisors), if the model has it.
     pub fn new(neox: bool, dims: usize, base: f32, freq_factors: Option<&[f32]>, t: usize, device: &Device) -> Self {
-        let (half, head_dim) = (dims / 2, dims);
+        let half = dims / 2;
         let mut cos = Vec::with_capacity(t * half);
         let mut sin = Vec::with_capacity(t * half);
         for p in 0..t {
             for i in 0..half {
-                let freq = (base as f64).powf(-2.0 * i as f64 / head_dim as f64);
+                let freq = (base as f64).powf(-2.0 * i as f64 / dims as f64);
                 let factor = freq_factors.map_or(1.0, |f| f[i] as f64);
                 let angle = p as f64 * freq / factor;
                 cos.push(angle.cos() as f32);
