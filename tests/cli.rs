@@ -144,6 +144,11 @@ fn until_converged_stops_before_the_budget_and_says_why() {
     let why = v["converged"].as_str().expect("the reason");
     assert!(why.starts_with(&format!("stopped at step {steps}: flipped both ways by at least 1.8 (0.9 × margin)")), "{why}");
     assert_eq!(v["train"]["flip_rate"].as_f64(), Some(1.0), "{v}");
+    // What is saved is the state the reason names: the sparsest flipped one, not the last.
+    let kept = why.rsplit_once("kept the sparsest flipped state, after step ").expect("names the kept state").1;
+    let (after, count) = kept.split_once(": ").unwrap();
+    assert!(after.parse::<u64>().unwrap() < steps, "{why}");
+    assert_eq!(count, format!("{} non-zero", v["train"]["nonzero"]), "{why} vs {v}");
     // Without the flag the budget runs out.
     let (code, stdout, stderr) = actscale(&[&args[..], &["--steps", "60"]].concat());
     assert_eq!(code, 0, "{stderr}");

@@ -39,7 +39,7 @@ impl Settings {
             to: RwSignal::new(" Paris".into()),
             method: RwSignal::new(Method::ActivScalar),
             sites: RwSignal::new(Site::ALL.to_vec()),
-            hyper: RwSignal::new(Hyper::default()),
+            hyper: RwSignal::new(Hyper::for_one_prompt(Method::ActivScalar)),
             until_converged: RwSignal::new(true),
         }
     }
@@ -120,8 +120,13 @@ pub fn TrainPanel(settings: Settings, state: ReadSignal<TrainState>, on_train: C
                 <select id="task" on:change=move |ev| {
                     if let Some(t) = TaskChoice::parse(&event_target_value(&ev)) {
                         s.task.set(t);
-                        // Tasks have many prompts: train on minibatches of 4 so steps stay quick.
-                        s.hyper.update(|h| h.batch_size = if t == TaskChoice::Pair { 0 } else { 4 });
+                        // Tasks have many prompts: train on minibatches of 4 so steps stay quick,
+                        // with the step and budget for one prompt or a task (`Hyper::defaults`).
+                        let d = Hyper::defaults(s.method.get_untracked(), t == TaskChoice::Pair);
+                        s.hyper.update(|h| {
+                            h.batch_size = if t == TaskChoice::Pair { 0 } else { 4 };
+                            (h.lr, h.steps) = (d.lr, d.steps);
+                        });
                     }
                 }>
                     {TaskChoice::ALL.iter().map(|t| view! {
@@ -142,10 +147,10 @@ pub fn TrainPanel(settings: Settings, state: ReadSignal<TrainState>, on_train: C
                 <label for="method">"method"</label>
                 <select id="method" on:change=move |ev| {
                     if let Ok(m) = Method::parse(&event_target_value(&ev)) {
-                        // Each method starts from its own margin, lr and λM (`Hyper::for_method`).
-                        let d = Hyper::for_method(m);
+                        // Each method starts from its own margin, lr, budget and λM (`Hyper::defaults`).
+                        let d = Hyper::defaults(m, s.task.get_untracked() == TaskChoice::Pair);
                         s.method.set(m);
-                        s.hyper.update(|h| { h.margin = d.margin; h.lr = d.lr; h.lambda_m = d.lambda_m; });
+                        s.hyper.update(|h| { h.margin = d.margin; h.lr = d.lr; h.steps = d.steps; h.lambda_m = d.lambda_m; });
                     }
                 }>
                     {Method::ALL.iter().map(|m| view! {
@@ -162,7 +167,7 @@ pub fn TrainPanel(settings: Settings, state: ReadSignal<TrainState>, on_train: C
                 {number_input("steps", "hp-steps", |h| h.steps as f32, |h, v| h.steps = v.max(1.0) as usize, s.hyper)}
                 {number_input("prompts per step (0 = all)", "hp-batch", |h| h.batch_size as f32, |h, v| h.batch_size = v.max(0.0) as usize, s.hyper)}
             </div>
-            <label class="check prose" title="every prompt flipped both ways by at least 0.9 of the margin, and the non-zero count within one unit for 30 steps">
+            <label class="check prose" title="stop once no state that flips every prompt both ways by at least 0.9 of the margin has been sparser for 30 steps, and keep the sparsest such state">
                 <input type="checkbox" id="until-converged"
                        prop:checked=move || s.until_converged.get()
                        on:change=move |ev| s.until_converged.set(event_target_checked(&ev)) />

@@ -38,7 +38,7 @@ pub fn sweep(a: SweepArgs) -> Result<(), String> {
     for i in 0..a.points {
         let t = if a.points == 1 { 0.0 } else { i as f32 / (a.points - 1) as f32 };
         let lambda_m = a.from_lambda * (a.to_lambda / a.from_lambda).powf(t);
-        let hyper = Hyper { lambda_m, ..a.hyper.hyper() };
+        let hyper = Hyper { lambda_m, ..a.hyper.hyper(a.task.task == "pair") };
         let Trained { iv, secs, .. } = train_quiet(&model, method, selection.clone(), hyper.clone(), &train, a.hyper.until_converged, false)?;
         let m = split_metrics(&model, &iv, &train, &test, hyper.margin)?;
         let tr = metrics_of(&m, "train").unwrap_or_default();

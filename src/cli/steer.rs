@@ -39,8 +39,8 @@ pub struct HyperArgs {
     /// Sites to intervene on: attn_out, mlp_out or both (comma-separated).
     #[arg(long, default_value = "attn_out,mlp_out", value_delimiter = ',')]
     pub sites: Vec<String>,
-    /// Stop before --steps once every prompt is flipped both ways by the margin and the non-zero
-    /// count has stayed within one unit for K steps (K defaults to the page's).
+    /// Stop before --steps once no state that flips every prompt both ways by 0.9 × margin has
+    /// been sparser for K steps (K defaults to the page's); on one batch, keep the sparsest.
     #[arg(long = "until-converged", value_name = "K", num_args = 0..=1, default_missing_value = actscale::steer::convergence::PATIENCE_ARG)]
     pub until_converged: Option<usize>,
 }
@@ -50,10 +50,10 @@ impl HyperArgs {
         Method::parse(&self.method)
     }
 
-    /// The flags given, else the method's defaults (an unknown method gets ActivScalar's; its
-    /// name is refused by `method()`).
-    pub fn hyper(&self) -> Hyper {
-        let d = Hyper::for_method(self.method().unwrap_or(Method::ActivScalar));
+    /// The flags given, else the method's defaults on one prompt or on a task (an unknown method
+    /// gets ActivScalar's; its name is refused by `method()`).
+    pub fn hyper(&self, one_prompt: bool) -> Hyper {
+        let d = Hyper::defaults(self.method().unwrap_or(Method::ActivScalar), one_prompt);
         Hyper {
             margin: self.margin.unwrap_or(d.margin),
             lambda_f: self.lambda_f.unwrap_or(d.lambda_f),
@@ -165,7 +165,7 @@ fn print_table(metrics: &serde_json::Value) {
 pub fn train(a: TrainArgs) -> Result<(), String> {
     let (model, model_id) = super::load_model_with_id(&a.model)?;
     let (train, test) = build(&model, &a.task)?;
-    let hyper = a.hyper.hyper();
+    let hyper = a.hyper.hyper(a.task.task == "pair");
     let Trained { iv, secs, steps, converged } = train_quiet(&model, a.hyper.method()?, a.hyper.selection()?, hyper.clone(), &train, a.hyper.until_converged, true)?;
     let metrics = split_metrics(&model, &iv, &train, &test, hyper.margin)?;
     if let Some(out) = &a.out {

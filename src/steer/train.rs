@@ -53,6 +53,9 @@ pub struct Trainer {
     /// The stopping rule, when on, and why it stopped training.
     convergence: Option<Convergence>,
     converged: Option<String>,
+    /// With the rule on and one batch: the parameters of the sparsest flipped state so far,
+    /// put back when training ends (`restore_kept`).
+    kept: Option<Vec<f32>>,
 }
 
 impl Trainer {
@@ -98,6 +101,7 @@ impl Trainer {
             params_read: vec![],
             convergence: None,
             converged: None,
+            kept: None,
         })
     }
 
@@ -219,7 +223,7 @@ impl Trainer {
             }
             at += 2 + 2 * b;
         }
-        self.params_read = values[at..].to_vec();
+        let measured = std::mem::replace(&mut self.params_read, values[at..].to_vec());
         self.step += 1;
         let Counts { l1, nonzero, .. } = counts(&self.iv, &self.params_read, &self.mask);
         let n = total_prompts as f32;
@@ -239,10 +243,47 @@ impl Trainer {
             worst_delta_pos: worst_pos,
             worst_delta_neg: worst_neg,
         };
+        let mut report = report;
         if let Some(c) = &mut self.convergence {
-            self.converged = c.observe(&report);
+            let verdict = c.observe(&report);
+            if verdict.new_best && !self.minibatched() {
+                self.kept = Some(measured);
+            }
+            self.converged = verdict.stop;
+            if self.done() {
+                self.restore_kept(&mut report);
+            }
         }
         Ok(report)
+    }
+
+    /// At the end of a run with the stopping rule on one batch: the sparsest state that flipped
+    /// every prompt by 0.9·m replaces the last one, which may sit anywhere on the count's cycle
+    /// (README "Stopping rule"); `report` then describes the kept state. With minibatches a
+    /// step's Δs cover one batch only, so the last state stays.
+    fn restore_kept(&mut self, report: &mut StepReport) {
+        let (Some(c), Some(params)) = (&self.convergence, self.kept.take()) else { return };
+        let Some(best) = c.best() else { return };
+        if best.after_step == self.step {
+            return;
+        }
+        let last = report.nonzero;
+        let device = self.iv.params.device();
+        let shape = self.iv.params.dims();
+        self.iv.params = Tensor::<2>::from_data(burn::tensor::TensorData::new(params.clone(), shape), &device).require_grad();
+        self.params_read = params;
+        let Counts { l1, nonzero, .. } = counts(&self.iv, &self.params_read, &self.mask);
+        report.l1 = l1;
+        report.min = l1 / self.units as f32;
+        report.nonzero = nonzero;
+        (report.delta_pos, report.delta_neg) = (best.delta_pos, best.delta_neg);
+        (report.worst_delta_pos, report.worst_delta_neg) = (best.worst_delta_pos, best.worst_delta_neg);
+        report.flip_rate = 1.0;
+        let note = format!("kept the sparsest flipped state, after step {}: {} non-zero", best.after_step, best.nonzero);
+        self.converged = Some(match self.converged.take() {
+            Some(why) => format!("{why}; {note}"),
+            None => format!("{} steps done; {note} (the last step left {last})", self.step),
+        });
     }
 
     /// 1 where a parameter may be non-zero (the site selection), 0 elsewhere; on the host.
@@ -262,7 +303,7 @@ impl Trainer {
     /// "Minibatches").
     pub fn lr_now(&self) -> f32 {
         let h = &self.hyper;
-        if !self.minibatched() || h.steps == 0 {
+        if (!self.minibatched() && std::env::var("ACT_COS").is_err()) || h.steps == 0 {
             return h.lr;
         }
         let t = (self.step as f32 / h.steps as f32).min(1.0);

@@ -107,7 +107,7 @@ test('real model: 12 ActivScalar steps flip " Paris" to " London" and back', asy
   }
 });
 
-// The stopping rule (on by default): natively this run stops at step 30 of 200 (`actscale train
+// The stopping rule (on by default): natively this run stops at step 60 of 200 (`actscale train
 // --model static/models/test-2layer.gguf --prompt "The capital of France is" --from " Paris" --to
 // " London" --lambda-m 1 --steps 200 --until-converged`); the page must stop early too and say why.
 test('stop when done: training ends before the budget and the panel says why', async () => {
@@ -119,11 +119,14 @@ test('stop when done: training ends before the budget and the panel says why', a
     assert.equal(await page.locator('#until-converged').isChecked(), true, 'on by default');
     await trainPair(page, { steps: 200, untilConverged: true });
     const text = await page.locator('#train-done').textContent();
-    const m = text.match(/^Done: stopped at step (\d+): flipped both ways by at least 1.8 \(0\.9 × margin\) and the non-zero count settled \((\d+)(–\d+)? for 30 steps\)\.$/);
+    const m = text.match(/^Done: stopped at step (\d+): flipped both ways by at least 1.8 \(0\.9 × margin\), and no sparser such state in the 30 steps since step (\d+) \((\d+) non-zero\); kept the sparsest flipped state, after step \2: \3 non-zero\.$/);
     assert.ok(m, text);
     const step = Number(m[1]);
     assert.ok(step >= 30 && step < 200, `stopped early: ${step}`);
     assert.equal(await page.locator('#chart-sparsity circle.point').count(), 2 * step, 'one point per step run');
+    // The page shows the kept state, not the last one: its heatmap has the named count.
+    const values = await page.locator('#heatmap rect.cell').evaluateAll((cs) => cs.map((c) => Number(c.dataset.value)));
+    assert.equal(values.filter((v) => v !== 0).length, Number(m[3]), `heatmap ${values}`);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
