@@ -67,7 +67,7 @@ pub const DYN_SCALAR_LAMBDA_M: f32 = 0.1;
 
 /// ActivScalar's lr and step budget on one prompt (`Hyper::for_one_prompt`).
 pub const ONE_PROMPT_LR: f32 = 0.1;
-pub const ONE_PROMPT_STEPS: usize = 90;
+pub const ONE_PROMPT_STEPS: usize = 80;
 
 /// Hyperparameters of the objective and the optimiser.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -109,10 +109,11 @@ impl Hyper {
     }
 
     /// The defaults for `method` on one prompt (the page's "pair", the CLI's `--task pair`).
-    /// ActivScalar there takes twice the step for 60% of the steps: with the stopping rule's
-    /// sparsest flipped state kept, lr 0.1 over 90 steps ends sparser than lr 0.05 over 150
-    /// on five prompts (README "Stopping rule"). Not on tasks: with rotating minibatches lr 0.1
-    /// left 481 of 1080 scalars on CCC (lr 0.05: 294) and 308 of 840 on IOI (59).
+    /// ActivScalar there takes twice the step for about half the steps: with the stopping
+    /// rule's sparsest flipped state kept, lr 0.1 over 80 steps ends sparser than lr 0.05 over
+    /// 150 on five prompts (README "Stopping rule"), and the page's default Train on a 6-token
+    /// prompt fits in ~30 s. Not on tasks: with rotating minibatches lr 0.1 left 481 of 1080
+    /// scalars on CCC (lr 0.05: 294) and 308 of 840 on IOI (59).
     pub fn for_one_prompt(method: Method) -> Hyper {
         match method {
             Method::ActivScalar => Hyper { lr: ONE_PROMPT_LR, steps: ONE_PROMPT_STEPS, ..Hyper::for_method(method) },
