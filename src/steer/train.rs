@@ -223,12 +223,15 @@ impl Trainer {
             }
             at += 2 + 2 * b;
         }
-        let measured = std::mem::replace(&mut self.params_read, values[at..].to_vec());
+        // The soft threshold leaves a pruned negative α at −0; `+ 0.0` makes it +0, as every
+        // other way back to these parameters (a link, a file, an engine restart) has it.
+        let read: Vec<f32> = values[at..].iter().map(|v| v + 0.0).collect();
+        let measured = std::mem::replace(&mut self.params_read, read);
         self.step += 1;
         let Counts { l1, nonzero, .. } = counts(&self.iv, &self.params_read, &self.mask);
         let n = total_prompts as f32;
         let min = l1 / self.units as f32;
-        let report = StepReport {
+        let mut report = StepReport {
             step: self.step,
             // the whole objective: the smooth part before the update, L_min after it
             loss: loss_value + h.lambda_m * min,
@@ -243,7 +246,6 @@ impl Trainer {
             worst_delta_pos: worst_pos,
             worst_delta_neg: worst_neg,
         };
-        let mut report = report;
         if let Some(c) = &mut self.convergence {
             let verdict = c.observe(&report);
             if verdict.new_best && !self.minibatched() {
@@ -264,9 +266,6 @@ impl Trainer {
     fn restore_kept(&mut self, report: &mut StepReport) {
         let (Some(c), Some(params)) = (&self.convergence, self.kept.take()) else { return };
         let Some(best) = c.best() else { return };
-        if best.after_step == self.step {
-            return;
-        }
         let last = report.nonzero;
         let device = self.iv.params.device();
         let shape = self.iv.params.dims();
@@ -282,7 +281,7 @@ impl Trainer {
         let note = format!("kept the sparsest flipped state, after step {}: {} non-zero", best.after_step, best.nonzero);
         self.converged = Some(match self.converged.take() {
             Some(why) => format!("{why}; {note}"),
-            None => format!("{} steps done; {note} (the last step left {last})", self.step),
+            None => format!("ran all {} steps; {note} (the last step left {last})", self.step),
         });
     }
 
