@@ -266,10 +266,9 @@ impl Trainer {
     fn restore_kept(&mut self, report: &mut StepReport) {
         let (Some(c), Some(params)) = (&self.convergence, self.kept.take()) else { return };
         let Some(best) = c.best() else { return };
+        let Ok(kept) = self.iv.with_values(params.clone()) else { return };
         let last = report.nonzero;
-        let device = self.iv.params.device();
-        let shape = self.iv.params.dims();
-        self.iv.params = Tensor::<2>::from_data(burn::tensor::TensorData::new(params.clone(), shape), &device).require_grad();
+        self.iv = Intervention { params: kept.params.detach().require_grad(), ..kept };
         self.params_read = params;
         let Counts { l1, nonzero, .. } = counts(&self.iv, &self.params_read, &self.mask);
         report.l1 = l1;
@@ -302,7 +301,7 @@ impl Trainer {
     /// "Minibatches").
     pub fn lr_now(&self) -> f32 {
         let h = &self.hyper;
-        if (!self.minibatched() && std::env::var("ACT_COS").is_err()) || h.steps == 0 {
+        if !self.minibatched() || h.steps == 0 {
             return h.lr;
         }
         let t = (self.step as f32 / h.steps as f32).min(1.0);
