@@ -31,11 +31,17 @@ pub struct BenchArgs {
     /// Prompt length in tokens (a prefix of the benchmark prompt, repeated past its end).
     #[arg(long, default_value_t = 10)]
     tokens: usize,
+    /// Run every product on rayon's pool alone, without the forward's polling second thread.
+    #[arg(long)]
+    no_second_thread: bool,
     #[arg(long)]
     json: bool,
 }
 
 pub fn run(args: BenchArgs) -> Result<(), String> {
+    if args.no_second_thread {
+        actscale::model::second_thread::switch_off();
+    }
     let start = Instant::now();
     let model = super::load_model(&args.model)?;
     let load_ms = start.elapsed().as_secs_f64() * 1e3;

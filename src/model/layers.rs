@@ -4,6 +4,8 @@
 use burn::tensor::Tensor;
 use burn::tensor::activation::silu;
 
+use super::second_thread;
+
 /// y = x · W (+ b) for rows x [n, in].
 pub struct Linear {
     w: Weight,
@@ -35,7 +37,23 @@ impl Linear {
     /// Applies the map to rows [n, in] -> [n, out].
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let y = match &self.w {
+            Weight::Left(w_t) if second_thread::active() && runs_on_one_thread(x.dims()[0], w_t.dims()[1], w_t.dims()[0] / 2) => {
+                // Half the outputs each, here and on the second thread: [out, n] stacked.
+                let [out, d] = w_t.dims();
+                let (top, bottom) = (w_t.clone().slice([0..out / 2, 0..d]), w_t.clone().slice([out / 2..out, 0..d]));
+                let xt = x.transpose();
+                let xt2 = xt.clone();
+                let (a, b) = second_thread::join(move || top.matmul(xt), move || bottom.matmul(xt2));
+                Tensor::cat(vec![a, b], 0).transpose()
+            }
             Weight::Left(w_t) => w_t.clone().matmul(x.transpose()).transpose(),
+            Weight::Right(w) if second_thread::active() && runs_on_one_thread(x.dims()[0], w.dims()[0], w.dims()[1] / 2) => {
+                let [d, out] = w.dims();
+                let (left, right) = (w.clone().slice([0..d, 0..out / 2]), w.clone().slice([0..d, out / 2..out]));
+                let x2 = x.clone();
+                let (a, b) = second_thread::join(move || x.matmul(left), move || x2.matmul(right));
+                Tensor::cat(vec![a, b], 1)
+            }
             Weight::Right(w) => x.matmul(w.clone()),
         };
         match &self.b {
@@ -60,6 +78,14 @@ impl Linear {
         let out = y.dims()[1];
         y.reshape([b, t, out])
     }
+}
+
+/// Whether burn-flex multiplies [rows, inner] by [inner, cols] on one thread: below 192³
+/// multiply-adds (its `PARALLEL_THRESHOLD`), or a matrix–vector product (gemm's gemv is
+/// single-threaded). Only such halves go to the second thread: a larger product already uses
+/// rayon's pool, which the helper thread is not part of.
+fn runs_on_one_thread(rows: usize, inner: usize, cols: usize) -> bool {
+    rows == 1 || rows.saturating_mul(inner).saturating_mul(cols) < 192 * 192 * 192
 }
 
 /// RMSNorm (`bias` None, no mean removed) or LayerNorm (`bias` Some, mean removed, biased
@@ -139,6 +165,26 @@ mod tests {
             // Sums of 24 products of values ≤ 1 in size: f32 rounding differs by far less than 1e-4.
             let worst = whole.iter().zip(&by_row).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
             assert!(worst < 1e-4, "row by row differs by {worst}");
+        }
+    }
+
+    #[test]
+    fn halves_on_two_threads_are_the_same_map() {
+        let b: Tensor<1> = tensor(1, 41, 3).reshape([41]);
+        // 41 outputs: halves of 20 and 21, so an off-by-one in the split shows as a wrong shape.
+        for linear in [Linear::right(tensor(24, 41, 1), Some(b.clone())), Linear::left(tensor(24, 41, 2).transpose(), Some(b))] {
+            for rows in [1, 3] {
+                let x = tensor(rows, 24, 5);
+                let whole = values(linear.forward(x.clone()));
+                let split = second_thread::with_second_thread(|| {
+                    assert!(second_thread::active());
+                    values(linear.forward(x))
+                });
+                assert_eq!(split.len(), rows * 41);
+                // Sums of 24 products of values ≤ 1 (gemm may tile the halves differently).
+                let worst = whole.iter().zip(&split).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+                assert!(worst < 1e-4, "split in halves differs by {worst}");
+            }
         }
     }
 }

@@ -18,6 +18,8 @@ pub mod layers;
 #[cfg(feature = "engine")]
 pub mod rope;
 #[cfg(feature = "engine")]
+pub mod second_thread;
+#[cfg(feature = "engine")]
 pub mod transformer;
 #[cfg(feature = "engine")]
 pub mod weights;

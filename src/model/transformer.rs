@@ -115,6 +115,16 @@ impl Transformer {
     /// applied at every site.
     pub fn forward(&self, ids: &[Vec<u32>], hook: &dyn Hook, positions: Positions) -> Result<Tensor<3>, ModelError> {
         let (b, t) = self.check_batch(ids)?;
+        // Natively on the CPU with threads to spare, small products are split in two, one half
+        // on a polling second thread (`second_thread`): burn-flex runs them on one thread.
+        #[cfg(not(target_arch = "wasm32"))]
+        if self.device == Device::flex() && rayon::current_num_threads() >= 2 && !super::second_thread::active() {
+            return super::second_thread::with_second_thread(|| self.forward_checked(ids, (b, t), hook, positions));
+        }
+        self.forward_checked(ids, (b, t), hook, positions)
+    }
+
+    fn forward_checked(&self, ids: &[Vec<u32>], (b, t): (usize, usize), hook: &dyn Hook, positions: Positions) -> Result<Tensor<3>, ModelError> {
         let c = &self.config;
         let d = c.d_model;
         let flat: Vec<i32> = ids.iter().flatten().map(|&i| i as i32).collect();
