@@ -18,6 +18,10 @@ pub mod layers;
 #[cfg(feature = "engine")]
 pub mod rope;
 #[cfg(feature = "engine")]
+pub mod row_kernels;
+#[cfg(feature = "engine")]
+pub mod row_product;
+#[cfg(feature = "engine")]
 pub mod second_thread;
 #[cfg(feature = "engine")]
 pub mod transformer;

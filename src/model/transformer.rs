@@ -29,7 +29,7 @@ pub struct Transformer {
     positions: Option<Tensor<2>>,
     /// Llama 3.1's RoPE frequency divisors (`rope_freqs.weight`), head_dim / 2 of them.
     rope_freqs: Option<Vec<f32>>,
-    /// [d, vocab]: the LM head, a transposed view of the embedding when tied.
+    /// The LM head, W [vocab, d]: the embedding itself when tied.
     lm_head: Linear,
     layers: Vec<Block>,
     final_norm: Norm,
@@ -72,7 +72,7 @@ impl Transformer {
         let lm_head = if g.tensor_info("output.weight").is_ok() {
             ld.matrix("output.weight", d, v, b)?
         } else {
-            Linear::right(embed.clone().transpose(), b)
+            Linear::new(embed.clone(), b)
         };
         let layers = (0..config.n_layers).map(|l| ld.block(l)).collect::<Result<Vec<_>, _>>()?;
         let final_norm = ld.norm("output_norm")?;
@@ -161,15 +161,7 @@ impl Transformer {
             Positions::All => (x, t),
         };
         let x = self.final_norm.forward(x).reshape([b * tp, d]);
-        // On the CPU backend gemm multiplies 2–4 rows by the head by first packing all of it into
-        // panels (the tied head: 113 MB, every call, forward and backward); one row at a time goes
-        // through its gemv, which streams the weight at memory speed. In wasm, head forward +
-        // backward on 2 rows (a training step on one prompt): 49 → 23 ms.
-        let logits = if (2..=4).contains(&(b * tp)) && self.device == Device::flex() {
-            self.lm_head.forward_row_by_row(x)
-        } else {
-            self.lm_head.forward(x)
-        };
+        let logits = self.lm_head.forward(x);
         Ok(logits.reshape([b, tp, c.vocab_size]))
     }
 

@@ -5,7 +5,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use super::config::{Arch, ModelConfig};
 use super::error::ModelError;
-use super::gguf::{Gguf, dequantize};
+use super::gguf::Gguf;
 use super::layers::{Linear, Mlp, Norm};
 
 /// One transformer block.
@@ -52,50 +52,15 @@ impl Loader<'_> {
         if self.has(name) { self.vector(name, n).map(Some) } else { Ok(None) }
     }
 
-    /// A GGUF matrix with dims [in, out] (stored as `out` rows of `in`) as a linear map.
+    /// A GGUF matrix with dims [in, out] (stored as `out` rows of `in`) as a linear map, in
+    /// that layout ([`Linear::new`]).
     pub fn matrix(&self, name: &str, d_in: usize, d_out: usize, b: Option<Tensor<1>>) -> Result<Linear, ModelError> {
-        let w = Tensor::<2>::from_data(TensorData::new(self.read_transposed(name, d_in, d_out)?, [d_in, d_out]), self.device);
-        Ok(Linear::left(w.transpose(), b))
+        Ok(self.matrix_from(self.read(name, &[d_in, d_out])?, d_in, d_out, b))
     }
 
-    /// `data`: `d_out` rows of `d_in`, copied to [in][out] so that Wᵀ is a column-major left
-    /// operand ([`Linear::left`]).
+    /// `data`: `d_out` rows of `d_in`.
     fn matrix_from(&self, data: Vec<f32>, d_in: usize, d_out: usize, b: Option<Tensor<1>>) -> Linear {
-        let w = Tensor::<2>::from_data(TensorData::new(transpose(&data, d_out, d_in), [d_in, d_out]), self.device);
-        Linear::left(w.transpose(), b)
-    }
-
-    /// Matrix `name` ([in, out], `out` rows of `in`) dequantised straight into [in][out] order,
-    /// `STRIP` rows at a time: no full-size row-major copy to allocate and transpose (in the
-    /// page, 540 MB fewer bytes written at load).
-    fn read_transposed(&self, name: &str, d_in: usize, d_out: usize) -> Result<Vec<f32>, ModelError> {
-        const STRIP: usize = 32;
-        let info = self.g.tensor_info(name)?;
-        let dims: Vec<usize> = info.dims.iter().map(|&d| d as usize).collect();
-        if dims != [d_in, d_out] {
-            return Err(ModelError::BadShape { tensor: name.to_string(), expected: vec![d_in, d_out], found: dims });
-        }
-        let Some(row_bytes) = info.ty.bytes_for(d_in as u64).map(|b| b as usize) else {
-            // Rows that are not whole blocks: dequantise the tensor at once.
-            return Ok(transpose(&self.read(name, &[d_in, d_out])?, d_out, d_in));
-        };
-        let bytes = self.g.tensor_bytes(info)?;
-        let mut out = vec![0.0f32; d_in * d_out];
-        for r0 in (0..d_out).step_by(STRIP) {
-            let n = STRIP.min(d_out - r0);
-            let strip = bytes.get(r0 * row_bytes..(r0 + n) * row_bytes).ok_or_else(|| {
-                ModelError::BadShape { tensor: name.to_string(), expected: vec![d_in, d_out], found: vec![bytes.len()] }
-            })?;
-            let rows = dequantize(info.ty, strip, n * d_in).map_err(|e| e.for_tensor(name))?;
-            for c0 in (0..d_in).step_by(STRIP) {
-                for r in 0..n {
-                    for c in c0..(c0 + STRIP).min(d_in) {
-                        out[c * d_out + r0 + r] = rows[r * d_in + c];
-                    }
-                }
-            }
-        }
-        Ok(out)
+        Linear::new(Tensor::<2>::from_data(TensorData::new(data, [d_out, d_in]), self.device), b)
     }
 
     /// `{name}.weight` [in, out] with `{name}.bias` if the file has one (or must: `need_bias`).
@@ -156,20 +121,4 @@ impl Loader<'_> {
         };
         Ok((part(0, d), part(d, kv), part(d + kv, kv)))
     }
-}
-
-/// Row-major [rows, cols] -> row-major [cols, rows], in cache-sized tiles.
-fn transpose(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut out = vec![0.0f32; data.len()];
-    const B: usize = 32;
-    for r0 in (0..rows).step_by(B) {
-        for c0 in (0..cols).step_by(B) {
-            for r in r0..(r0 + B).min(rows) {
-                for c in c0..(c0 + B).min(cols) {
-                    out[c * rows + r] = data[r * cols + c];
-                }
-            }
-        }
-    }
-    out
 }
