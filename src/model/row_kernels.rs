@@ -17,9 +17,9 @@ use std::ops::Range;
 /// take two passes over each pair of weight rows, the second from L1.
 const W_ROWS: usize = 2;
 const X_ROWS: usize = 6;
-/// Weight rows the backward adds into each row of dx at once (one load and store of dx per
-/// four multiply–adds).
-const AXPY_ROWS: usize = 4;
+/// Weight rows the backward adds into each row of dx at once: one load and store of dx per
+/// eight multiply–adds (with four, loads and stores were the bound, not the multiply–adds).
+const AXPY_ROWS: usize = 8;
 
 /// `yt[o·n + r] = Σ_j w[o·k + j] · x[r·k + j]` for the `m = yt.len() / n` weight rows in `w`:
 /// the product x [n, k] · Wᵀ, outputs first.
@@ -164,10 +164,11 @@ unsafe fn by_input_with<L: lanes::Lanes>(dy: &[f32], n: usize, w: &[f32], k: usi
             // SAFETY: weight rows o..o+rows, columns `cols`, are in bounds (checked by `by_input`).
             unsafe {
                 let wp = w.add(o * k + cols.start);
-                if rows == AXPY_ROWS {
-                    axpys::<L, AXPY_ROWS>(d, wp, k, out);
-                } else {
-                    axpys::<L, 1>(d, wp, k, out);
+                // The first row of dy fetches the next block; the others find it in cache.
+                match (rows == AXPY_ROWS, r == 0) {
+                    (true, true) => axpys::<L, AXPY_ROWS, true>(d, wp, k, out),
+                    (true, false) => axpys::<L, AXPY_ROWS, false>(d, wp, k, out),
+                    (false, _) => axpys::<L, 1, false>(d, wp, k, out),
                 }
             }
         }
@@ -178,7 +179,7 @@ unsafe fn by_input_with<L: lanes::Lanes>(dy: &[f32], n: usize, w: &[f32], k: usi
 /// `out[j] += Σ_i d[i] · w[i·k + j]` for the O weight rows from `w` (a row stride of k).
 /// Safety: O rows of `out.len()` values readable from `w` with stride k.
 #[inline(always)]
-unsafe fn axpys<L: lanes::Lanes, const O: usize>(d: &[f32], w: *const f32, k: usize, out: &mut [f32]) {
+unsafe fn axpys<L: lanes::Lanes, const O: usize, const PREFETCH: bool>(d: &[f32], w: *const f32, k: usize, out: &mut [f32]) {
     unsafe {
         let s: [L; O] = std::array::from_fn(|i| L::splat(d[i]));
         let c = out.len();
@@ -188,8 +189,10 @@ unsafe fn axpys<L: lanes::Lanes, const O: usize>(d: &[f32], w: *const f32, k: us
         while j < body {
             let mut acc = L::load(p.add(j));
             // The next block's weights, as in `dots`.
-            for i in 0..O {
-                L::prefetch(w.wrapping_add((O + i) * k + j));
+            if PREFETCH {
+                for i in 0..O {
+                    L::prefetch(w.wrapping_add((O + i) * k + j));
+                }
             }
             for (i, si) in s.iter().enumerate() {
                 acc = L::mul_add(L::load(w.add(i * k + j)), *si, acc);
