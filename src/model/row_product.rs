@@ -15,8 +15,8 @@ use burn::tensor::{DType, Tensor, TensorData};
 use super::{row_kernels, second_thread};
 
 /// Rows of x up to which the kernels run; with many more, gemm's packed panels reuse each weight
-/// read across rows and its parallel path uses every core. A round number, not tuned: the page's
-/// prompts (≤ 16 tokens, 1–4 prompts a step) stay below it.
+/// read across rows and its parallel path uses every core. A round number, not tuned: a single
+/// prompt stays below it, a task's minibatch of 4 prompts may not.
 pub const MAX_ROWS: usize = 32;
 
 /// A weight [out, in] as the CPU backend holds it: contiguous f32 output rows.
