@@ -25,11 +25,10 @@ impl Linear {
     /// Applies the map to rows [n, in] -> [n, out].
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let y = match &self.rows {
-            Some(rows) if x.dims()[0] <= row_product::MAX_ROWS => {
-                row_product::apply(x, rows).unwrap_or_else(|x| x.matmul(self.w.clone().transpose()))
-            }
-            _ => x.matmul(self.w.clone().transpose()),
-        };
+            Some(rows) if x.dims()[0] <= row_product::MAX_ROWS => row_product::apply(x, rows),
+            _ => Err(x),
+        }
+        .unwrap_or_else(|x| x.matmul(self.w.clone().transpose()));
         match &self.b {
             Some(b) => {
                 let out = b.dims()[0];
