@@ -223,9 +223,12 @@ mod lanes {
         unsafe fn prefetch(_p: *const f32) {}
     }
 
+    /// Plain f32, for builds without wasm's simd128 (natively, CPUs without AVX2).
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     #[derive(Clone, Copy)]
     pub struct Scalar(f32);
 
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     impl Lanes for Scalar {
         const N: usize = 1;
         #[inline(always)]
