@@ -15,7 +15,15 @@ use std::ops::Range;
 /// Weight rows read together in the forward: 2 rows × up to [`X_ROWS`] rows of x keep 12
 /// vector accumulators, which fit AVX2's 16 registers with the loads beside them; 10 rows of x
 /// take two passes over each pair of weight rows, the second from L1.
+#[cfg(not(target_arch = "wasm32"))]
 const W_ROWS: usize = 2;
+/// In wasm one weight row at a time: simd128 has no fused multiply–add, so each product needs a
+/// register of its own beside the accumulators, and with 2 × 6 V8 spilled accumulators to the
+/// stack in every iteration (seen in its machine code for the loop); 1 × 6 does not. Products of
+/// one model's weight shapes in headless Chromium (README "Speed in the browser"), 6 and 12
+/// rows: 96–122 → 58–66 ms and 145–202 → 110–138 ms.
+#[cfg(target_arch = "wasm32")]
+const W_ROWS: usize = 1;
 const X_ROWS: usize = 6;
 /// Weight rows the backward adds into each row of dx at once: one load and store of dx per
 /// eight multiply–adds (with four, loads and stores were the bound, not the multiply–adds).
