@@ -19,9 +19,9 @@ use std::ops::Range;
 const W_ROWS: usize = 2;
 /// In wasm one weight row at a time: simd128 has no fused multiply–add, so each product needs a
 /// register of its own beside the accumulators, and with 2 × 6 V8 spilled accumulators to the
-/// stack in every iteration (seen in its machine code for the loop); 1 × 6 does not. Products of
-/// one model's weight shapes in headless Chromium (README "Speed in the browser"), 6 and 12
-/// rows: 96–122 → 58–66 ms and 145–202 → 110–138 ms.
+/// stack in every iteration (seen in its machine code for the loop); 1 × 6 does not. The
+/// forward on 6 rows, one model's weight shapes in headless Chromium: 91–103 → 65–87 ms
+/// (`scripts/bench-kernels.sh`, alternating builds); on 12 and 20 rows within the noise.
 #[cfg(target_arch = "wasm32")]
 const W_ROWS: usize = 1;
 const X_ROWS: usize = 6;
