@@ -1,5 +1,6 @@
 //! The kernels natively (AVX2 + FMA where the CPU has them, one thread) on the shapes and rows
-//! that tests/e2e/bench-kernels.mjs times in the browser; the same output format.
+//! that tests/e2e/bench-kernels.mjs times in the browser; the same output format and options
+//! (`--all-layers`: each layer its own weights, 425 MB, read from memory as in a real step).
 
 use std::time::Instant;
 
@@ -9,11 +10,12 @@ const SHAPES: [(usize, usize); 7] = [(576, 576), (192, 576), (192, 576), (576, 5
 const LAYERS: usize = 30;
 
 fn main() {
+    let all_layers = std::env::args().any(|a| a == "--all-layers");
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let rows = if args.is_empty() { vec![6, 12, 20] } else { args };
     let w_len: usize = SHAPES.iter().map(|(m, k)| m * k).sum();
     let value = |i: usize| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5;
-    let w: Vec<f32> = (0..w_len).map(value).collect();
+    let w: Vec<f32> = (0..w_len * if all_layers { LAYERS } else { 1 }).map(value).collect();
     for n in rows {
         let x: Vec<f32> = (0..1536 * n).map(value).collect();
         let mut y = vec![0.0f32; 1536 * n];
@@ -21,8 +23,8 @@ fn main() {
         let flop = 2.0 * (n * LAYERS * w_len) as f64;
         let mut time = |backward: bool| {
             let mut run = || {
-                for _ in 0..LAYERS {
-                    let mut off = 0;
+                for layer in 0..LAYERS {
+                    let mut off = if all_layers { layer * w_len } else { 0 };
                     for (m, k) in SHAPES {
                         let wp = w[off..].as_ptr();
                         if backward {
