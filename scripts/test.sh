@@ -8,12 +8,17 @@ trap print_stage_times EXIT
 
 stage "setup: tools"          scripts/setup.sh tools
 stage "setup: model"          scripts/setup.sh model
-stage "native tests"          cargo test --quiet
-stage "no sync reads (clippy, wasm)" scripts/check-sync-reads.sh
+# Test binaries in parallel (cargo nextest); the same build profile as `cargo test`, so the
+# CLI below reuses this build.
+stage "native tests"          cargo nextest run --cargo-quiet --no-fail-fast
 stage "test model (2 layers)" scripts/make-test-model.sh
 stage "compare (quick, 2 layers)" actscale_cli compare \
     --model static/models/test-2layer.gguf --steps 3 --max-prompts 4
-stage "make build (site)"     make build
-stage "make serve (answers)"  scripts/check-serve.sh
-stage "browser tests"         scripts/browser-tests.sh
-stage "end-to-end tests"      node --test tests/e2e/*.test.mjs
+# The browser builds run with clippy's no-sync-read lint on the crate (check-sync-reads.sh): all
+# three with the same compiler wrapper, so that they share the crate's compiled units as well as
+# the dependencies'.
+stage "make build (site; no sync reads)" scripts/check-sync-reads.sh make build
+stage "make serve (answers)"  scripts/check-sync-reads.sh scripts/check-serve.sh
+stage "browser tests"         scripts/check-sync-reads.sh scripts/browser-tests.sh
+# Two test files at a time, each in its own process with its own Chromium.
+stage "end-to-end tests"      node --test --test-concurrency=2 tests/e2e/*.test.mjs

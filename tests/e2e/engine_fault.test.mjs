@@ -4,7 +4,7 @@
 // handler, whose decoder panics (the panic hook throws; nothing test-only is compiled in).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, launch, openPage, screenshot, setNumber, steeredTop, trainPair, TEST_MODEL } from './support.mjs';
+import { serve, sharedBrowser, openPage, screenshot, setNumber, steeredTop, trainPair, TEST_MODEL } from './support.mjs';
 
 let site;
 before(async () => { site = await serve(); });
@@ -22,7 +22,7 @@ async function killEngine(page) {
 const heatValues = (page) => page.locator('#heatmap rect.cell').evaluateAll((cs) => cs.map((c) => c.dataset.value));
 
 test('the engine dies mid-run: a fresh one loads the model and gets the last intervention back; nothing typed is lost', async () => {
-  const browser = await launch({ webgpu: false });
+  const browser = await sharedBrowser({ webgpu: false });
   const errors = [];
   try {
     const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}`, errors);
@@ -72,7 +72,7 @@ test('the engine dies mid-run: a fresh one loads the model and gets the last int
 });
 
 test('an engine that keeps dying is not restarted forever: a banner offers a reload', async () => {
-  const browser = await launch({ webgpu: false });
+  const browser = await sharedBrowser({ webgpu: false });
   const errors = [];
   try {
     const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}`, errors);

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, symlink, copyFile, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serve, launch, openPage, screenshot, trainPair, steeredTop, copyLink, DIST, ROOT, TEST_MODEL } from './support.mjs';
+import { serve, sharedBrowser, openPage, screenshot, trainPair, steeredTop, copyLink, DIST, ROOT, TEST_MODEL } from './support.mjs';
 
 const servers = [];
 const temps = [];
@@ -20,7 +20,7 @@ async function started(dir, options) {
   return s;
 }
 let browser;
-before(async () => { browser = await launch({ webgpu: false }); });
+before(async () => { browser = await sharedBrowser({ webgpu: false }); });
 after(async () => {
   await browser?.close();
   for (const s of servers) await s.close();

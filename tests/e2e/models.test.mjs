@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { serve, launch, openPage, screenshot, setNumber, TEST_MODEL, ROOT } from './support.mjs';
+import { serve, sharedBrowser, openPage, screenshot, setNumber, TEST_MODEL, ROOT } from './support.mjs';
 
 let site;
 before(async () => { site = await serve(); });
@@ -20,7 +20,7 @@ async function loadFile(page, name, buffer) {
 }
 
 test('a GPT-2 GGUF loads from a file, predicts, and trains an ActivScalar', async () => {
-  const browser = await launch({ webgpu: false });
+  const browser = await sharedBrowser({ webgpu: false });
   const errors = [];
   try {
     const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}`, errors);
@@ -100,7 +100,7 @@ function sevenBillionHeader() {
 }
 
 test('an unknown pre-tokenizer and a model too large for the browser each say so; the old model stays', async () => {
-  const browser = await launch({ webgpu: false });
+  const browser = await sharedBrowser({ webgpu: false });
   const errors = [];
   try {
     const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}`, errors);
@@ -151,8 +151,8 @@ async function gpt2Page(browser, webgpu, errors) {
 }
 
 test('the GPT-2 file on WebGPU (SwiftShader) predicts as on the CPU backend and trains', async () => {
-  const gpuBrowser = await launch({ webgpu: true });
-  const cpuBrowser = await launch({ webgpu: false });
+  const gpuBrowser = await sharedBrowser({ webgpu: true });
+  const cpuBrowser = await sharedBrowser({ webgpu: false });
   const errors = [];
   try {
     const cpu = await predictions(await gpt2Page(cpuBrowser, false, errors));

@@ -6,14 +6,14 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { serve, launch, openPage, screenshot, ROOT } from './support.mjs';
+import { serve, sharedBrowser, openPage, screenshot, ROOT } from './support.mjs';
 
 let site;
 before(async () => { site = await serve(); });
 after(async () => { await site?.close(); });
 
 test('typing "The capital of Italy is" predicts " Rome" first', async () => {
-  const browser = await launch({ webgpu: false });
+  const browser = await sharedBrowser({ webgpu: false });
   const errors = [];
   try {
     // Records whether the download progress bar was ever shown (it may be gone again by the

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serve, launch, openPage, screenshot, setNumber, steeredTop, trainPair, copyLink, TEST_MODEL } from './support.mjs';
+import { serve, sharedBrowser, openPage, screenshot, setNumber, steeredTop, trainPair, copyLink, TEST_MODEL } from './support.mjs';
 
 let site;
 before(async () => { site = await serve(); });
@@ -21,7 +21,7 @@ async function startLongRun(page, steps = 2) {
 }
 
 test('during a run: Train twice, Stop twice, β moved; then a load, a link and a file each stop it first and say so', async () => {
-  const browser = await launch({ webgpu: false });
+  const browser = await sharedBrowser({ webgpu: false });
   const errors = [];
   try {
     const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}`, errors);
@@ -84,7 +84,7 @@ test('during a run: Train twice, Stop twice, β moved; then a load, a link and a
 });
 
 test('limits: an empty prompt, the same answer twice, a prompt past the training and forward limits', async () => {
-  const browser = await launch({ webgpu: false });
+  const browser = await sharedBrowser({ webgpu: false });
   const errors = [];
   try {
     const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}`, errors);

@@ -4,7 +4,7 @@
 // backend over it by default; `?backend=webgpu` (like the radio) overrides that.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, launch, openPage, screenshot } from './support.mjs';
+import { serve, sharedBrowser, openPage, screenshot, TINY_MODEL } from './support.mjs';
 
 const X = ['1', '2', '3', '4'];
 let site;
@@ -22,7 +22,7 @@ async function gradientCells(page, backend) {
 const parse = (s) => s.replace(/[[\]]/g, '').split(',').map((v) => v.trim());
 
 test('with a software WebGPU adapter: both backends compute dy/da = x; the CPU is chosen, and says why', async () => {
-  const browser = await launch({ webgpu: true });
+  const browser = await sharedBrowser({ webgpu: true });
   const errors = [];
   try {
     const page = await openPage(browser, site.url, errors);
@@ -42,10 +42,12 @@ test('with a software WebGPU adapter: both backends compute dy/da = x; the CPU i
 });
 
 test('with WebGPU asked for (?backend=webgpu): both backends compute dy/da = x and WebGPU is active', async () => {
-  const browser = await launch({ webgpu: true });
+  const browser = await sharedBrowser({ webgpu: true });
   const errors = [];
   try {
-    const page = await openPage(browser, `${site.url}?backend=webgpu`, errors);
+    // The self-check does not depend on the model; the tiny one spares SwiftShader loading the
+    // default model's 30 layers while the test reads the check.
+    const page = await openPage(browser, `${site.url}?backend=webgpu&model=${TINY_MODEL}`, errors);
     const cpu = await gradientCells(page, 'CPU');
     const gpu = await gradientCells(page, 'WebGPU');
     assert.equal(cpu.verdict, 'ok');
@@ -62,7 +64,7 @@ test('with WebGPU asked for (?backend=webgpu): both backends compute dy/da = x a
 });
 
 test('without WebGPU: the CPU fallback computes dy/da = x and is active', async () => {
-  const browser = await launch({ webgpu: false });
+  const browser = await sharedBrowser({ webgpu: false });
   const errors = [];
   try {
     const page = await openPage(browser, site.url, errors);

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { serve, launch, openPage, screenshot, trainPair, steeredTop, copyLink, TEST_MODEL } from './support.mjs';
+import { serve, sharedBrowser, openPage, screenshot, trainPair, steeredTop, copyLink, TEST_MODEL } from './support.mjs';
 
 let site;
 before(async () => { site = await serve(); });
@@ -15,7 +15,7 @@ async function setBeta(page, value) {
 }
 
 test('a permalink restores the intervention in a fresh page; Back/Forward; tampered link', async () => {
-  const browser = await launch({ webgpu: false });
+  const browser = await sharedBrowser({ webgpu: false });
   const errors = [];
   try {
     const maker = await openPage(browser, `${site.url}?model=${TEST_MODEL}`, errors);
@@ -89,7 +89,7 @@ test('a permalink restores the intervention in a fresh page; Back/Forward; tampe
 });
 
 test('Export file, then Import file in a fresh page, gives the same steered prediction', async () => {
-  const browser = await launch({ webgpu: false });
+  const browser = await sharedBrowser({ webgpu: false });
   const errors = [];
   try {
     const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 } });

@@ -4,11 +4,13 @@ import { gzipSync } from 'node:zlib';
 import { readFile, stat, mkdir } from 'node:fs/promises';
 import { extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 export const DIST = join(ROOT, 'dist');
 export const SHOTS = join(ROOT, 'tests/e2e/screenshots');
+const FIXTURES = join(ROOT, 'tests/data/arch');
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript',
@@ -48,8 +50,10 @@ export async function serve(dir = DIST, { base = '/', cors = false, cutAfter = n
     hits.set(path, (hits.get(path) ?? 0) + 1);
     if (!path.startsWith(base)) { res.writeHead(404).end('not found'); return; }
     const inner = path.slice(base.length - 1);
-    const file = normalize(join(dir, inner.endsWith('/') ? inner + 'index.html' : inner));
-    if (!file.startsWith(dir)) { res.writeHead(403).end(); return; }
+    // The tiny fixtures are served beside the site, under fixtures/ (TINY_MODEL).
+    const [root, rest] = inner.startsWith('/fixtures/') ? [FIXTURES, inner.slice('/fixtures'.length)] : [dir, inner];
+    const file = normalize(join(root, rest.endsWith('/') ? rest + 'index.html' : rest));
+    if (!file.startsWith(root)) { res.writeHead(403).end(); return; }
     try {
       let body = await readFile(file);
       if (workerPrelude && file.endsWith('actscale-worker_loader.js')) body = Buffer.concat([Buffer.from(workerPrelude + '\n'), body]);
@@ -88,6 +92,31 @@ export async function launch({ webgpu }) {
   });
 }
 
+/** One Chromium of each kind per test file (node --test runs each file in its own process),
+ * shared by the file's tests, and closed after them: starting a browser per test cost more than
+ * some tests. Each test still gets its own contexts, so no storage, cache or page is shared; the
+ * handle's close() closes the contexts it opened, not the browser. */
+const shared = new Map();
+after(async () => {
+  for (const browser of shared.values()) await (await browser).close();
+});
+
+export async function sharedBrowser({ webgpu }) {
+  if (!shared.has(webgpu)) shared.set(webgpu, launch({ webgpu }));
+  const browser = await shared.get(webgpu);
+  const contexts = [];
+  const newContext = async (options) => {
+    const context = await browser.newContext(options);
+    contexts.push(context);
+    return context;
+  };
+  return {
+    newContext,
+    newPage: async (options) => (await newContext(options)).newPage(),
+    close: async () => { await Promise.all(contexts.splice(0).map((c) => c.close())); },
+  };
+}
+
 /** A page that records console errors and uncaught exceptions into `errors`; `init` (a
  * function) runs in the page before any of its scripts, e.g. to install an observer. */
 export async function openPage(browser, url, errors, { init } = {}) {
@@ -106,19 +135,29 @@ export async function screenshot(page, name, { timeout = 30_000 } = {}) {
 
 export const TEST_MODEL = 'static/models/test-2layer.gguf';
 
+/** The tiny llama fixture with a tied head (tests/data/arch/llama-tied.gguf: 2 layers, d = 64,
+ * 288 tokens; the default model's architecture), served by serve() beside the site. For
+ * WebGPU, where SwiftShader runs every kernel on the CPU: a step takes seconds on it, against
+ * minutes on TEST_MODEL with its 49,152-token head. */
+export const TINY_MODEL = 'fixtures/llama-tied.gguf';
+/** A pair on TINY_MODEL: " the" and " a" are single tokens of its vocabulary; the prompt is 8. */
+export const TINY_PAIR = { prompt: 'the ring is in', tokens: 8, from: ' the', to: ' a' };
+/** The pair trainPair() trains on TEST_MODEL (and the real model). */
+export const FRANCE_PAIR = { prompt: 'The capital of France is', tokens: 5, from: ' Paris', to: ' London' };
+
 /** Sets a number field the way a user does (type, then leave the field). */
 export async function setNumber(page, selector, value) {
   await page.locator(selector).fill(String(value));
   await page.locator(selector).dispatchEvent('change');
 }
 
-/** On a loaded page: "The capital of France is", " Paris" → " London", train and wait. The
- * stopping rule is off unless asked for, so that a run has exactly `steps` steps. */
-export async function trainPair(page, { steps = 25, lambdaM = 1, timeout = 240_000, untilConverged = false } = {}) {
-  await page.locator('#prompt').fill('The capital of France is');
-  await page.waitForFunction(() => document.querySelectorAll('#prompt-tokens .token-chip').length === 5, null, { timeout: 60_000 });
-  await page.locator('#answer-from').fill(' Paris');
-  await page.locator('#answer-to').fill(' London');
+/** On a loaded page: `pair` (default "The capital of France is", " Paris" → " London"), train
+ * and wait. The stopping rule is off unless asked for, so that a run has exactly `steps` steps. */
+export async function trainPair(page, { steps = 25, lambdaM = 1, timeout = 240_000, untilConverged = false, pair = FRANCE_PAIR } = {}) {
+  await page.locator('#prompt').fill(pair.prompt);
+  await page.waitForFunction((n) => document.querySelectorAll('#prompt-tokens .token-chip').length === n, pair.tokens, { timeout: 60_000 });
+  await page.locator('#answer-from').fill(pair.from);
+  await page.locator('#answer-to').fill(pair.to);
   await setNumber(page, '#hp-steps', steps);
   await setNumber(page, '#hp-lambda-m', lambdaM);
   await page.locator('#until-converged').setChecked(untilConverged);

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { serve, launch, openPage, screenshot, trainPair, steeredTop, setNumber, statusMatching, TEST_MODEL, ROOT } from './support.mjs';
+import { serve, sharedBrowser, openPage, screenshot, trainPair, steeredTop, setNumber, statusMatching, TEST_MODEL, ROOT } from './support.mjs';
 
 let site;
 before(async () => { site = await serve(); });
@@ -16,7 +16,7 @@ async function ready(page) {
 }
 
 test('edit a scalar by hand; the continuation with it differs from the plain one', async () => {
-  const browser = await launch({ webgpu: false });
+  const browser = await sharedBrowser({ webgpu: false });
   const errors = [];
   try {
     const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}`, errors);
@@ -54,7 +54,7 @@ test('edit a scalar by hand; the continuation with it differs from the plain one
 });
 
 test('task mode (CCC): train and test metrics, flip-rate chart; λM sweep points', async () => {
-  const browser = await launch({ webgpu: false });
+  const browser = await sharedBrowser({ webgpu: false });
   const errors = [];
   try {
     const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}`, errors);
@@ -102,7 +102,7 @@ test('task mode (CCC): train and test metrics, flip-rate chart; λM sweep points
 });
 
 test('load a model from a file or URL; bad files are rejected and the old model stays', async () => {
-  const browser = await launch({ webgpu: false });
+  const browser = await sharedBrowser({ webgpu: false });
   const errors = [];
   try {
     const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}`, errors);
@@ -136,7 +136,7 @@ test('load a model from a file or URL; bad files are rejected and the old model 
 });
 
 test('backend switch: CPU (chosen over a software adapter) → WebGPU, during a run, stops the run first and gives the same top prediction', async () => {
-  const browser = await launch({ webgpu: true });
+  const browser = await sharedBrowser({ webgpu: true });
   const errors = [];
   try {
     const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}`, errors);
@@ -164,7 +164,7 @@ test('backend switch: CPU (chosen over a software adapter) → WebGPU, during a 
 });
 
 test('keyboard only: type a prompt, tab to Train, press Enter; narrow window has no sideways scroll', async () => {
-  const browser = await launch({ webgpu: false });
+  const browser = await sharedBrowser({ webgpu: false });
   const errors = [];
   try {
     const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}`, errors);

@@ -3,14 +3,14 @@
 // and stop a second run part-way.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, launch, openPage, screenshot, steeredTop, setNumber, trainPair, TEST_MODEL } from './support.mjs';
+import { serve, sharedBrowser, openPage, screenshot, steeredTop, setNumber, trainPair, TEST_MODEL } from './support.mjs';
 
 let site;
 before(async () => { site = await serve(); });
 after(async () => { await site?.close(); });
 
 test('train ActivScalar on "The capital of France is": heatmap, charts, β, Stop', async () => {
-  const browser = await launch({ webgpu: false });
+  const browser = await sharedBrowser({ webgpu: false });
   const errors = [];
   try {
     const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}`, errors);
@@ -70,7 +70,7 @@ test('train ActivScalar on "The capital of France is": heatmap, charts, β, Stop
 // must actually flip the answer: " London" first at β = +1, " Paris" first at β = −1 (natively,
 // with these settings, " London" is first from step 2 on and Δ(β=+1) is ~3.6 at step 12).
 test('real model: 12 ActivScalar steps flip " Paris" to " London" and back', async () => {
-  const browser = await launch({ webgpu: false });
+  const browser = await sharedBrowser({ webgpu: false });
   const errors = [];
   try {
     const page = await openPage(browser, site.url, errors);
@@ -111,7 +111,7 @@ test('real model: 12 ActivScalar steps flip " Paris" to " London" and back', asy
 // --model static/models/test-2layer.gguf --prompt "The capital of France is" --from " Paris" --to
 // " London" --lambda-m 1 --steps 200 --until-converged`); the page must stop early too and say why.
 test('stop when done: training ends before the budget and the panel says why', async () => {
-  const browser = await launch({ webgpu: false });
+  const browser = await sharedBrowser({ webgpu: false });
   const errors = [];
   try {
     const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}`, errors);

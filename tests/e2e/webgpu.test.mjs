@@ -1,14 +1,18 @@
-// Training on WebGPU in the page (SwiftShader's adapter with --enable-unsafe-webgpu), on the
-// 2-layer test model: the run reaches "Done", and the link it makes opens in a browser without
-// WebGPU (CPU backend) with the same steered top-1, and the other way round; every other worker
-// operation (hand edits, continuation, file export and import, the λM sweep) on WebGPU. Tasks
-// are left out: a CCC run evaluates its test split at many prompt lengths, and SwiftShader compiles
-// kernels for each (over 10 minutes here); browser_training.rs trains a CCC batch on WebGPU instead. Before the trainer
-// stopped reading a tensor synchronously, Train killed the worker here within seconds.
+// Training on WebGPU in the page (SwiftShader's adapter with --enable-unsafe-webgpu): the run
+// reaches "Done", and the link it makes opens in a browser without WebGPU (CPU backend) with the
+// same steered top-1, and the other way round; every other worker operation (hand edits,
+// continuation, file export and import, the λM sweep) on WebGPU. The model is the tiny llama
+// fixture (support.mjs TINY_MODEL): what these tests check is that each operation runs on
+// WebGPU and agrees with the CPU backend, which the fixture shows with the same kernels as the
+// default model, while SwiftShader, which runs WebGPU on the CPU, took minutes for a few steps of
+// the 2-layer model's 49,152-token head. Tasks are left out: a CCC run evaluates its test split at
+// many prompt lengths, and SwiftShader compiles kernels for each; browser_training.rs trains
+// minibatches on WebGPU instead. Before the trainer stopped reading a tensor synchronously,
+// Train killed the worker here within seconds.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { serve, launch, openPage, screenshot, trainPair, steeredTop, setNumber, statusMatching, TEST_MODEL } from './support.mjs';
+import { serve, sharedBrowser, openPage, screenshot, trainPair, steeredTop, setNumber, statusMatching, TINY_MODEL, TINY_PAIR } from './support.mjs';
 
 let site;
 before(async () => { site = await serve(); });
@@ -22,17 +26,16 @@ const onWebGpu = (url) => url.replace(/^([^#]*)/, (base) => `${base}${base.inclu
  * browser of the other kind: it must restore with the same steered top-1. A link made with
  * `?backend=webgpu` opened in a browser without WebGPU falls back to the CPU backend. */
 async function trainThenOpenOnTheOtherBackend({ makerGpu }) {
-  const makerBrowser = await launch({ webgpu: makerGpu });
-  const viewerBrowser = await launch({ webgpu: !makerGpu });
+  const makerBrowser = await sharedBrowser({ webgpu: makerGpu });
+  const viewerBrowser = await sharedBrowser({ webgpu: !makerGpu });
   const [makerBackend, viewerBackend] = makerGpu ? [/model on WebGPU/, /model on CPU/] : [/model on CPU/, /model on WebGPU/];
   const errors = [];
   try {
-    const start = `${site.url}?model=${TEST_MODEL}`;
+    const start = `${site.url}?model=${TINY_MODEL}`;
     const maker = await openPage(makerBrowser, makerGpu ? onWebGpu(start) : start, errors);
     await maker.locator('#model-status.ready').waitFor({ timeout: 300_000 });
     await statusMatching(maker, makerBackend);
-    // SwiftShader runs WebGPU on the CPU: ~2.5 min for 5 steps here alone, more on a busy machine.
-    await trainPair(maker, { steps: 5, timeout: makerGpu ? 900_000 : 240_000 });
+    await trainPair(maker, { steps: 5, pair: TINY_PAIR, timeout: makerGpu ? 900_000 : 240_000 });
     assert.match(await maker.locator('#train-done').textContent(), /Done: 5 steps/);
     assert.equal(await maker.locator('#chart-sparsity circle.point').count(), 2 * 5);
     const top = await steeredTop(maker);
@@ -60,17 +63,17 @@ test('train on the CPU backend; its link opens on WebGPU with the same steered t
   trainThenOpenOnTheOtherBackend({ makerGpu: false }));
 
 test('on WebGPU: hand edit, continuation, file export and import, the λM sweep', async () => {
-  const browser = await launch({ webgpu: true });
+  const browser = await sharedBrowser({ webgpu: true });
   const errors = [];
   try {
     const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
     page.on('pageerror', (e) => errors.push(String(e)));
     page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-    await page.goto(onWebGpu(`${site.url}?model=${TEST_MODEL}`));
+    await page.goto(onWebGpu(`${site.url}?model=${TINY_MODEL}`));
     await page.locator('#model-status.ready').waitFor({ timeout: 300_000 });
     await statusMatching(page, /model on WebGPU/);
-    await trainPair(page, { steps: 2, timeout: 900_000 });
+    await trainPair(page, { steps: 2, pair: TINY_PAIR, timeout: 900_000 });
 
     const t0 = Date.now();
     const phase = (name) => console.log(`# ${name}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
@@ -78,7 +81,7 @@ test('on WebGPU: hand edit, continuation, file export and import, the λM sweep'
     // Hand edit: α = 30 on the last token's MLP output of layer 1 changes the steered top-1.
     const plainTop = await page.locator('#predictions tr.prediction').first().getAttribute('data-token');
     const before = await page.locator('#after').innerText();
-    const selector = '#heatmap rect.cell[data-site="mlp_out"][data-layer="1"][data-position="4"]';
+    const selector = `#heatmap rect.cell[data-site="mlp_out"][data-layer="1"][data-position="${TINY_PAIR.tokens - 1}"]`;
     await page.locator(selector).click();
     await page.locator('#cell-value').fill('30');
     await page.locator('#cell-value').press('Enter');
@@ -107,7 +110,7 @@ test('on WebGPU: hand edit, continuation, file export and import, the λM sweep'
     assert.equal(await steeredTop(page), top);
     phase('export and import');
 
-    // The λM sweep: one run of 2 steps (each takes minutes on SwiftShader), a point per direction.
+    // The λM sweep: one run of 2 steps, a point per direction.
     await page.locator('#sweep-lambdas').fill('50');
     await page.locator('#sweep-run').click();
     await page.waitForFunction(() => document.querySelectorAll('#chart-sweep circle.point').length === 2, null, { timeout: 900_000 });

@@ -2,10 +2,12 @@
 // to the CPU backend, and the intervention learned so far is still in use. The device is
 // destroyed on purpose: the test server puts a probe in front of the worker's scripts that keeps
 // every GPUDevice the engine asks for (nothing test-only is compiled into the engine).
-// SwiftShader, 2-layer model, `?backend=webgpu` (SwiftShader alone would make the page pick the CPU).
+// SwiftShader, the tiny llama fixture (support.mjs TINY_MODEL: a step in seconds there, where the
+// 2-layer model's head takes tens of seconds), `?backend=webgpu` (SwiftShader alone would make
+// the page pick the CPU).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, launch, openPage, screenshot, setNumber, steeredTop, statusMatching, TEST_MODEL } from './support.mjs';
+import { serve, sharedBrowser, openPage, screenshot, setNumber, steeredTop, statusMatching, TINY_MODEL, TINY_PAIR } from './support.mjs';
 
 const KEEP_DEVICES = `
 self.__actscaleGpuDevices = [];
@@ -23,19 +25,20 @@ before(async () => { site = await serve(undefined, { workerPrelude: KEEP_DEVICES
 after(async () => { await site?.close(); });
 
 test('the WebGPU device is destroyed mid-run: a message, the CPU backend, the intervention learned so far', async () => {
-  const browser = await launch({ webgpu: true });
+  const browser = await sharedBrowser({ webgpu: true });
   const errors = [];
   try {
-    const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}&backend=webgpu`, errors);
+    const page = await openPage(browser, `${site.url}?model=${TINY_MODEL}&backend=webgpu`, errors);
     await page.locator('#model-status.ready').waitFor({ timeout: 300_000 });
     await statusMatching(page, /model on WebGPU/);
-    await page.locator('#prompt').fill('The capital of France is');
-    await page.locator('#answer-from').fill(' Paris');
-    await page.locator('#answer-to').fill(' London');
+    await page.locator('#prompt').fill(TINY_PAIR.prompt);
+    await page.locator('#answer-from').fill(TINY_PAIR.from);
+    await page.locator('#answer-to').fill(TINY_PAIR.to);
     await setNumber(page, '#hp-steps', 500);
     await setNumber(page, '#hp-lambda-m', 1);
+    // Steps take seconds here: the stopping rule must not end the run before the device goes.
+    await page.locator('#until-converged').setChecked(false);
     await page.locator('#train').click();
-    // SwiftShader: tens of seconds a step.
     await page.waitForFunction(() => Number(document.querySelector('#train-progress')?.value ?? 0) >= 2, null, { timeout: 600_000 });
 
     const [engine] = page.workers().filter((w) => w.url().includes('actscale-worker'));
@@ -50,7 +53,7 @@ test('the WebGPU device is destroyed mid-run: a message, the CPU backend, the in
     const heat = await page.locator('#heatmap rect.cell').evaluateAll((cs) => cs.map((c) => Number(c.dataset.value)));
     assert.ok(heat.some((v) => v !== 0), 'the intervention learned so far is in use');
     assert.ok(await steeredTop(page), 'steered predictions on the CPU backend');
-    assert.equal(await page.locator('#prompt').inputValue(), 'The capital of France is');
+    assert.equal(await page.locator('#prompt').inputValue(), TINY_PAIR.prompt);
     assert.equal(await page.locator('#hp-steps').inputValue(), '500');
     // The CPU engine trains. (For a while after the device is destroyed, SwiftShader's GPU process
     // delivers no frames, so Playwright's "stable" check on clicks would wait: click in the page.)
