@@ -61,7 +61,8 @@ build_tools() {
     ensure_lock_matches
     # wasm-bindgen-cli's own lockfile pins a crate the registry lacks: no --locked here.
     ensure_cargo_tool wasm-bindgen "$WASM_BINDGEN_VERSION" wasm-bindgen-cli
-    ensure_cargo_tool trunk "$TRUNK_VERSION" trunk --locked
+    # Without TLS and the update check: Trunk runs offline here (Trunk.toml) and never downloads.
+    ensure_cargo_tool trunk "$TRUNK_VERSION" trunk --locked --no-default-features
     ensure_npm
     (cd "$ROOT" && cargo fetch --quiet)   # Trunk builds offline
 }

@@ -184,6 +184,13 @@ export async function copyLink(page) {
   return page.locator('#share-link').inputValue();
 }
 
+/** The steered top-1 token's id once the "after" table shows predictions (the tiny fixture's
+ * byte tokens all show as "�", so their text does not tell them apart). */
+export async function steeredTopId(page) {
+  await page.locator('#after tr.prediction').first().waitFor({ timeout: 60_000 });
+  return page.locator('#after tr.prediction').first().getAttribute('data-id');
+}
+
 /** The steered top-1 token once the "after" table shows predictions. */
 export async function steeredTop(page) {
   await page.locator('#after tr.prediction').first().waitFor({ timeout: 60_000 });
