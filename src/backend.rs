@@ -35,11 +35,8 @@ pub fn cpu_device() -> burn::tensor::Device {
 /// burn allows one initialisation per process: call this once and keep the `Device`.
 #[cfg(all(target_arch = "wasm32", feature = "engine"))]
 pub async fn init_webgpu() -> Result<burn::tensor::Device, String> {
-    burn::tensor::Device::wgpu_options()
-        .init_async()
-        .await
-        .map_err(|e| {
-            let e = e.to_string();
-            if e.to_lowercase().contains("adapter") { "this browser gives no WebGPU adapter".to_string() } else { e }
-        })
+    burn::tensor::Device::wgpu_options().init_async().await.map_err(|e| {
+        let e = e.to_string();
+        if e.to_lowercase().contains("adapter") { "this browser gives no WebGPU adapter".to_string() } else { e }
+    })
 }

@@ -153,30 +153,57 @@ pub struct TrainProgress {
 pub enum Response {
     SelfCheck(SelfCheckReport),
     /// Bytes of the model file received so far.
-    LoadProgress { loaded: u64, total: Option<u64> },
+    LoadProgress {
+        loaded: u64,
+        total: Option<u64>,
+    },
     ModelReady(ModelInfo),
     /// Loading failed; the model that was loaded before (if any) is still in use.
     LoadFailed(String),
     Prediction(Prediction),
     /// Training began on `prompt` (a task's first train prompt, whose tokens the heatmap shows).
-    TrainStarted { prompt: String, tokens: Vec<String>, n_layers: usize, params: usize, method: Method },
+    TrainStarted {
+        prompt: String,
+        tokens: Vec<String>,
+        n_layers: usize,
+        params: usize,
+        method: Method,
+    },
     TrainProgress(TrainProgress),
     /// A task's train and test metrics after training.
-    TaskMetrics { train: SplitMetrics, test: SplitMetrics },
+    TaskMetrics {
+        train: SplitMetrics,
+        test: SplitMetrics,
+    },
     /// Training ended; `stopped` when the user pressed Stop.
-    TrainDone { stopped: bool, converged: Option<String> },
+    TrainDone {
+        stopped: bool,
+        converged: Option<String>,
+    },
     TrainFailed(String),
     /// WebGPU failed for good (its device was lost): the engine reloads the model on the CPU
     /// (`ModelReady` follows) and puts the intervention learned so far back (`Applied`).
     BackendLost(String),
     SweepPoint(SweepPoint),
-    SweepDone { stopped: bool },
+    SweepDone {
+        stopped: bool,
+    },
     /// The learned intervention's top-k at `beta` (`prediction.error` says why when it cannot apply).
-    Steered { beta: f32, prediction: Prediction },
+    Steered {
+        beta: f32,
+        prediction: Prediction,
+    },
     /// Greedy continuations without and with the intervention (`error` when it cannot run).
-    Generated { prompt: String, plain: String, steered: Option<String>, error: Option<String> },
+    Generated {
+        prompt: String,
+        plain: String,
+        steered: Option<String>,
+        error: Option<String>,
+    },
     /// The heatmap after a hand edit.
-    Edited { heat: Vec<f32> },
+    Edited {
+        heat: Vec<f32>,
+    },
     Exported(Result<SavedIntervention, String>),
     /// An intervention from a link or file is in use: what the page should show.
     Applied(Result<AppliedState, String>),

@@ -42,20 +42,11 @@ pub async fn run(device: &burn::tensor::Device, backend: BackendKind) -> Result<
     let x = Tensor::<1>::from_floats(X, &ad);
     let y = (a.clone() * x).sum();
     let grads = y.backward();
-    let grad = a
-        .grad(&grads)
-        .ok_or_else(|| "autodiff returned no gradient for a".to_string())?;
+    let grad = a.grad(&grads).ok_or_else(|| "autodiff returned no gradient for a".to_string())?;
     let y = to_vec(y).await?;
     let grad_a = to_vec(grad).await?;
-    Ok(SelfCheckResult {
-        backend,
-        x: X.to_vec(),
-        a: A.to_vec(),
-        y: *y.first().ok_or("y came back empty")?,
-        grad_a,
-    })
+    Ok(SelfCheckResult { backend, x: X.to_vec(), a: A.to_vec(), y: *y.first().ok_or("y came back empty")?, grad_a })
 }
-
 
 #[cfg(all(test, feature = "engine"))]
 mod tests {

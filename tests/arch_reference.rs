@@ -86,7 +86,8 @@ fn with_meta(bytes: Vec<u8>, key: &str, value: MetaValue) -> Vec<u8> {
     let g = Gguf::parse(bytes).unwrap();
     let mut meta: Vec<(String, MetaValue)> = g.metadata_entries().iter().filter(|(k, _)| k != key).cloned().collect();
     meta.push((key.to_string(), value));
-    let tensors: Vec<_> = g.tensors().iter().map(|t| (t.name.clone(), t.dims.clone(), t.ty, g.tensor_bytes(t).unwrap())).collect();
+    let tensors: Vec<_> =
+        g.tensors().iter().map(|t| (t.name.clone(), t.dims.clone(), t.ty, g.tensor_bytes(t).unwrap())).collect();
     write_gguf(g.version(), g.alignment(), &meta, &tensors)
 }
 

@@ -66,8 +66,8 @@ use actscale::model::id::ModelId;
 use actscale::model::site::Site;
 use actscale::permalink;
 use actscale::protocol::{
-    AppliedState, ModelInfo, Prediction, Request, Response, SelfCheckReport, SplitMetrics, SweepPoint, TaskChoice, TopToken,
-    TrainProgress, TrainRequest,
+    AppliedState, ModelInfo, Prediction, Request, Response, SelfCheckReport, SplitMetrics, SweepPoint, TaskChoice,
+    TopToken, TrainProgress, TrainRequest,
 };
 use actscale::steer::example::Example;
 use actscale::steer::hyper::{Hyper, Method, Selection};
@@ -158,10 +158,29 @@ async fn every_response_crosses_the_worker_boundary_unchanged() {
         error: None,
     };
     let saved = a_saved_intervention();
-    let split = SplitMetrics { prompts: 12, flip_rate: 0.5, delta_pos: 1.0, delta_neg: -2.0, delta_base: 0.1, kl_pos: 0.3, kl_neg: 0.4 };
+    let split = SplitMetrics {
+        prompts: 12,
+        flip_rate: 0.5,
+        delta_pos: 1.0,
+        delta_neg: -2.0,
+        delta_base: 0.1,
+        kl_pos: 0.3,
+        kl_neg: 0.4,
+    };
     let progress = |test| TrainProgress {
-        step: 3, steps: 10, loss: 1.5, eff: 1.0, faith: 0.25, l1: 4.0, nonzero: 9, delta_pos: 2.0, delta_neg: -1.0,
-        flip_rate: 1.0, test_flip_rate: test, ms: 812.5, heat: vec![0.0, 1.5, -2.0],
+        step: 3,
+        steps: 10,
+        loss: 1.5,
+        eff: 1.0,
+        faith: 0.25,
+        l1: 4.0,
+        nonzero: 9,
+        delta_pos: 2.0,
+        delta_neg: -1.0,
+        flip_rate: 1.0,
+        test_flip_rate: test,
+        ms: 812.5,
+        heat: vec![0.0, 1.5, -2.0],
     };
     let responses = vec![
         Response::SelfCheck(SelfCheckReport {
@@ -173,28 +192,56 @@ async fn every_response_crosses_the_worker_boundary_unchanged() {
         }),
         Response::LoadProgress { loaded: 5 << 30, total: None },
         Response::ModelReady(ModelInfo {
-            name: "m".into(), arch: "gpt2".into(), n_layers: 2, d_model: 576, vocab_size: 49152, backend: BackendKind::WebGpu, load_ms: 1.5,
+            name: "m".into(),
+            arch: "gpt2".into(),
+            n_layers: 2,
+            d_model: 576,
+            vocab_size: 49152,
+            backend: BackendKind::WebGpu,
+            load_ms: 1.5,
             id: ModelId::of_file(TEST_MODEL, 2, 576),
         }),
         Response::LoadFailed("not a GGUF".into()),
         Response::Prediction(prediction.clone()),
-        Response::TrainStarted { prompt: "Rome is in".into(), tokens: vec!["a".into()], n_layers: 2, params: 20, method: Method::SteerVec },
+        Response::TrainStarted {
+            prompt: "Rome is in".into(),
+            tokens: vec!["a".into()],
+            n_layers: 2,
+            params: 20,
+            method: Method::SteerVec,
+        },
         Response::TrainProgress(progress(None)),
         Response::TrainProgress(progress(Some(0.25))),
         Response::TaskMetrics { train: split.clone(), test: SplitMetrics::default() },
         Response::TrainDone { stopped: true, converged: None },
         Response::TrainDone { stopped: false, converged: Some("stopped at step 63: …".into()) },
         Response::TrainFailed("x".into()),
-        Response::SweepPoint(SweepPoint { lambda_m: 10.0, nonzero: 4, flip_rate: 0.5, delta_pos: 1.0, delta_neg: -1.0 }),
+        Response::SweepPoint(SweepPoint {
+            lambda_m: 10.0,
+            nonzero: 4,
+            flip_rate: 0.5,
+            delta_pos: 1.0,
+            delta_neg: -1.0,
+        }),
         Response::SweepDone { stopped: false },
         Response::Steered { beta: 0.5, prediction },
-        Response::Generated { prompt: "p".into(), plain: " a b".into(), steered: None, error: Some("no intervention".into()) },
+        Response::Generated {
+            prompt: "p".into(),
+            plain: " a b".into(),
+            steered: None,
+            error: Some("no intervention".into()),
+        },
         Response::Edited { heat: vec![1.0, -1.0] },
         Response::Exported(Ok(saved.clone())),
         Response::Exported(Err("nothing learned yet".into())),
         Response::Applied(Ok(AppliedState {
-            saved: saved.clone(), task: TaskChoice::Pair, prompt: "Rome is in".into(), from: " Italy".into(),
-            to: " France".into(), tokens: vec!["Rome".into()], heat: vec![0.5],
+            saved: saved.clone(),
+            task: TaskChoice::Pair,
+            prompt: "Rome is in".into(),
+            from: " Italy".into(),
+            to: " France".into(),
+            tokens: vec!["Rome".into()],
+            heat: vec![0.5],
         })),
         Response::Applied(Err("different model".into())),
         Response::Error("oops".into()),

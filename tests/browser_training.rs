@@ -16,10 +16,10 @@ use actscale::backend::{cpu_device, init_webgpu};
 use actscale::model::Model;
 use actscale::model::predict::last_logits_hooked;
 use actscale::readback::to_vec;
-use actscale::steer::hyper::{Hyper, Method, Selection};
-use actscale::steer::train::{StepReport, Trainer};
-use actscale::steer::metrics::{Metrics, evaluate};
 use actscale::steer::example::Example;
+use actscale::steer::hyper::{Hyper, Method, Selection};
+use actscale::steer::metrics::{Metrics, evaluate};
+use actscale::steer::train::{StepReport, Trainer};
 use actscale::tasks::pair::pair;
 use wasm_bindgen_test::*;
 
@@ -90,8 +90,17 @@ async fn every_method_trains_on_webgpu_as_on_the_cpu() {
         let (g, c) = (train(&on_gpu, method).await, train(&on_cpu, method).await);
         for (rg, rc) in g.reports.iter().zip(&c.reports) {
             let scale = rc.loss.abs().max(1.0);
-            assert!((rg.loss - rc.loss).abs() <= LOGIT_TOL * scale, "{method:?} step {}: loss {} vs {}", rc.step, rg.loss, rc.loss);
-            assert!((rg.delta_pos - rc.delta_pos).abs() <= LOGIT_TOL && (rg.delta_neg - rc.delta_neg).abs() <= LOGIT_TOL, "{method:?}: {rg:?} vs {rc:?}");
+            assert!(
+                (rg.loss - rc.loss).abs() <= LOGIT_TOL * scale,
+                "{method:?} step {}: loss {} vs {}",
+                rc.step,
+                rg.loss,
+                rc.loss
+            );
+            assert!(
+                (rg.delta_pos - rc.delta_pos).abs() <= LOGIT_TOL && (rg.delta_neg - rc.delta_neg).abs() <= LOGIT_TOL,
+                "{method:?}: {rg:?} vs {rc:?}"
+            );
         }
         assert_eq!(g.reports.len(), STEPS);
         let params = max_diff(&g.params, &c.params);
@@ -141,12 +150,25 @@ async fn a_task_trains_and_evaluates_on_webgpu_as_on_the_cpu() {
     let (rg, pg, mg) = train_task(&on_gpu).await;
     let (rc, pc, mc) = train_task(&on_cpu).await;
     for (g, c) in rg.iter().zip(&rc) {
-        assert!((g.loss - c.loss).abs() <= LOGIT_TOL * c.loss.abs().max(1.0), "step {}: loss {} vs {}", c.step, g.loss, c.loss);
-        assert!((g.delta_pos - c.delta_pos).abs() <= LOGIT_TOL && (g.delta_neg - c.delta_neg).abs() <= LOGIT_TOL, "{g:?} vs {c:?}");
+        assert!(
+            (g.loss - c.loss).abs() <= LOGIT_TOL * c.loss.abs().max(1.0),
+            "step {}: loss {} vs {}",
+            c.step,
+            g.loss,
+            c.loss
+        );
+        assert!(
+            (g.delta_pos - c.delta_pos).abs() <= LOGIT_TOL && (g.delta_neg - c.delta_neg).abs() <= LOGIT_TOL,
+            "{g:?} vs {c:?}"
+        );
     }
     assert!(max_diff(&pg, &pc) <= PARAM_TOL, "parameters differ by {}", max_diff(&pg, &pc));
     assert!(mc.prompts > 0 && mg.prompts == mc.prompts);
-    for (name, g, c) in [("Δ+", mg.logit_diff_pos, mc.logit_diff_pos), ("Δ−", mg.logit_diff_neg, mc.logit_diff_neg), ("Δ base", mg.logit_diff_base, mc.logit_diff_base)] {
+    for (name, g, c) in [
+        ("Δ+", mg.logit_diff_pos, mc.logit_diff_pos),
+        ("Δ−", mg.logit_diff_neg, mc.logit_diff_neg),
+        ("Δ base", mg.logit_diff_base, mc.logit_diff_base),
+    ] {
         assert!((g - c).abs() <= LOGIT_TOL, "test-split {name}: {g} vs {c}");
     }
     // KL is a mean of small differences of log-probabilities: relative to its size.

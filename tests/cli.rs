@@ -94,8 +94,26 @@ fn train_and_eval_json_follow_the_script_contract() {
     let out = std::env::temp_dir().join(format!("actscale-cli-iv-{}.json", std::process::id()));
     let out_s = out.to_str().unwrap();
     let (code, stdout, stderr) = actscale(&[
-        "train", "--model", &model, "--task", "pair", "--prompt", "Rome is in", "--from", " Italy", "--to", " France",
-        "--method", "activ-scalar", "--steps", "5", "--seed", "1", "--out", out_s, "--json",
+        "train",
+        "--model",
+        &model,
+        "--task",
+        "pair",
+        "--prompt",
+        "Rome is in",
+        "--from",
+        " Italy",
+        "--to",
+        " France",
+        "--method",
+        "activ-scalar",
+        "--steps",
+        "5",
+        "--seed",
+        "1",
+        "--out",
+        out_s,
+        "--json",
     ]);
     assert_eq!(code, 0, "{stderr}");
     let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
@@ -107,15 +125,29 @@ fn train_and_eval_json_follow_the_script_contract() {
     assert_eq!(code, 0, "{stderr}");
     let e: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(e["train"]["nonzero"], v["train"]["nonzero"], "eval of the saved file reproduces training's figures");
-    assert!((e["train"]["logit_diff_pos"].as_f64().unwrap() - v["train"]["logit_diff_pos"].as_f64().unwrap()).abs() < 1e-4);
+    assert!(
+        (e["train"]["logit_diff_pos"].as_f64().unwrap() - v["train"]["logit_diff_pos"].as_f64().unwrap()).abs() < 1e-4
+    );
 }
 
 #[test]
 fn train_rejects_a_multi_token_answer_naming_its_tokens() {
     let model = two_layer_file();
     let (code, stdout, stderr) = actscale(&[
-        "train", "--model", &model, "--task", "pair", "--prompt", "Rome is in", "--from", " Italy", "--to", " Kyrgyzstanian",
-        "--steps", "1", "--json",
+        "train",
+        "--model",
+        &model,
+        "--task",
+        "pair",
+        "--prompt",
+        "Rome is in",
+        "--from",
+        " Italy",
+        "--to",
+        " Kyrgyzstanian",
+        "--steps",
+        "1",
+        "--json",
     ]);
     assert_eq!(code, 2);
     assert!(stdout.is_empty());
@@ -135,14 +167,30 @@ fn eval_rejects_a_foreign_intervention_file() {
 #[test]
 fn until_converged_stops_before_the_budget_and_says_why() {
     let model = two_layer_file();
-    let args = ["train", "--model", &model, "--prompt", "The capital of France is", "--from", " Paris", "--to", " London", "--lambda-m", "1", "--json"];
+    let args = [
+        "train",
+        "--model",
+        &model,
+        "--prompt",
+        "The capital of France is",
+        "--from",
+        " Paris",
+        "--to",
+        " London",
+        "--lambda-m",
+        "1",
+        "--json",
+    ];
     let (code, stdout, stderr) = actscale(&[&args[..], &["--steps", "200", "--until-converged"]].concat());
     assert_eq!(code, 0, "{stderr}");
     let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
     let steps = v["steps"].as_u64().unwrap();
     assert!((30..200).contains(&steps), "stopped at {steps}");
     let why = v["converged"].as_str().expect("the reason");
-    assert!(why.starts_with(&format!("stopped at step {steps}: flipped both ways by at least 1.8 (0.9 × margin)")), "{why}");
+    assert!(
+        why.starts_with(&format!("stopped at step {steps}: flipped both ways by at least 1.8 (0.9 × margin)")),
+        "{why}"
+    );
     assert_eq!(v["train"]["flip_rate"].as_f64(), Some(1.0), "{v}");
     // What is saved is the state the reason names: the sparsest flipped one, not the last.
     let kept = why.rsplit_once("kept the sparsest flipped state, after step ").expect("names the kept state").1;

@@ -22,9 +22,9 @@ use std::time::{Duration, Instant};
 use actscale::backend::cpu_device;
 use actscale::model::Model;
 use actscale::model::config::ModelConfig;
-use actscale::model::load::tokenizer_from_gguf;
 use actscale::model::gguf::writer::truncate_layers;
 use actscale::model::gguf::{GgmlType, Gguf, MetaArray, MetaValue, write_gguf};
+use actscale::model::load::tokenizer_from_gguf;
 
 struct Counting;
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -153,11 +153,19 @@ fn tiny_model_parts() -> (Vec<(String, MetaValue)>, Vec<(String, Vec<u64>, GgmlT
     let data = |ty: GgmlType, elements: u64, seed: u8| -> Vec<u8> {
         let byte = |i: usize| (i as u8).wrapping_mul(37).wrapping_add(seed);
         match ty {
-            GgmlType::F32 => (0..elements as usize).flat_map(|i| (byte(i) as f32 / 256.0 - 0.5).to_le_bytes()).collect(),
+            GgmlType::F32 => {
+                (0..elements as usize).flat_map(|i| (byte(i) as f32 / 256.0 - 0.5).to_le_bytes()).collect()
+            }
             GgmlType::F16 => (0..elements as usize).flat_map(|i| [byte(i), 0x30 | (byte(i) & 0x83)]).collect(),
-            GgmlType::Q8_0 => (0..elements as usize / 32).flat_map(|b| [0x00, 0x20].into_iter().chain((0..32).map(move |i| byte(b * 32 + i)))).collect(),
-            GgmlType::Q4_0 => (0..elements as usize / 32).flat_map(|b| [0x00, 0x20].into_iter().chain((0..16).map(move |i| byte(b * 16 + i)))).collect(),
-            GgmlType::Q4_1 => (0..elements as usize / 32).flat_map(|b| [0x00, 0x20, 0x00, 0xa0].into_iter().chain((0..16).map(move |i| byte(b * 16 + i)))).collect(),
+            GgmlType::Q8_0 => (0..elements as usize / 32)
+                .flat_map(|b| [0x00, 0x20].into_iter().chain((0..32).map(move |i| byte(b * 32 + i))))
+                .collect(),
+            GgmlType::Q4_0 => (0..elements as usize / 32)
+                .flat_map(|b| [0x00, 0x20].into_iter().chain((0..16).map(move |i| byte(b * 16 + i))))
+                .collect(),
+            GgmlType::Q4_1 => (0..elements as usize / 32)
+                .flat_map(|b| [0x00, 0x20, 0x00, 0xa0].into_iter().chain((0..16).map(move |i| byte(b * 16 + i))))
+                .collect(),
             GgmlType::Other(_) => unreachable!(),
         }
     };
@@ -276,8 +284,11 @@ fn mutate(rng: &mut Rng, file: &[u8], header: usize) -> Vec<u8> {
                 let end = (at + rng.below(64) + 1).min(len);
                 b[at..end].fill(fill);
             }
-            2 if at + 8 <= len => b[at..at + 8].copy_from_slice(&HOSTILE_U64[rng.below(HOSTILE_U64.len())].to_le_bytes()),
-            3 if at + 4 <= len => b[at..at + 4].copy_from_slice(&(rng.below(16) as u32 | [0, 0x100, 0x8000_0000][rng.below(3)]).to_le_bytes()),
+            2 if at + 8 <= len => {
+                b[at..at + 8].copy_from_slice(&HOSTILE_U64[rng.below(HOSTILE_U64.len())].to_le_bytes())
+            }
+            3 if at + 4 <= len => b[at..at + 4]
+                .copy_from_slice(&(rng.below(16) as u32 | [0, 0x100, 0x8000_0000][rng.below(3)]).to_le_bytes()),
             4 => b.truncate(at),
             5 => {
                 let run: Vec<u8> = (0..rng.below(16) + 1).map(|_| rng.next() as u8).collect();

@@ -48,7 +48,12 @@ fn logits_match_llama_cpp_f32_within_1e_3_for_every_prompt_and_prefix() {
                 let diff = (ours[id as usize] - expected).abs();
                 worst = worst.max(diff);
                 checked += 1;
-                assert!(diff < 1e-3, "{:?} [{prefix}] token {id}: ours {} vs llama.cpp {expected}", r["prompt"], ours[id as usize]);
+                assert!(
+                    diff < 1e-3,
+                    "{:?} [{prefix}] token {id}: ours {} vs llama.cpp {expected}",
+                    r["prompt"],
+                    ours[id as usize]
+                );
             }
         }
     }

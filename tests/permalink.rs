@@ -35,7 +35,12 @@ fn saved(method: Method, n_layers: usize, d_model: usize, n_positions: usize, pa
         d_model,
         n_positions,
         task: "pair".into(),
-        examples: vec![Example { text: "The capital of France is a city".into(), ids: vec![1, 2, 3], from: 7042, to: 4843 }],
+        examples: vec![Example {
+            text: "The capital of France is a city".into(),
+            ids: vec![1, 2, 3],
+            from: 7042,
+            to: 4843,
+        }],
         params,
     }
 }
@@ -262,7 +267,11 @@ fn fields_out_of_range_for_the_model_are_rejected() {
 
 fn actscale(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_actscale")).args(args).output().expect("runs");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -270,8 +279,14 @@ fn cli_encode_then_decode_prints_the_quantised_intervention() {
     let s = sparse_activ_scalar(13);
     let file = std::env::temp_dir().join(format!("actscale-permalink-{}.json", std::process::id()));
     std::fs::write(&file, serde_json::to_string(&s).unwrap()).unwrap();
-    let (code, link, stderr) =
-        actscale(&["permalink", "encode", "--intervention", file.to_str().unwrap(), "--base", "https://a.example/page"]);
+    let (code, link, stderr) = actscale(&[
+        "permalink",
+        "encode",
+        "--intervention",
+        file.to_str().unwrap(),
+        "--base",
+        "https://a.example/page",
+    ]);
     assert_eq!(code, 0, "{stderr}");
     let link = link.trim();
     assert!(link.starts_with("https://a.example/page#s="), "{link}");

@@ -25,11 +25,13 @@ fn fixtures() -> &'static serde_json::Value {
     F.get_or_init(|| {
         let path = common::repo_path("tests/data/pretokenizer-fixtures.json");
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!("the pre-tokenizer fixtures are missing at {} ({e}); regenerate them with `{REGENERATE}`", path.display())
+            panic!(
+                "the pre-tokenizer fixtures are missing at {} ({e}); regenerate them with `{REGENERATE}`",
+                path.display()
+            )
         });
-        serde_json::from_str(&text).unwrap_or_else(|e| {
-            panic!("{} is not valid JSON ({e}); regenerate it with `{REGENERATE}`", path.display())
-        })
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{} is not valid JSON ({e}); regenerate it with `{REGENERATE}`", path.display()))
     })
 }
 
@@ -40,19 +42,11 @@ fn entry(name: &str) -> &'static serde_json::Value {
         .expect("a pretokenizers array")
         .iter()
         .find(|e| e["name"] == name)
-        .unwrap_or_else(|| {
-            panic!(
-                "no fixtures for the pre-tokenizer {name:?}; regenerate them with `{REGENERATE}`"
-            )
-        })
+        .unwrap_or_else(|| panic!("no fixtures for the pre-tokenizer {name:?}; regenerate them with `{REGENERATE}`"))
 }
 
 fn strings(v: &serde_json::Value) -> Vec<&str> {
-    v.as_array()
-        .expect("an array")
-        .iter()
-        .map(|x| x.as_str().expect("a string"))
-        .collect()
+    v.as_array().expect("an array").iter().map(|x| x.as_str().expect("a string")).collect()
 }
 
 /// The real model's GGUF, parsed once per test binary (98 MB; the tensors are never read).
@@ -64,23 +58,10 @@ fn real_gguf() -> &'static Gguf {
 /// The real model's tokenizer metadata with `tokenizer.ggml.pre` set to `pre` (left out for
 /// `None`), as a GGUF without tensors.
 fn vocab_gguf(pre: Option<MetaValue>) -> Gguf {
-    let keys = [
-        "tokenizer.ggml.model",
-        "tokenizer.ggml.tokens",
-        "tokenizer.ggml.merges",
-        "tokenizer.ggml.token_type",
-    ];
+    let keys = ["tokenizer.ggml.model", "tokenizer.ggml.tokens", "tokenizer.ggml.merges", "tokenizer.ggml.token_type"];
     let mut meta: Vec<(String, MetaValue)> = keys
         .iter()
-        .map(|&k| {
-            (
-                k.to_string(),
-                real_gguf()
-                    .metadata(k)
-                    .unwrap_or_else(|| panic!("the real model has {k}"))
-                    .clone(),
-            )
-        })
+        .map(|&k| (k.to_string(), real_gguf().metadata(k).unwrap_or_else(|| panic!("the real model has {k}")).clone()))
         .collect();
     if let Some(v) = pre {
         meta.push((GGUF_KEY.to_string(), v));
@@ -93,14 +74,8 @@ fn assert_ids(tok: &Tokenizer, name: &str, what: &str) -> usize {
     let cases = entry(name)["cases"].as_array().expect("a cases array");
     for case in cases {
         let text = case["text"].as_str().expect("a text");
-        let got = tok
-            .encode(text)
-            .unwrap_or_else(|e| panic!("{what}: {text:?} does not encode: {e}"));
-        assert_eq!(
-            got,
-            common::ids_of(&case["ids"]),
-            "{what}: ids of {text:?} under {name}"
-        );
+        let got = tok.encode(text).unwrap_or_else(|e| panic!("{what}: {text:?} does not encode: {e}"));
+        assert_eq!(got, common::ids_of(&case["ids"]), "{what}: ids of {text:?} under {name}");
     }
     cases.len()
 }
@@ -108,57 +83,30 @@ fn assert_ids(tok: &Tokenizer, name: &str, what: &str) -> usize {
 #[test]
 fn every_pre_tokenizer_matches_the_independent_tokenizer() {
     let root = fixtures();
-    assert_eq!(
-        root["tokenizers_version"], "0.22.2",
-        "fixtures from another tokenizers; `{REGENERATE}`"
-    );
+    assert_eq!(root["tokenizers_version"], "0.22.2", "fixtures from another tokenizers; `{REGENERATE}`");
     let real = common::repo_path(root["model"].as_str().expect("a model path"));
-    assert_eq!(
-        real,
-        common::repo_path("static/models/smollm2-135m-instruct-q4_1.gguf")
-    );
+    assert_eq!(real, common::repo_path("static/models/smollm2-135m-instruct-q4_1.gguf"));
     let mut checked = 0;
     for pre in Pretokenizer::ALL {
         let name = pre.name();
         let e = entry(name);
         // The fixtures were built from llama.cpp's regex list for this name; it must be ours.
-        assert_eq!(
-            strings(&e["regexes"]),
-            pre.regexes(),
-            "{name}: regex list; `{REGENERATE}`"
-        );
-        assert_eq!(
-            e["ignore_merges"].as_bool(),
-            Some(pre.ignore_merges()),
-            "{name}: ignore_merges"
-        );
+        assert_eq!(strings(&e["regexes"]), pre.regexes(), "{name}: regex list; `{REGENERATE}`");
+        assert_eq!(e["ignore_merges"].as_bool(), Some(pre.ignore_merges()), "{name}: ignore_merges");
 
-        let tok = tokenizer_from_gguf_with(real_gguf(), pre)
-            .unwrap_or_else(|err| panic!("{name}: {err}"));
+        let tok = tokenizer_from_gguf_with(real_gguf(), pre).unwrap_or_else(|err| panic!("{name}: {err}"));
         checked += assert_ids(&tok, name, "the real vocabulary");
 
         // The pieces themselves (SmolLM2's vocabulary has no token holding a digit with anything
         // else, so ids alone cannot tell digit grouping apart).
-        let pre_tokenizer = tok
-            .inner()
-            .get_pre_tokenizer()
-            .expect("the tokenizer has a pre-tokenizer");
+        let pre_tokenizer = tok.inner().get_pre_tokenizer().expect("the tokenizer has a pre-tokenizer");
         for case in e["cases"].as_array().expect("a cases array") {
             let text = case["text"].as_str().expect("a text");
             let mut s = PreTokenizedString::from(text);
-            pre_tokenizer
-                .pre_tokenize(&mut s)
-                .unwrap_or_else(|err| panic!("{name}: {text:?}: {err}"));
-            let got: Vec<&str> = s
-                .get_splits(OffsetReferential::Original, OffsetType::None)
-                .into_iter()
-                .map(|(p, _, _)| p)
-                .collect();
-            assert_eq!(
-                got,
-                strings(&case["pretokens"]),
-                "{name}: pieces of {text:?}"
-            );
+            pre_tokenizer.pre_tokenize(&mut s).unwrap_or_else(|err| panic!("{name}: {text:?}: {err}"));
+            let got: Vec<&str> =
+                s.get_splits(OffsetReferential::Original, OffsetType::None).into_iter().map(|(p, _, _)| p).collect();
+            assert_eq!(got, strings(&case["pretokens"]), "{name}: pieces of {text:?}");
         }
     }
     assert!(checked >= 5 * 8, "only {checked} fixture texts");
@@ -176,20 +124,12 @@ fn every_pre_tokenizer_matches_the_independent_tokenizer() {
 #[test]
 fn the_loader_reads_tokenizer_ggml_pre() {
     // The real file names "smollm".
-    assert_eq!(
-        Pretokenizer::from_gguf(real_gguf()),
-        Ok(Pretokenizer::Smollm)
-    );
+    assert_eq!(Pretokenizer::from_gguf(real_gguf()), Ok(Pretokenizer::Smollm));
     let tok = tokenizer_from_gguf(real_gguf()).expect("the real tokenizer loads");
     assert_ids(&tok, "smollm", "the real file");
 
     // The same vocabulary with another name, or an alias of it, gives that pre-tokenizer's ids.
-    for (value, name) in [
-        ("gpt-2", "gpt-2"),
-        ("llama-bpe", "llama-bpe"),
-        ("llama3", "llama-bpe"),
-        ("qwen2", "qwen2"),
-    ] {
+    for (value, name) in [("gpt-2", "gpt-2"), ("llama-bpe", "llama-bpe"), ("llama3", "llama-bpe"), ("qwen2", "qwen2")] {
         let g = vocab_gguf(Some(MetaValue::String(value.to_string())));
         let tok = tokenizer_from_gguf(&g).unwrap_or_else(|e| panic!("{value}: {e}"));
         assert_ids(&tok, name, &format!("{GGUF_KEY} = {value:?}"));
@@ -207,10 +147,7 @@ fn a_missing_key_is_llama_cpp_default() {
     let punct = "Hello,   world!!! ...?? (ok) $100.50+x==y\t\tz  ";
     assert_ne!(
         tok.encode(punct).unwrap(),
-        tokenizer_from_gguf_with(&g, Pretokenizer::Gpt2)
-            .unwrap()
-            .encode(punct)
-            .unwrap()
+        tokenizer_from_gguf_with(&g, Pretokenizer::Gpt2).unwrap().encode(punct).unwrap()
     );
 }
 
@@ -256,30 +193,12 @@ fn names_and_aliases() {
     for &(name, p) in GGUF_NAMES {
         assert_eq!(Pretokenizer::from_gguf_name(name), Ok(p), "{name}");
     }
-    assert_eq!(
-        Pretokenizer::from_gguf_name("starcoder"),
-        Ok(Pretokenizer::Smollm)
-    );
-    assert_eq!(
-        Pretokenizer::from_gguf_name("minerva-7b"),
-        Ok(Pretokenizer::Smollm)
-    );
-    assert_eq!(
-        Pretokenizer::from_gguf_name("phi-2"),
-        Ok(Pretokenizer::Gpt2)
-    );
-    assert_eq!(
-        Pretokenizer::from_gguf_name("llama3"),
-        Ok(Pretokenizer::LlamaBpe)
-    );
-    assert_eq!(
-        Pretokenizer::from_gguf_name("deepseek-r1-qwen"),
-        Ok(Pretokenizer::Qwen2)
-    );
-    assert_eq!(
-        Pretokenizer::from_gguf_name("default"),
-        Ok(Pretokenizer::Default)
-    );
+    assert_eq!(Pretokenizer::from_gguf_name("starcoder"), Ok(Pretokenizer::Smollm));
+    assert_eq!(Pretokenizer::from_gguf_name("minerva-7b"), Ok(Pretokenizer::Smollm));
+    assert_eq!(Pretokenizer::from_gguf_name("phi-2"), Ok(Pretokenizer::Gpt2));
+    assert_eq!(Pretokenizer::from_gguf_name("llama3"), Ok(Pretokenizer::LlamaBpe));
+    assert_eq!(Pretokenizer::from_gguf_name("deepseek-r1-qwen"), Ok(Pretokenizer::Qwen2));
+    assert_eq!(Pretokenizer::from_gguf_name("default"), Ok(Pretokenizer::Default));
 }
 
 /// llama-bpe takes a piece that is a whole token as that token (llama.cpp's `ignore_merges`),
@@ -289,24 +208,11 @@ fn llama_bpe_ignores_merges() {
     let toks = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     // "abc": the merges make "ab" first and have no rule for "ab" + "c".
     let build = |pre| {
-        Tokenizer::from_vocab_merges(
-            toks(&["a", "b", "c", "ab", "bc", "abc"]),
-            toks(&["a b", "a bc"]),
-            None,
-            pre,
-        )
-        .expect("the tiny tokenizer builds")
+        Tokenizer::from_vocab_merges(toks(&["a", "b", "c", "ab", "bc", "abc"]), toks(&["a b", "a bc"]), None, pre)
+            .expect("the tiny tokenizer builds")
     };
-    assert_eq!(
-        build(Pretokenizer::LlamaBpe).encode("abc").unwrap(),
-        vec![5]
-    );
-    for pre in [
-        Pretokenizer::Smollm,
-        Pretokenizer::Gpt2,
-        Pretokenizer::Qwen2,
-        Pretokenizer::Default,
-    ] {
+    assert_eq!(build(Pretokenizer::LlamaBpe).encode("abc").unwrap(), vec![5]);
+    for pre in [Pretokenizer::Smollm, Pretokenizer::Gpt2, Pretokenizer::Qwen2, Pretokenizer::Default] {
         assert_eq!(build(pre).encode("abc").unwrap(), vec![3, 2], "{pre:?}");
     }
 }
@@ -326,10 +232,6 @@ fn the_arch_fixture_files_load_with_their_pre_tokenizers() {
         let g = Gguf::parse(bytes).expect("the arch fixture parses");
         assert_eq!(Pretokenizer::from_gguf(&g), Ok(pre), "{file}");
         let tok = tokenizer_from_gguf(&g).unwrap_or_else(|e| panic!("{file}: {e}"));
-        assert_eq!(
-            tok.encode(" the ring in").unwrap(),
-            vec![258, 220, 81, 278, 283],
-            "{file}"
-        );
+        assert_eq!(tok.encode(" the ring in").unwrap(), vec![258, 220, 81, 278, 283], "{file}");
     }
 }

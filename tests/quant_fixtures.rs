@@ -24,9 +24,8 @@ fn fixtures() -> serde_json::Value {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!("the quant fixtures are missing at {} ({e}); regenerate them with `{REGENERATE}`", path.display())
     });
-    serde_json::from_str(&text).unwrap_or_else(|e| {
-        panic!("{} is not valid JSON ({e}); regenerate it with `{REGENERATE}`", path.display())
-    })
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not valid JSON ({e}); regenerate it with `{REGENERATE}`", path.display()))
 }
 
 fn from_hex(s: &str) -> Vec<u8> {

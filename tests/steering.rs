@@ -44,7 +44,8 @@ fn zero_parameters_leave_logits_bit_for_bit_unchanged() {
     let c = &model.net.config;
     let plain = logits(model, &ex.ids, &NoHook);
     for method in Method::ALL {
-        let iv = Intervention::zeros(method, Selection::default(), c.n_layers, c.d_model, ex.ids.len(), model.net.device());
+        let iv =
+            Intervention::zeros(method, Selection::default(), c.n_layers, c.d_model, ex.ids.len(), model.net.device());
         for beta in [1.0, -1.0] {
             assert_eq!(logits(model, &ex.ids, &iv.hook(&[beta])), plain, "{method:?} β={beta}");
         }
@@ -58,7 +59,8 @@ fn beta_zero_is_the_identity_for_any_parameters() {
     let c = &model.net.config;
     let plain = logits(model, &ex.ids, &NoHook);
     for method in Method::ALL {
-        let iv = Intervention::zeros(method, Selection::default(), c.n_layers, c.d_model, ex.ids.len(), model.net.device());
+        let iv =
+            Intervention::zeros(method, Selection::default(), c.n_layers, c.d_model, ex.ids.len(), model.net.device());
         let [r, k] = iv.params.dims();
         let iv = iv.with_values(wiggle(r * k, 0.5)).unwrap();
         assert_eq!(logits(model, &ex.ids, &iv.hook(&[0.0])), plain, "{method:?}");
@@ -166,7 +168,9 @@ fn minibatch_runs_decay_the_learning_rate_on_a_cosine_and_full_batch_runs_do_not
         t.step = step;
         assert!((t.lr_now() - expected).abs() < 1e-6, "step {step}: {} vs {expected}", t.lr_now());
     }
-    let mut full = Trainer::new(model, Method::ActivScalar, Selection::default(), Hyper { batch_size: 0, ..hyper }, &train_set).unwrap();
+    let mut full =
+        Trainer::new(model, Method::ActivScalar, Selection::default(), Hyper { batch_size: 0, ..hyper }, &train_set)
+            .unwrap();
     full.step = 50;
     assert_eq!(full.lr_now(), 0.04);
 }

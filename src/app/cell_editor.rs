@@ -27,24 +27,26 @@ pub fn CellEditor(page: Page) -> impl IntoView {
         Ok(v) if v.is_finite() => send(v),
         _ => page.error.set(Some(format!("α must be a number, not {:?}", value.get_untracked()))),
     };
-    let field = move |label: &'static str, id: &'static str, max: usize, get: fn(&Cell) -> usize, put: fn(&mut Cell, usize)| {
-        view! {
-            <label class="num-field" for=id>
-                <span>{label}</span>
-                <input id=id type="number" min="0" max=max.saturating_sub(1) step="1"
-                       prop:value=move || page.cell.get().map(|c| get(&c).to_string()).unwrap_or_default()
-                       on:change=move |ev| {
-                           if let Ok(v) = event_target_value(&ev).parse::<usize>() {
-                               if v < max { page.cell.update(|c| if let Some(c) = c { put(c, v) }); }
-                           }
-                       } />
-            </label>
-        }
-    };
+    let field =
+        move |label: &'static str, id: &'static str, max: usize, get: fn(&Cell) -> usize, put: fn(&mut Cell, usize)| {
+            view! {
+                <label class="num-field" for=id>
+                    <span>{label}</span>
+                    <input id=id type="number" min="0" max=max.saturating_sub(1) step="1"
+                           prop:value=move || page.cell.get().map(|c| get(&c).to_string()).unwrap_or_default()
+                           on:change=move |ev| {
+                               if let Ok(v) = event_target_value(&ev).parse::<usize>() {
+                                   if v < max { page.cell.update(|c| if let Some(c) = c { put(c, v) }); }
+                               }
+                           } />
+                </label>
+            }
+        };
     move || {
         let editable = page.settings.method.get() == Method::ActivScalar && page.has_intervention.get();
         let Some(heat) = page.heat.get().filter(|_| editable) else {
-            return view! { <p class="muted">"After training activ-scalar, click a cell to edit its α."</p> }.into_any();
+            return view! { <p class="muted">"After training activ-scalar, click a cell to edit its α."</p> }
+                .into_any();
         };
         let (layers, tokens) = (heat.n_layers, heat.tokens.len());
         if page.cell.get_untracked().is_none() {

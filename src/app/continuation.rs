@@ -14,9 +14,15 @@ pub fn ContinuationPanel(page: Page) -> impl IntoView {
     let count = RwSignal::new(NEW_TOKENS);
     let run = move |_| {
         page.continuation.set(Continuation::Running);
-        page.send(Request::Generate { prompt: page.prompt.get_untracked(), tokens: count.get_untracked(), beta: page.beta.get_untracked() });
+        page.send(Request::Generate {
+            prompt: page.prompt.get_untracked(),
+            tokens: count.get_untracked(),
+            beta: page.beta.get_untracked(),
+        });
     };
-    let busy = move || page.continuation.get() == Continuation::Running || !matches!(page.model.get(), super::ModelState::Ready(_));
+    let busy = move || {
+        page.continuation.get() == Continuation::Running || !matches!(page.model.get(), super::ModelState::Ready(_))
+    };
     let body = move || match page.continuation.get() {
         Continuation::None => view! { <p class="muted">"Greedy, at the β above."</p> }.into_any(),
         Continuation::Running => view! { <p class="muted">"Generating…"</p> }.into_any(),

@@ -66,7 +66,13 @@ fn died(page: Page, message: String) {
     let restoring = page.last_saved.with_value(Option::is_some);
     // It may be the GPU that failed: a fresh engine starts on the CPU (the switch brings WebGPU back).
     let on_cpu = page.ready_info.with_value(|i| i.as_ref().is_some_and(|i| i.backend == BackendKind::WebGpu));
-    page.engine_notice.set(Some(EngineNotice { what: in_plain_words(&why), detail: why, restoring, done: false, on_cpu }));
+    page.engine_notice.set(Some(EngineNotice {
+        what: in_plain_words(&why),
+        detail: why,
+        restoring,
+        done: false,
+        on_cpu,
+    }));
     page.restore_after_restart.set_value(page.last_saved.get_value());
     page.putting_back.set_value(false);
     super::start_engine(page, on_cpu.then_some(BackendKind::Cpu));
@@ -127,13 +133,19 @@ fn in_plain_words(message: &str) -> &'static str {
 
 /// Marks the notice done: the restarted engine has the model (and the intervention) again.
 pub fn restarted(page: Page) {
-    page.engine_notice.update(|n| if let Some(n) = n { n.done = true });
+    page.engine_notice.update(|n| {
+        if let Some(n) = n {
+            n.done = true
+        }
+    });
 }
 
 /// No run, load or continuation is in progress once the engine is gone.
 fn end_what_was_running(page: Page) {
     if matches!(page.train_state.get_untracked(), TrainState::Running { .. }) {
-        page.train_state.set(TrainState::Failed("the engine stopped during this run; what it learned since the last finished run is lost".into()));
+        page.train_state.set(TrainState::Failed(
+            "the engine stopped during this run; what it learned since the last finished run is lost".into(),
+        ));
     }
     page.sweeping.set(false);
     page.stopped_for.set_value(None);
@@ -164,15 +176,17 @@ pub fn EngineFault(page: Page) -> impl IntoView {
         })
     };
     let banner = move || {
-        page.engine_fault.get().map(|why| view! {
-            <div id="engine-stopped" class="engine-stopped" role="alert">
-                <p>
-                    <strong>"The engine stopped again and again. "</strong>
-                    "Nothing on this page can run until it is reloaded (a link you made still works). "
-                    <span class="muted" id="engine-stopped-why">{why}</span>
-                </p>
-                <button id="engine-reload" on:click=reload>"Reload the page"</button>
-            </div>
+        page.engine_fault.get().map(|why| {
+            view! {
+                <div id="engine-stopped" class="engine-stopped" role="alert">
+                    <p>
+                        <strong>"The engine stopped again and again. "</strong>
+                        "Nothing on this page can run until it is reloaded (a link you made still works). "
+                        <span class="muted" id="engine-stopped-why">{why}</span>
+                    </p>
+                    <button id="engine-reload" on:click=reload>"Reload the page"</button>
+                </div>
+            }
         })
     };
     view! { {banner} {notice} }

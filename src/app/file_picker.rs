@@ -3,7 +3,12 @@
 use leptos::prelude::*;
 
 #[component]
-pub fn FilePicker(id: &'static str, label: &'static str, accept: &'static str, on_file: Callback<web_sys::File>) -> impl IntoView {
+pub fn FilePicker(
+    id: &'static str,
+    label: &'static str,
+    accept: &'static str,
+    on_file: Callback<web_sys::File>,
+) -> impl IntoView {
     view! {
         <label class="file-button">
             {label}

@@ -25,7 +25,10 @@ mod train_panel;
 use leptos::prelude::*;
 
 use actscale::backend::BackendKind;
-use actscale::protocol::{DEFAULT_MODEL_SHA256, DEFAULT_MODEL_URL, ModelInfo, Request, SelfCheckReport, TaskChoice, TrainProgress, TrainRequest};
+use actscale::protocol::{
+    DEFAULT_MODEL_SHA256, DEFAULT_MODEL_URL, ModelInfo, Request, SelfCheckReport, TaskChoice, TrainProgress,
+    TrainRequest,
+};
 use backend_switch::BackendSwitch;
 use cell_editor::CellEditor;
 use continuation::ContinuationPanel;
@@ -168,7 +171,8 @@ pub fn App() -> impl IntoView {
         page.send(Request::Train(req));
     });
     let on_stop = Callback::new(move |()| page.send(Request::Stop));
-    let on_pick = Callback::new(move |(token, to): (String, bool)| if to { s.to.set(token) } else { s.from.set(token) });
+    let on_pick =
+        Callback::new(move |(token, to): (String, bool)| if to { s.to.set(token) } else { s.from.set(token) });
     let on_beta = Callback::new(move |b: f32| {
         page.beta.set(b);
         if page.has_intervention.get_untracked() {

@@ -2,15 +2,15 @@
 
 use leptos::prelude::*;
 
-use actscale::steer::hyper::Method;
 use actscale::protocol::{ModelInfo, Prediction, Request, SelfCheckReport, SplitMetrics, SweepPoint, TrainProgress};
+use actscale::steer::hyper::Method;
 
 use actscale::steer::saved::SavedIntervention;
 
 use super::engine_fault::EngineNotice;
 use super::engine_link::EngineLink;
-use super::model_loader::ModelSource;
 use super::heatmap::Heat;
+use super::model_loader::ModelSource;
 use super::train_panel::{Settings, TrainState};
 use super::{EngineState, ModelState};
 
@@ -144,7 +144,11 @@ impl Page {
     }
 
     pub fn send(&self, request: Request) {
-        self.link_cell.with_value(|l| if let Some(l) = l { l.send(request) });
+        self.link_cell.with_value(|l| {
+            if let Some(l) = l {
+                l.send(request)
+            }
+        });
     }
 
     /// Whether a training run or a sweep is in progress.
@@ -168,7 +172,11 @@ impl Page {
 
     /// Asks for the steered top-k at the current β.
     pub fn request_steer(&self) {
-        self.send(Request::Steer { prompt: self.steer_prompt.get_value(), beta: self.beta.get_untracked(), top_k: TOP_K });
+        self.send(Request::Steer {
+            prompt: self.steer_prompt.get_value(),
+            beta: self.beta.get_untracked(),
+            top_k: TOP_K,
+        });
     }
 
     pub fn model_ready(&self) -> bool {

@@ -81,7 +81,11 @@ pub fn handle(page: Page, response: Response) {
         Response::TrainProgress(mut p) => {
             page.train_state.set(TrainState::Running { step: p.step, steps: p.steps });
             let values = std::mem::take(&mut p.heat);
-            page.heat.update(|h| if let Some(h) = h { h.values = values });
+            page.heat.update(|h| {
+                if let Some(h) = h {
+                    h.values = values
+                }
+            });
             page.history.update(|h| h.push(p));
             page.has_intervention.set(true);
         }
@@ -102,7 +106,8 @@ pub fn handle(page: Page, response: Response) {
                 if let EngineState::Ready(r) = e {
                     r.active = BackendKind::Cpu;
                     r.reason = "WebGPU failed (its device was lost)".into();
-                    r.webgpu_unavailable = Some(format!("its device was lost ({})", why.lines().next().unwrap_or_default()));
+                    r.webgpu_unavailable =
+                        Some(format!("its device was lost ({})", why.lines().next().unwrap_or_default()));
                     r.webgpu = None;
                 }
             });
@@ -135,7 +140,11 @@ pub fn handle(page: Page, response: Response) {
             }
         }
         Response::Edited { heat } => {
-            page.heat.update(|h| if let Some(h) = h { h.values = heat });
+            page.heat.update(|h| {
+                if let Some(h) = h {
+                    h.values = heat
+                }
+            });
             page.request_steer();
             page.keep_copy();
         }
@@ -150,14 +159,20 @@ pub fn handle(page: Page, response: Response) {
                 (Some(ExportFor::Link), Ok(saved)) => share::make_link(page, saved),
             }
         }
-        Response::Applied(Ok(state)) if page.putting_back.try_update_value(std::mem::take).unwrap_or(false) => put_back(page, state),
+        Response::Applied(Ok(state)) if page.putting_back.try_update_value(std::mem::take).unwrap_or(false) => {
+            put_back(page, state)
+        }
         Response::Applied(Ok(state)) => {
             restore(page, state);
             page.keep_copy();
         }
         Response::Applied(Err(why)) => {
             if page.putting_back.try_update_value(std::mem::take).unwrap_or(false) {
-                page.engine_notice.update(|n| if let Some(n) = n { n.restoring = false });
+                page.engine_notice.update(|n| {
+                    if let Some(n) = n {
+                        n.restoring = false
+                    }
+                });
                 super::engine_fault::restarted(page);
             }
             page.share_message.set(Some((false, format!("The shared intervention cannot be used: {why}"))));
@@ -171,7 +186,12 @@ pub fn handle(page: Page, response: Response) {
 fn put_back(page: Page, s: AppliedState) {
     page.last_saved.set_value(Some(s.saved.clone()));
     page.steer_prompt.set_value(s.prompt);
-    page.heat.set(Some(Heat { tokens: s.tokens, n_layers: s.saved.n_layers, values: s.heat, what: heat_label(s.saved.method) }));
+    page.heat.set(Some(Heat {
+        tokens: s.tokens,
+        n_layers: s.saved.n_layers,
+        values: s.heat,
+        what: heat_label(s.saved.method),
+    }));
     page.has_intervention.set(true);
     super::engine_fault::restarted(page);
     page.request_steer();
@@ -181,7 +201,9 @@ fn put_back(page: Page, s: AppliedState) {
 fn restore(page: Page, s: AppliedState) {
     // A run this replaced was stopped for it (`Page::stop_run_for`): say so with the news.
     let stopped = match page.train_state.get_untracked() {
-        TrainState::Done { stopped: true, step, stopped_for: Some(_), .. } => format!("Training stopped at step {step}. "),
+        TrainState::Done { stopped: true, step, stopped_for: Some(_), .. } => {
+            format!("Training stopped at step {step}. ")
+        }
         _ => String::new(),
     };
     let st = page.settings;
@@ -197,10 +219,16 @@ fn restore(page: Page, s: AppliedState) {
     page.history.set(vec![]);
     page.task_metrics.set(None);
     page.cell.set(None);
-    page.heat.set(Some(Heat { tokens: s.tokens, n_layers: s.saved.n_layers, values: s.heat, what: heat_label(s.saved.method) }));
+    page.heat.set(Some(Heat {
+        tokens: s.tokens,
+        n_layers: s.saved.n_layers,
+        values: s.heat,
+        what: heat_label(s.saved.method),
+    }));
     page.has_intervention.set(true);
     page.train_state.set(TrainState::Restored);
-    page.share_message.set(Some((true, format!("{stopped}Restored the shared intervention: the steered predictions use it."))));
+    page.share_message
+        .set(Some((true, format!("{stopped}Restored the shared intervention: the steered predictions use it."))));
     page.steered.set(None);
     page.request_steer();
 }

@@ -47,7 +47,9 @@ pub fn apply_pending(page: Page) {
             page.stop_run_for("open the shared intervention");
             page.send(Request::Apply(saved));
         }
-        Err(e) => page.share_message.set(Some((false, format!("This link cannot be opened: {e}. The page keeps its current state.")))),
+        Err(e) => page
+            .share_message
+            .set(Some((false, format!("This link cannot be opened: {e}. The page keeps its current state.")))),
     }
 }
 

@@ -28,7 +28,10 @@ pub fn Steered(
 ) -> impl IntoView {
     let table = move |p: Option<Prediction>, id: &'static str| match p {
         Some(p) if p.error.is_some() => view! { <p class="error" id=id>{p.error.unwrap_or_default()}</p> }.into_any(),
-        Some(p) => view! { <table class="predictions small" id=id><tbody>{rows(&p.top[..p.top.len().min(5)])}</tbody></table> }.into_any(),
+        Some(p) => {
+            view! { <table class="predictions small" id=id><tbody>{rows(&p.top[..p.top.len().min(5)])}</tbody></table> }
+                .into_any()
+        }
         None => view! { <p class="muted" id=id>"—"</p> }.into_any(),
     };
     view! {

@@ -81,8 +81,16 @@ pub fn Sweep(page: Page, request: Signal<TrainRequest>) -> impl IntoView {
             pts.sort_by_key(|p| p.nonzero);
             let (name, pos, neg, color) = style(method);
             if task() == TaskChoice::Pair {
-                out.push(Series { name: pos, color, points: pts.iter().map(|p| (p.nonzero as f32, p.delta_pos)).collect() });
-                out.push(Series { name: neg, color, points: pts.iter().map(|p| (p.nonzero as f32, p.delta_neg)).collect() });
+                out.push(Series {
+                    name: pos,
+                    color,
+                    points: pts.iter().map(|p| (p.nonzero as f32, p.delta_pos)).collect(),
+                });
+                out.push(Series {
+                    name: neg,
+                    color,
+                    points: pts.iter().map(|p| (p.nonzero as f32, p.delta_neg)).collect(),
+                });
             } else {
                 out.push(Series { name, color, points: pts.iter().map(|p| (p.nonzero as f32, p.flip_rate)).collect() });
             }

@@ -10,9 +10,17 @@ use actscale::steer::hyper::{Hyper, Method};
 #[derive(Clone, Debug, PartialEq)]
 pub enum TrainState {
     Idle,
-    Running { step: usize, steps: usize },
+    Running {
+        step: usize,
+        steps: usize,
+    },
     /// `stopped_for`: what the page stopped the run for (a load, a backend switch, a link).
-    Done { stopped: bool, step: usize, converged: Option<String>, stopped_for: Option<&'static str> },
+    Done {
+        stopped: bool,
+        step: usize,
+        converged: Option<String>,
+        stopped_for: Option<&'static str>,
+    },
     Failed(String),
     /// An intervention from a link or file is in use.
     Restored,
@@ -45,7 +53,13 @@ impl Settings {
     }
 }
 
-fn number_input(label: &'static str, id: &'static str, get: impl Fn(&Hyper) -> f32 + Send + Sync + 'static, set: impl Fn(&mut Hyper, f32) + Send + Sync + 'static, hyper: RwSignal<Hyper>) -> impl IntoView {
+fn number_input(
+    label: &'static str,
+    id: &'static str,
+    get: impl Fn(&Hyper) -> f32 + Send + Sync + 'static,
+    set: impl Fn(&mut Hyper, f32) + Send + Sync + 'static,
+    hyper: RwSignal<Hyper>,
+) -> impl IntoView {
     view! {
         <label class="num-field" for=id>
             <span>{label}</span>
@@ -70,14 +84,23 @@ fn task_label(t: TaskChoice) -> &'static str {
 
 fn task_note(t: TaskChoice) -> &'static str {
     match t {
-        TaskChoice::Ccc => "“The capital of Spain is Paris. Q: What is the capital of Spain? A:” — steer from the true capital to the one in the context. 70% of the 40 countries train, 30% test.",
-        TaskChoice::Ioi => "“When Mary and John went to the store, John gave a drink to” — steer from the indirect object to the subject. 70% train, 30% test.",
+        TaskChoice::Ccc => {
+            "“The capital of Spain is Paris. Q: What is the capital of Spain? A:” — steer from the true capital to the one in the context. 70% of the 40 countries train, 30% test."
+        }
+        TaskChoice::Ioi => {
+            "“When Mary and John went to the store, John gave a drink to” — steer from the indirect object to the subject. 70% train, 30% test."
+        }
         TaskChoice::Pair => "",
     }
 }
 
 #[component]
-pub fn TrainPanel(settings: Settings, state: ReadSignal<TrainState>, on_train: Callback<()>, on_stop: Callback<()>) -> impl IntoView {
+pub fn TrainPanel(
+    settings: Settings,
+    state: ReadSignal<TrainState>,
+    on_train: Callback<()>,
+    on_stop: Callback<()>,
+) -> impl IntoView {
     let s = settings;
     let running = move || matches!(state.get(), TrainState::Running { .. });
     let site_box = move |site: Site| {
@@ -93,7 +116,8 @@ pub fn TrainPanel(settings: Settings, state: ReadSignal<TrainState>, on_train: C
             </label>
         }
     };
-    let progress = move || match state.get() {
+    let progress = move || {
+        match state.get() {
         TrainState::Idle => view! { <p class="muted">"Pick two answers, then press Train."</p> }.into_any(),
         TrainState::Running { step, steps } => view! {
             <div class="train-progress">
@@ -111,6 +135,7 @@ pub fn TrainPanel(settings: Settings, state: ReadSignal<TrainState>, on_train: C
         }.into_any(),
         TrainState::Failed(why) => view! { <p class="error" role="alert" id="train-error">{why}</p> }.into_any(),
         TrainState::Restored => view! { <p class="done" id="train-done">"Using a shared intervention (no training needed)."</p> }.into_any(),
+    }
     };
     view! {
         <section class="panel train-panel" aria-label="Training">

@@ -9,9 +9,9 @@ use std::time::Instant;
 use clap::Args;
 use serde_json::json;
 
+use actscale::model::Model;
 use actscale::model::hook::NoHook;
 use actscale::model::transformer::Positions;
-use actscale::model::Model;
 use actscale::tasks::pair::MAX_PROMPT_TOKENS;
 
 /// The benchmark prompt, cut to the token counts measured (the browser benchmark types the same
@@ -83,7 +83,11 @@ pub struct BenchTrainArgs {
 /// One ActivScalar training step (forward at β = ±1, backward, Adam, prox, the one read-back)
 /// with the page's defaults, answers " Italy" → " France".
 pub fn run_train(args: BenchTrainArgs) -> Result<(), String> {
-    use actscale::steer::{hyper::{Hyper, Method, Selection}, prompts::Example, train::Trainer};
+    use actscale::steer::{
+        hyper::{Hyper, Method, Selection},
+        prompts::Example,
+        train::Trainer,
+    };
     let start = Instant::now();
     let model = super::load_model(&args.model)?;
     let load_ms = start.elapsed().as_secs_f64() * 1e3;
@@ -158,6 +162,8 @@ fn report(json: bool, what: &str, load_ms: f64, text: &str, tokens: usize, rows:
 fn peak_memory() -> String {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.trim_start_matches("VmHWM:").trim().to_string()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.trim_start_matches("VmHWM:").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown".into())
 }

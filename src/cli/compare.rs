@@ -34,19 +34,30 @@ pub fn sweep(a: SweepArgs) -> Result<(), String> {
     if a.points == 0 || a.from_lambda <= 0.0 || a.to_lambda < a.from_lambda {
         return Err("the λM grid needs 0 < --from-lambda <= --to-lambda and --points >= 1".into());
     }
-    println!("lambda_m,nonzero,params,l1,train_flip_rate,train_logit_diff_pos,train_logit_diff_neg,train_kl,test_flip_rate,test_kl,seconds");
+    println!(
+        "lambda_m,nonzero,params,l1,train_flip_rate,train_logit_diff_pos,train_logit_diff_neg,train_kl,test_flip_rate,test_kl,seconds"
+    );
     for i in 0..a.points {
         let t = if a.points == 1 { 0.0 } else { i as f32 / (a.points - 1) as f32 };
         let lambda_m = a.from_lambda * (a.to_lambda / a.from_lambda).powf(t);
         let hyper = Hyper { lambda_m, ..a.hyper.hyper(a.task.task == "pair") };
-        let Trained { iv, secs, .. } = train_quiet(&model, method, selection.clone(), hyper.clone(), &train, a.hyper.until_converged, false)?;
+        let Trained { iv, secs, .. } =
+            train_quiet(&model, method, selection.clone(), hyper.clone(), &train, a.hyper.until_converged, false)?;
         let m = split_metrics(&model, &iv, &train, &test, hyper.margin)?;
         let tr = metrics_of(&m, "train").unwrap_or_default();
         // KL: the mean of β = +1 and β = −1 (faithfulness on the prompts' other tokens).
-        let te = metrics_of(&m, "test").map(|t| format!("{:.3},{:.3}", t.flip_rate, (t.kl_pos + t.kl_neg) / 2.0)).unwrap_or(",".into());
+        let te = metrics_of(&m, "test")
+            .map(|t| format!("{:.3},{:.3}", t.flip_rate, (t.kl_pos + t.kl_neg) / 2.0))
+            .unwrap_or(",".into());
         println!(
             "{lambda_m:.4},{},{},{:.4},{:.3},{:.3},{:.3},{:.3},{te},{secs:.1}",
-            tr.nonzero, tr.params, tr.l1, tr.flip_rate, tr.logit_diff_pos, tr.logit_diff_neg, (tr.kl_pos + tr.kl_neg) / 2.0
+            tr.nonzero,
+            tr.params,
+            tr.l1,
+            tr.flip_rate,
+            tr.logit_diff_pos,
+            tr.logit_diff_neg,
+            (tr.kl_pos + tr.kl_neg) / 2.0
         );
     }
     Ok(())
@@ -77,10 +88,20 @@ pub struct CompareArgs {
 
 pub fn compare(a: CompareArgs) -> Result<(), String> {
     let model = super::load_model(&a.model)?;
-    println!("| task | method | params | non-zero | train flip | test flip | train Δ(β=+1) / Δ(β=−1) | test Δ(β=+1) / Δ(β=−1) | test KL(+/−) | wall s |");
+    println!(
+        "| task | method | params | non-zero | train flip | test flip | train Δ(β=+1) / Δ(β=−1) | test Δ(β=+1) / Δ(β=−1) | test KL(+/−) | wall s |"
+    );
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for task in &a.tasks {
-        let args = TaskArgs { task: task.clone(), prompt: None, from: None, to: None, seed: a.seed, test_share: 0.3, per_template: a.per_template };
+        let args = TaskArgs {
+            task: task.clone(),
+            prompt: None,
+            from: None,
+            to: None,
+            seed: a.seed,
+            test_share: 0.3,
+            per_template: a.per_template,
+        };
         let (mut train, mut test) = build(&model, &args)?;
         if a.max_prompts > 0 {
             train.truncate(a.max_prompts);
@@ -94,13 +115,23 @@ pub fn compare(a: CompareArgs) -> Result<(), String> {
                 continue;
             }
             let hyper = Hyper { steps: a.steps, batch_size: a.batch, ..Hyper::for_method(method) };
-            let Trained { iv, secs, .. } = train_quiet(&model, method, Selection::default(), hyper.clone(), &train, None, false)?;
+            let Trained { iv, secs, .. } =
+                train_quiet(&model, method, Selection::default(), hyper.clone(), &train, None, false)?;
             let m = split_metrics(&model, &iv, &train, &test, hyper.margin)?;
             let (tr, te) = (metrics_of(&m, "train").unwrap_or_default(), metrics_of(&m, "test").unwrap_or_default());
             println!(
                 "| {task} | {} | {} | {} | {:.0}% | {:.0}% | {:+.2} / {:+.2} | {:+.2} / {:+.2} | {:.3} / {:.3} | {secs:.0} |",
-                method.name(), tr.params, tr.nonzero, 100.0 * tr.flip_rate, 100.0 * te.flip_rate,
-                tr.logit_diff_pos, tr.logit_diff_neg, te.logit_diff_pos, te.logit_diff_neg, te.kl_pos, te.kl_neg
+                method.name(),
+                tr.params,
+                tr.nonzero,
+                100.0 * tr.flip_rate,
+                100.0 * te.flip_rate,
+                tr.logit_diff_pos,
+                tr.logit_diff_neg,
+                te.logit_diff_pos,
+                te.logit_diff_neg,
+                te.kl_pos,
+                te.kl_neg
             );
         }
     }

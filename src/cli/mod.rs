@@ -18,7 +18,11 @@ use actscale::model::gguf::Gguf;
 use actscale::model::id::{ModelId, model_hash};
 
 #[derive(Parser)]
-#[command(name = "actscale", version, about = "Activation scaling on a GGUF language model (llama, qwen2, gpt2, gptneox)")]
+#[command(
+    name = "actscale",
+    version,
+    about = "Activation scaling on a GGUF language model (llama, qwen2, gpt2, gptneox)"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -49,7 +49,8 @@ pub fn run(c: PermalinkCommand) -> Result<(), String> {
 }
 
 fn encode(a: EncodeArgs) -> Result<(), String> {
-    let text = std::fs::read_to_string(&a.intervention).map_err(|e| format!("cannot read {}: {e}", a.intervention.display()))?;
+    let text = std::fs::read_to_string(&a.intervention)
+        .map_err(|e| format!("cannot read {}: {e}", a.intervention.display()))?;
     let mut saved = SavedIntervention::from_json(&text)?;
     match (&a.model, &saved.model) {
         (Some(path), recorded) => {
@@ -89,7 +90,10 @@ fn decode(a: DecodeArgs) -> Result<(), String> {
     let sites: Vec<&str> = saved.selection.sites.iter().map(|s| s.name()).collect();
     println!("sites: {}; {} positions", sites.join(", "), saved.n_positions);
     println!("non-zero parameters: {} of {}", saved.nonzero(), saved.params.len());
-    println!("margin {}, λF {}, λM {}, lr {}, {} steps, batch {}", h.margin, h.lambda_f, h.lambda_m, h.lr, h.steps, h.batch_size);
+    println!(
+        "margin {}, λF {}, λM {}, lr {}, {} steps, batch {}",
+        h.margin, h.lambda_f, h.lambda_m, h.lr, h.steps, h.batch_size
+    );
     for e in saved.examples.iter().take(5) {
         println!("prompt {:?}: token {} → {}", e.text, e.from, e.to);
     }

@@ -68,7 +68,12 @@ impl HyperArgs {
         let sites: Vec<Site> = self
             .sites
             .iter()
-            .map(|s| Site::ALL.into_iter().find(|x| x.name() == s.trim()).ok_or_else(|| format!("unknown site {s:?}: use attn_out or mlp_out")))
+            .map(|s| {
+                Site::ALL
+                    .into_iter()
+                    .find(|x| x.name() == s.trim())
+                    .ok_or_else(|| format!("unknown site {s:?}: use attn_out or mlp_out"))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let sites = Site::ALL.into_iter().filter(|s| sites.contains(s)).collect(); // each once
         Ok(Selection { sites, ..Selection::default() })
@@ -100,7 +105,15 @@ pub struct Trained {
 }
 
 /// Trains with a progress line on stderr (`until`: the stopping rule's K, if on).
-pub fn train_quiet(model: &Model, method: Method, selection: Selection, hyper: Hyper, train: &[Example], until: Option<usize>, progress: bool) -> Result<Trained, String> {
+pub fn train_quiet(
+    model: &Model,
+    method: Method,
+    selection: Selection,
+    hyper: Hyper,
+    train: &[Example],
+    until: Option<usize>,
+    progress: bool,
+) -> Result<Trained, String> {
     let start = Instant::now();
     let trainer = Trainer::new(model, method, selection, hyper.clone(), train)?;
     let mut trainer = match until {
@@ -131,10 +144,21 @@ pub fn train_quiet(model: &Model, method: Method, selection: Selection, hyper: H
             eprintln!("{why}");
         }
     }
-    Ok(Trained { iv: trainer.intervention(), secs: start.elapsed().as_secs_f64(), steps: trainer.step, converged: trainer.converged().map(String::from) })
+    Ok(Trained {
+        iv: trainer.intervention(),
+        secs: start.elapsed().as_secs_f64(),
+        steps: trainer.step,
+        converged: trainer.converged().map(String::from),
+    })
 }
 
-pub fn split_metrics(model: &Model, iv: &Intervention, train: &[Example], test: &[Example], margin: f32) -> Result<serde_json::Value, String> {
+pub fn split_metrics(
+    model: &Model,
+    iv: &Intervention,
+    train: &[Example],
+    test: &[Example],
+    margin: f32,
+) -> Result<serde_json::Value, String> {
     let mut out = serde_json::Map::new();
     for (name, set) in [("train", train), ("test", test)] {
         if !set.is_empty() {
@@ -151,12 +175,23 @@ pub fn metrics_of(v: &serde_json::Value, split: &str) -> Option<Metrics> {
 }
 
 fn print_table(metrics: &serde_json::Value) {
-    println!("{:<6} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}", "split", "prompts", "flip", "Δ(β=0)", "Δ(β=+1)", "Δ(β=−1)", "KL+", "KL−", "non-zero");
+    println!(
+        "{:<6} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "split", "prompts", "flip", "Δ(β=0)", "Δ(β=+1)", "Δ(β=−1)", "KL+", "KL−", "non-zero"
+    );
     for split in ["train", "test"] {
         if let Some(m) = metrics_of(metrics, split) {
             println!(
                 "{split:<6} {:>7} {:>8.0}% {:>8.2} {:>8.2} {:>8.2} {:>8.3} {:>8.3} {:>4}/{}",
-                m.prompts, 100.0 * m.flip_rate, m.logit_diff_base, m.logit_diff_pos, m.logit_diff_neg, m.kl_pos, m.kl_neg, m.nonzero, m.params
+                m.prompts,
+                100.0 * m.flip_rate,
+                m.logit_diff_base,
+                m.logit_diff_pos,
+                m.logit_diff_neg,
+                m.kl_pos,
+                m.kl_neg,
+                m.nonzero,
+                m.params
             );
         }
     }
@@ -166,7 +201,15 @@ pub fn train(a: TrainArgs) -> Result<(), String> {
     let (model, model_id) = super::load_model_with_id(&a.model)?;
     let (train, test) = build(&model, &a.task)?;
     let hyper = a.hyper.hyper(a.task.task == "pair");
-    let Trained { iv, secs, steps, converged } = train_quiet(&model, a.hyper.method()?, a.hyper.selection()?, hyper.clone(), &train, a.hyper.until_converged, true)?;
+    let Trained { iv, secs, steps, converged } = train_quiet(
+        &model,
+        a.hyper.method()?,
+        a.hyper.selection()?,
+        hyper.clone(),
+        &train,
+        a.hyper.until_converged,
+        true,
+    )?;
     let metrics = split_metrics(&model, &iv, &train, &test, hyper.margin)?;
     if let Some(out) = &a.out {
         let mut saved = block_on(SavedIntervention::from_intervention(&iv, &hyper, &a.task.task, &train))?;
@@ -205,7 +248,8 @@ pub struct EvalArgs {
 
 pub fn eval(a: EvalArgs) -> Result<(), String> {
     let (model, model_id) = super::load_model_with_id(&a.model)?;
-    let text = std::fs::read_to_string(&a.intervention).map_err(|e| format!("cannot read {}: {e}", a.intervention.display()))?;
+    let text = std::fs::read_to_string(&a.intervention)
+        .map_err(|e| format!("cannot read {}: {e}", a.intervention.display()))?;
     let saved = SavedIntervention::from_json(&text)?;
     if let Some(made_with) = &saved.model {
         made_with.check(&model_id)?;
@@ -213,7 +257,18 @@ pub fn eval(a: EvalArgs) -> Result<(), String> {
     let c = &model.net.config;
     let iv = saved.to_intervention(c.n_layers, c.d_model, model.net.device())?;
     let (train, test) = match &a.task {
-        Some(task) => build(&model, &TaskArgs { task: task.clone(), prompt: None, from: None, to: None, seed: a.seed, test_share: 0.3, per_template: 24 })?,
+        Some(task) => build(
+            &model,
+            &TaskArgs {
+                task: task.clone(),
+                prompt: None,
+                from: None,
+                to: None,
+                seed: a.seed,
+                test_share: 0.3,
+                per_template: 24,
+            },
+        )?,
         None => (saved.examples.clone(), vec![]),
     };
     let metrics = split_metrics(&model, &iv, &train, &test, saved.hyper.margin)?;

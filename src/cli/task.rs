@@ -36,14 +36,21 @@ pub fn build(model: &Model, a: &TaskArgs) -> Result<(Vec<Example>, Vec<Example>)
     match a.task.as_str() {
         "pair" => {
             let need = |v: &Option<String>, flag: &str| v.clone().ok_or_else(|| format!("--task pair needs {flag}"));
-            let ex = tasks::pair::pair(tok, &need(&a.prompt, "--prompt")?, &need(&a.from, "--from")?, &need(&a.to, "--to")?)?;
+            let ex = tasks::pair::pair(
+                tok,
+                &need(&a.prompt, "--prompt")?,
+                &need(&a.from, "--from")?,
+                &need(&a.to, "--to")?,
+            )?;
             Ok((vec![ex], vec![]))
         }
         "ccc" => tasks::ccc::ccc(tok, a.seed, a.test_share),
         "ioi" => tasks::ioi::ioi(tok, &[0], a.per_template, a.seed, a.test_share),
         "ioi-mixed" => {
             // No random split: every prompt of templates 0-2 trains, every one of template 3 tests.
-            let all = |templates: &[usize], seed| tasks::ioi::ioi(tok, templates, a.per_template / 2, seed, 0.0).map(|(a, b)| [a, b].concat());
+            let all = |templates: &[usize], seed| {
+                tasks::ioi::ioi(tok, templates, a.per_template / 2, seed, 0.0).map(|(a, b)| [a, b].concat())
+            };
             Ok((all(&[0, 1, 2], a.seed)?, all(&[3], a.seed ^ 1)?))
         }
         other => Err(format!("unknown task {other:?}: use pair, ccc, ioi or ioi-mixed")),

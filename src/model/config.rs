@@ -127,7 +127,9 @@ impl ModelConfig {
             None => head_dim,
         };
         let parallel_residual = match g.metadata(&key("use_parallel_residual")) {
-            Some(v) => v.as_bool().ok_or_else(|| ModelError::BadConfig(format!("{} is not a boolean", key("use_parallel_residual"))))?,
+            Some(v) => v
+                .as_bool()
+                .ok_or_else(|| ModelError::BadConfig(format!("{} is not a boolean", key("use_parallel_residual"))))?,
             // llama.cpp's default for gptneox; the other architectures have none.
             None => arch == Arch::GptNeox,
         };
@@ -166,10 +168,17 @@ impl ModelConfig {
         if self.arch.positional() != Positional::Learned
             && (self.rope_dims % 2 != 0 || self.rope_dims == 0 || self.rope_dims > self.head_dim)
         {
-            return bad(format!("RoPE on {} of a head's {} dimensions: it needs an even number, at most the head", self.rope_dims, self.head_dim));
+            return bad(format!(
+                "RoPE on {} of a head's {} dimensions: it needs an even number, at most the head",
+                self.rope_dims, self.head_dim
+            ));
         }
-        if !(self.norm_eps.is_finite() && self.norm_eps >= 0.0) || !(self.rope_base.is_finite() && self.rope_base > 0.0) {
-            return bad(format!("norm epsilon {} or RoPE base {} is not a usable number", self.norm_eps, self.rope_base));
+        if !(self.norm_eps.is_finite() && self.norm_eps >= 0.0) || !(self.rope_base.is_finite() && self.rope_base > 0.0)
+        {
+            return bad(format!(
+                "norm epsilon {} or RoPE base {} is not a usable number",
+                self.norm_eps, self.rope_base
+            ));
         }
         // Bounds that keep a hostile file from asking for absurd allocations.
         if self.n_layers > 512
@@ -189,7 +198,12 @@ impl ModelConfig {
         let bad = |why: String| Err(ModelError::BadConfig(why));
         // Only GPT-NeoX rotates part of a head (llama.cpp, too, requires the whole head elsewhere).
         if self.arch != Arch::GptNeox && self.rope_dims != self.head_dim {
-            return bad(format!("{} is {}, not d_model / heads = {}: not supported", key("rope.dimension_count"), self.rope_dims, self.head_dim));
+            return bad(format!(
+                "{} is {}, not d_model / heads = {}: not supported",
+                key("rope.dimension_count"),
+                self.rope_dims,
+                self.head_dim
+            ));
         }
         for k in ["attention.key_length", "attention.value_length"] {
             if g.metadata(&key(k)).is_some() {
@@ -208,7 +222,10 @@ impl ModelConfig {
                 None => 1.0,
             };
             if !(t == "none" || (t == "linear" && factor == 1.0)) {
-                return bad(format!("RoPE scaling {t:?} with factor {factor} ({}) is not supported", key("rope.scaling.type")));
+                return bad(format!(
+                    "RoPE scaling {t:?} with factor {factor} ({}) is not supported",
+                    key("rope.scaling.type")
+                ));
             }
         }
         if g.metadata(&key("attention.scale")).is_some() {

@@ -10,7 +10,11 @@ pub enum ModelError {
     Gguf(GgufError),
     Tokenizer(TokenizerError),
     /// A tensor's shape does not fit the architecture the metadata describes.
-    BadShape { tensor: String, expected: Vec<usize>, found: Vec<usize> },
+    BadShape {
+        tensor: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
     /// The metadata describes an architecture we cannot run (e.g. head dims that do not divide).
     BadConfig(String),
     /// The input to a forward pass is unusable.
@@ -24,10 +28,9 @@ impl fmt::Display for ModelError {
         match self {
             ModelError::Gguf(e) => write!(f, "{e}"),
             ModelError::Tokenizer(e) => write!(f, "tokenizer: {e}"),
-            ModelError::BadShape { tensor, expected, found } => write!(
-                f,
-                "tensor {tensor} has shape {found:?}, but the model's metadata implies {expected:?}"
-            ),
+            ModelError::BadShape { tensor, expected, found } => {
+                write!(f, "tensor {tensor} has shape {found:?}, but the model's metadata implies {expected:?}")
+            }
             ModelError::BadConfig(why) => write!(f, "unsupported model configuration: {why}"),
             ModelError::BadInput(why) => write!(f, "{why}"),
             ModelError::Backend(why) => write!(f, "compute backend error: {why}"),

@@ -4,9 +4,9 @@ use burn::tensor::Device;
 
 use super::error::ModelError;
 use super::gguf::Gguf;
-use super::transformer::Transformer;
 use super::pretokenizer::Pretokenizer;
 use super::tokenizer::Tokenizer;
+use super::transformer::Transformer;
 
 pub struct Model {
     pub net: Transformer,

@@ -49,7 +49,10 @@ impl MemoryNeed {
             weights: parameters.saturating_mul(4),
             largest,
             largest_name,
-            activations: ACTIVATION_BYTES.saturating_mul(config.n_layers as u64).saturating_mul(units).saturating_mul(TRAIN_TOKENS),
+            activations: ACTIVATION_BYTES
+                .saturating_mul(config.n_layers as u64)
+                .saturating_mul(units)
+                .saturating_mul(TRAIN_TOKENS),
             parameters,
         }
     }
@@ -152,12 +155,20 @@ mod tests {
         let need = MemoryNeed::of(&c, &tensors, 4_900_000_000);
         let err = need.check_wasm().unwrap_err();
         assert!(err.contains("too large for the browser") && err.contains("this one has 8"), "{err}");
-        let largest: f64 = err.split("about ").nth(2).and_then(|s| s.split('M').next()).and_then(|s| s.parse().ok()).expect("a parameter count");
+        let largest: f64 = err
+            .split("about ")
+            .nth(2)
+            .and_then(|s| s.split('M').next())
+            .and_then(|s| s.parse().ok())
+            .expect("a parameter count");
         // 8.84e9 parameters; per parameter 2 × 4.9e9 / 8.84e9 + 4 ≈ 5.11 bytes, in 3.75 GiB less
         // 0.45 GB of activations: ~700M.
         assert!((650.0..750.0).contains(&largest), "{largest} in {err}");
         assert!(need.check_webgpu(2 << 30, 4 << 30).is_ok(), "a 2.1 GB embedding fits a 2 GiB binding? {need:?}");
         let err = need.check_webgpu(128 << 20, 256 << 20).unwrap_err();
-        assert!(err.contains("output.weight takes 2.10 GB") && err.contains("maxStorageBufferBindingSize 134 MB"), "{err}");
+        assert!(
+            err.contains("output.weight takes 2.10 GB") && err.contains("maxStorageBufferBindingSize 134 MB"),
+            "{err}"
+        );
     }
 }

@@ -4,8 +4,8 @@
 use super::Model;
 use super::error::ModelError;
 use super::hook::{Hook, NoHook};
-use super::transformer::Positions;
 use super::tokenizer::Tokenizer;
+use super::transformer::Positions;
 
 pub use crate::protocol::TopToken;
 

@@ -102,13 +102,8 @@ pub const GGUF_NAMES: &[(&str, Pretokenizer)] = &[
 
 impl Pretokenizer {
     /// All supported pre-tokenizers.
-    pub const ALL: [Pretokenizer; 5] = [
-        Pretokenizer::Smollm,
-        Pretokenizer::Gpt2,
-        Pretokenizer::LlamaBpe,
-        Pretokenizer::Qwen2,
-        Pretokenizer::Default,
-    ];
+    pub const ALL: [Pretokenizer; 5] =
+        [Pretokenizer::Smollm, Pretokenizer::Gpt2, Pretokenizer::LlamaBpe, Pretokenizer::Qwen2, Pretokenizer::Default];
 
     /// The pre-tokenizer of a GGUF without `tokenizer.ggml.pre`: llama.cpp's `default` (which
     /// llama.cpp also uses then, with a warning), so that older files keep loading.
@@ -117,17 +112,13 @@ impl Pretokenizer {
     /// The pre-tokenizer a `tokenizer.ggml.pre` value names, or a message naming the value and
     /// listing the supported ones. Names are case-sensitive, as in llama.cpp.
     pub fn from_gguf_name(name: &str) -> Result<Self, String> {
-        GGUF_NAMES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|&(_, p)| p)
-            .ok_or_else(|| {
-                format!(
-                    "the tokenizer's pre-tokenizer {name:?} ({GGUF_KEY}) is not supported; \
+        GGUF_NAMES.iter().find(|(n, _)| *n == name).map(|&(_, p)| p).ok_or_else(|| {
+            format!(
+                "the tokenizer's pre-tokenizer {name:?} ({GGUF_KEY}) is not supported; \
                  supported: {}",
-                    supported_list()
-                )
-            })
+                supported_list()
+            )
+        })
     }
 
     /// The pre-tokenizer of a parsed GGUF: [`Pretokenizer::MISSING`] without the key, an error
@@ -163,9 +154,7 @@ impl Pretokenizer {
             Pretokenizer::Gpt2 => &[GPT2],
             Pretokenizer::LlamaBpe => &[LLAMA3],
             Pretokenizer::Qwen2 => &[QWEN2],
-            Pretokenizer::Default => {
-                &[r"[\p{P}\$\+<=>\^~\|]+", GPT2, r"\p{N}+", r"[0-9][0-9][0-9]"]
-            }
+            Pretokenizer::Default => &[r"[\p{P}\$\+<=>\^~\|]+", GPT2, r"\p{N}+", r"[0-9][0-9][0-9]"],
         }
     }
 
@@ -178,8 +167,7 @@ impl Pretokenizer {
     /// The `tokenizers` pre-tokenizer: the regex splits, then the byte-level mapping (bytes to
     /// the GPT-2 byte alphabet, no prefix space).
     pub fn build(self) -> Result<PreTokenizerWrapper, TokenizerError> {
-        let byte_level =
-            |use_regex| PreTokenizerWrapper::ByteLevel(ByteLevel::new(false, true, use_regex));
+        let byte_level = |use_regex| PreTokenizerWrapper::ByteLevel(ByteLevel::new(false, true, use_regex));
         Ok(match self {
             Pretokenizer::Smollm => PreTokenizerWrapper::Sequence(Sequence::new(vec![
                 PreTokenizerWrapper::Digits(Digits::new(true)),
@@ -187,11 +175,7 @@ impl Pretokenizer {
             ])),
             Pretokenizer::Gpt2 => byte_level(true),
             Pretokenizer::LlamaBpe | Pretokenizer::Qwen2 | Pretokenizer::Default => {
-                let mut steps = self
-                    .regexes()
-                    .iter()
-                    .map(|r| split(r))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let mut steps = self.regexes().iter().map(|r| split(r)).collect::<Result<Vec<_>, _>>()?;
                 steps.push(byte_level(false));
                 PreTokenizerWrapper::Sequence(Sequence::new(steps))
             }
@@ -201,15 +185,9 @@ impl Pretokenizer {
 
 /// A regex split that keeps both the matches and the text between them as pieces.
 fn split(regex: &str) -> Result<PreTokenizerWrapper, TokenizerError> {
-    Split::new(
-        SplitPattern::Regex(regex.to_string()),
-        SplitDelimiterBehavior::Isolated,
-        false,
-    )
-    .map(PreTokenizerWrapper::Split)
-    .map_err(|e| {
-        TokenizerError::Build(format!("the pre-tokenizer regex {regex:?} is invalid: {e}"))
-    })
+    Split::new(SplitPattern::Regex(regex.to_string()), SplitDelimiterBehavior::Isolated, false)
+        .map(PreTokenizerWrapper::Split)
+        .map_err(|e| TokenizerError::Build(format!("the pre-tokenizer regex {regex:?} is invalid: {e}")))
 }
 
 /// "smollm (also starcoder, …), gpt-2 (also …), …, default".
@@ -217,11 +195,8 @@ fn supported_list() -> String {
     Pretokenizer::ALL
         .iter()
         .map(|&p| {
-            let aliases: Vec<&str> = GGUF_NAMES
-                .iter()
-                .filter(|&&(n, q)| q == p && n != p.name())
-                .map(|&(n, _)| n)
-                .collect();
+            let aliases: Vec<&str> =
+                GGUF_NAMES.iter().filter(|&&(n, q)| q == p && n != p.name()).map(|&(n, _)| n).collect();
             if aliases.is_empty() {
                 p.name().to_string()
             } else {

@@ -53,11 +53,8 @@ impl Rope {
     fn apply_all(&self, x: Tensor<4>) -> Tensor<4> {
         let [b, h, t, hd] = x.dims();
         // The axis that holds a pair's two members: last for NORM, the halves for NEOX.
-        let (pairs, axis) = if self.neox {
-            (x.reshape([b, h, t, 2, hd / 2]), 3)
-        } else {
-            (x.reshape([b, h, t, hd / 2, 2]), 4)
-        };
+        let (pairs, axis) =
+            if self.neox { (x.reshape([b, h, t, 2, hd / 2]), 3) } else { (x.reshape([b, h, t, hd / 2, 2]), 4) };
         let x0 = pairs.clone().narrow(axis, 0, 1);
         let x1 = pairs.narrow(axis, 1, 1);
         let r0 = x0.clone() * self.cos.clone() - x1.clone() * self.sin.clone();

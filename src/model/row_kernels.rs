@@ -158,7 +158,14 @@ unsafe fn dots<L: lanes::Lanes, const O: usize, const R: usize>(
 
 /// Safety: lengths as `by_input` checks them; `L`'s instructions available.
 #[inline(always)]
-unsafe fn by_input_with<L: lanes::Lanes>(dy: &[f32], n: usize, w: &[f32], k: usize, cols: Range<usize>, dx: &mut [f32]) {
+unsafe fn by_input_with<L: lanes::Lanes>(
+    dy: &[f32],
+    n: usize,
+    w: &[f32],
+    k: usize,
+    cols: Range<usize>,
+    dx: &mut [f32],
+) {
     let m = dy.len() / n.max(1);
     let c = cols.len();
     dx.fill(0.0);
@@ -187,7 +194,12 @@ unsafe fn by_input_with<L: lanes::Lanes>(dy: &[f32], n: usize, w: &[f32], k: usi
 /// `out[j] += Σ_i d[i] · w[i·k + j]` for the O weight rows from `w` (a row stride of k).
 /// Safety: O rows of `out.len()` values readable from `w` with stride k.
 #[inline(always)]
-unsafe fn axpys<L: lanes::Lanes, const O: usize, const PREFETCH: bool>(d: &[f32], w: *const f32, k: usize, out: &mut [f32]) {
+unsafe fn axpys<L: lanes::Lanes, const O: usize, const PREFETCH: bool>(
+    d: &[f32],
+    w: *const f32,
+    k: usize,
+    out: &mut [f32],
+) {
     unsafe {
         let s: [L; O] = std::array::from_fn(|i| L::splat(d[i]));
         let c = out.len();
@@ -372,7 +384,11 @@ mod tests {
                 for o in 0..m {
                     let want: f32 = (0..k).map(|j| x[r * k + j] * w[o * k + j]).sum();
                     // Sums of ≤ 64 products of values ≤ 1: orders of summation differ by < 1e-4.
-                    assert!((yt[o * n + r] - want).abs() < 1e-4, "y[{r}][{o}] = {} ≠ {want} (n {n} m {m} k {k})", yt[o * n + r]);
+                    assert!(
+                        (yt[o * n + r] - want).abs() < 1e-4,
+                        "y[{r}][{o}] = {} ≠ {want} (n {n} m {m} k {k})",
+                        yt[o * n + r]
+                    );
                 }
                 for j in 0..k {
                     let want: f32 = (0..m).map(|o| dy[r * m + o] * w[o * k + j]).sum();

@@ -3,13 +3,13 @@
 //! parent). Natively the forward's halves run on the polling second thread and a large
 //! backward's on rayon's pool.
 
+use burn::backend::TensorMetadata;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
 use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Flex};
-use burn::backend::TensorMetadata;
 use burn::tensor::{DType, Tensor, TensorData};
 
 use super::{row_kernels, second_thread};
@@ -111,7 +111,10 @@ fn backward(dy: FlexTensor, w: &WeightRows) -> FlexTensor {
     if rayon::current_num_threads() >= 2 && n * m * k >= 1 << 20 {
         let h = k / 2;
         let (mut a, mut b) = (vec![0.0f32; n * h], vec![0.0f32; n * (k - h)]);
-        rayon::join(|| row_kernels::by_input(ds, n, ws, k, 0..h, &mut a), || row_kernels::by_input(ds, n, ws, k, h..k, &mut b));
+        rayon::join(
+            || row_kernels::by_input(ds, n, ws, k, 0..h, &mut a),
+            || row_kernels::by_input(ds, n, ws, k, h..k, &mut b),
+        );
         for r in 0..n {
             dx[r * k..r * k + h].copy_from_slice(&a[r * h..(r + 1) * h]);
             dx[r * k + h..(r + 1) * k].copy_from_slice(&b[r * (k - h)..(r + 1) * (k - h)]);
@@ -150,7 +153,11 @@ mod tests {
             for helper in [false, true] {
                 let run = |use_kernel: bool| {
                     let x = tensor(n, 24, 5, &device).require_grad();
-                    let y = if use_kernel { apply(x.clone(), &rows).ok().expect("kernel path") } else { x.clone().matmul(w.clone().transpose()) };
+                    let y = if use_kernel {
+                        apply(x.clone(), &rows).ok().expect("kernel path")
+                    } else {
+                        x.clone().matmul(w.clone().transpose())
+                    };
                     let loss = (y.clone() * tensor(n, 41, 7, &device)).sum();
                     let g = x.grad(&loss.backward()).expect("x has a gradient");
                     (y, g)

@@ -186,9 +186,7 @@ mod tests {
     #[test]
     fn join_returns_both_results_with_and_without_a_helper() {
         assert_eq!(join(|| 1, || 2), (1, 2));
-        let sums = with_second_thread(|| {
-            (0..2000u64).map(|i| join(|| i, || i * 2)).map(|(a, b)| a + b).sum::<u64>()
-        });
+        let sums = with_second_thread(|| (0..2000u64).map(|i| join(|| i, || i * 2)).map(|(a, b)| a + b).sum::<u64>());
         assert_eq!(sums, (0..2000u64).map(|i| 3 * i).sum::<u64>());
     }
 

@@ -64,10 +64,9 @@ impl fmt::Display for TokenizerError {
             TokenizerError::VocabTooLarge(n) => {
                 write!(f, "the tokenizer vocabulary has {n} tokens, more than a 32-bit id allows")
             }
-            TokenizerError::TokenTypeCount { tokens, types } => write!(
-                f,
-                "the tokenizer has {tokens} tokens but {types} token types; they must match"
-            ),
+            TokenizerError::TokenTypeCount { tokens, types } => {
+                write!(f, "the tokenizer has {tokens} tokens but {types} token types; they must match")
+            }
             TokenizerError::BadMerge { index, merge, reason } => {
                 write!(f, "tokenizer merge rule #{index} ({merge:?}) is invalid: {reason}")
             }
@@ -83,9 +82,7 @@ static BYTE_TO_CHAR: LazyLock<[char; 256]> = LazyLock::new(|| {
     let mut table = ['\0'; 256];
     let mut n = 0u32;
     for b in 0..=255u8 {
-        let printable = (b'!'..=b'~').contains(&b)
-            || (0xA1..=0xAC).contains(&b)
-            || (0xAE..=0xFF).contains(&b);
+        let printable = (b'!'..=b'~').contains(&b) || (0xA1..=0xAC).contains(&b) || (0xAE..=0xFF).contains(&b);
         let code = if printable {
             u32::from(b)
         } else {
@@ -99,13 +96,8 @@ static BYTE_TO_CHAR: LazyLock<[char; 256]> = LazyLock::new(|| {
 });
 
 /// Inverse of [`BYTE_TO_CHAR`].
-static CHAR_TO_BYTE: LazyLock<HashMap<char, u8>> = LazyLock::new(|| {
-    BYTE_TO_CHAR
-        .iter()
-        .enumerate()
-        .map(|(b, &c)| (c, b as u8))
-        .collect()
-});
+static CHAR_TO_BYTE: LazyLock<HashMap<char, u8>> =
+    LazyLock::new(|| BYTE_TO_CHAR.iter().enumerate().map(|(b, &c)| (c, b as u8)).collect());
 
 /// The bytes a byte-level vocab string stands for. Strings with a character outside the byte
 /// alphabet are taken literally (as the HF ByteLevel decoder does).
@@ -165,10 +157,7 @@ impl Tokenizer {
         }
         if let Some(types) = &token_types {
             if types.len() != tokens.len() {
-                return Err(TokenizerError::TokenTypeCount {
-                    tokens: tokens.len(),
-                    types: types.len(),
-                });
+                return Err(TokenizerError::TokenTypeCount { tokens: tokens.len(), types: types.len() });
             }
         }
 
@@ -210,9 +199,7 @@ impl Tokenizer {
                 extra.push(AddedToken::from(tok.clone(), special).normalized(false));
             }
             if !extra.is_empty() {
-                inner
-                    .add_tokens(extra)
-                    .map_err(|e| TokenizerError::Build(e.to_string()))?;
+                inner.add_tokens(extra).map_err(|e| TokenizerError::Build(e.to_string()))?;
             }
         }
 
@@ -232,10 +219,7 @@ impl Tokenizer {
         if text.is_empty() {
             return Ok(Vec::new());
         }
-        let encoding = self
-            .inner
-            .encode_fast(text, false)
-            .map_err(|e| TokenizerError::Encode(e.to_string()))?;
+        let encoding = self.inner.encode_fast(text, false).map_err(|e| TokenizerError::Encode(e.to_string()))?;
         let ids = encoding.get_ids().to_vec();
         // BPE without an unk token silently drops characters it has no token for; that can only
         // happen for bytes with no single-byte token. Check the round trip in that case.
@@ -247,9 +231,7 @@ impl Tokenizer {
                 .chars()
                 .find(|c| {
                     let mut buf = [0u8; 4];
-                    c.encode_utf8(&mut buf)
-                        .bytes()
-                        .any(|b| self.missing_bytes.binary_search(&b).is_ok())
+                    c.encode_utf8(&mut buf).bytes().any(|b| self.missing_bytes.binary_search(&b).is_ok())
                 })
                 .unwrap_or(char::REPLACEMENT_CHARACTER);
             return Err(TokenizerError::Encode(format!(
@@ -321,17 +303,9 @@ fn parse_merges(merges: &[String], vocab: &Vocab) -> Result<Merges, TokenizerErr
     let mut out: Merges = Vec::with_capacity(merges.len());
     let mut seen: HashSet<(&str, &str)> = HashSet::with_capacity(merges.len());
     for (index, merge) in merges.iter().enumerate() {
-        let bad = |reason: String| TokenizerError::BadMerge {
-            index,
-            merge: merge.clone(),
-            reason,
-        };
+        let bad = |reason: String| TokenizerError::BadMerge { index, merge: merge.clone(), reason };
         // Split at the first space after the first character (llama.cpp: find(' ', 1)).
-        let Some(pos) = merge
-            .char_indices()
-            .skip(1)
-            .find_map(|(i, c)| (c == ' ').then_some(i))
-        else {
+        let Some(pos) = merge.char_indices().skip(1).find_map(|(i, c)| (c == ' ').then_some(i)) else {
             return Err(bad("expected two tokens separated by a space".into()));
         };
         let (a, b) = (&merge[..pos], &merge[pos + 1..]);
@@ -381,7 +355,8 @@ mod tests {
                 panic!("model file {} is missing ({e}): run `scripts/setup.sh model` to fetch it", path.display())
             });
             let g = Gguf::parse(bytes).expect("the real model parses");
-            let strings = |key: &str| g.metadata(key).and_then(|v| v.as_string_vec()).unwrap_or_else(|| panic!("{key}"));
+            let strings =
+                |key: &str| g.metadata(key).and_then(|v| v.as_string_vec()).unwrap_or_else(|| panic!("{key}"));
             GgufVocab {
                 tokens: strings("tokenizer.ggml.tokens"),
                 merges: strings("tokenizer.ggml.merges"),
@@ -412,18 +387,15 @@ mod tests {
         assert_eq!(
             tok().missing_bytes,
             [
-                0x04, 0x06, 0x13, 0x14, 0x16, 0x1d, 0xc0, 0xc1, 0xf1, 0xf2, 0xf5, 0xf6, 0xf7,
-                0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe, 0xff
+                0x04, 0x06, 0x13, 0x14, 0x16, 0x1d, 0xc0, 0xc1, 0xf1, 0xf2, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9, 0xfa, 0xfb,
+                0xfc, 0xfd, 0xfe, 0xff
             ]
         );
         let err = tok().encode("a\u{4}b").unwrap_err();
         assert!(matches!(err, TokenizerError::Encode(_)));
         assert!(err.to_string().contains("U+0004"), "{err}");
         // Every other ASCII character encodes and round-trips.
-        let ascii: String = (0u8..128)
-            .filter(|b| !tok().missing_bytes.contains(b))
-            .map(char::from)
-            .collect();
+        let ascii: String = (0u8..128).filter(|b| !tok().missing_bytes.contains(b)).map(char::from).collect();
         let ids = tok().encode(&ascii).unwrap();
         assert_eq!(tok().decode(&ids), ascii);
     }
@@ -511,10 +483,7 @@ mod tests {
 
     #[test]
     fn garbage_vocab_is_an_error() {
-        assert_eq!(
-            Tokenizer::from_vocab_merges(vec![], vec![], None, Smollm).unwrap_err(),
-            TokenizerError::EmptyVocab
-        );
+        assert_eq!(Tokenizer::from_vocab_merges(vec![], vec![], None, Smollm).unwrap_err(), TokenizerError::EmptyVocab);
         let toks = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         // Token type count mismatch.
         assert!(matches!(
@@ -524,22 +493,14 @@ mod tests {
         // Merge with no separator, unknown parts, unknown result (would panic inside the
         // tokenizers builder if not checked: "abc def" is longer than any token).
         for merge in ["ab", "a ", " ", "", "a x", "abc def"] {
-            let r = Tokenizer::from_vocab_merges(
-                toks(&["a", "b", "abc", "def"]),
-                vec![merge.to_string()],
-                None,
-                Smollm,
-            );
-            assert!(
-                matches!(r, Err(TokenizerError::BadMerge { .. })),
-                "{merge:?}: {r:?}"
-            );
+            let r =
+                Tokenizer::from_vocab_merges(toks(&["a", "b", "abc", "def"]), vec![merge.to_string()], None, Smollm);
+            assert!(matches!(r, Err(TokenizerError::BadMerge { .. })), "{merge:?}: {r:?}");
             let msg = r.unwrap_err().to_string();
             assert!(msg.contains("merge"), "{msg}");
         }
         // A tiny vocab without most bytes: building works, text it cannot represent errors.
-        let t = Tokenizer::from_vocab_merges(toks(&["a", "b", "ab"]), toks(&["a b"]), None, Smollm)
-            .unwrap();
+        let t = Tokenizer::from_vocab_merges(toks(&["a", "b", "ab"]), toks(&["a b"]), None, Smollm).unwrap();
         assert_eq!(t.encode("ab").unwrap(), vec![2]);
         assert_eq!(t.encode("aab").unwrap(), vec![0, 2]);
         assert!(matches!(t.encode("a c"), Err(TokenizerError::Encode(_))));

@@ -61,7 +61,9 @@ impl Transformer {
             Ok(_) if config.arch.positional() != Positional::Learned => {
                 let f = ld.read("rope_freqs.weight", &[config.rope_dims / 2])?;
                 if f.iter().any(|x| !(x.is_finite() && *x > 0.0)) {
-                    return Err(ModelError::BadConfig("rope_freqs.weight has a value that is not a positive number".into()));
+                    return Err(ModelError::BadConfig(
+                        "rope_freqs.weight has a value that is not a positive number".into(),
+                    ));
                 }
                 Some(f)
             }
@@ -97,13 +99,13 @@ impl Transformer {
             ));
         }
         if t > self.config.context_length {
-            return bad(format!(
-                "the prompt has {t} tokens; this model reads at most {}",
-                self.config.context_length
-            ));
+            return bad(format!("the prompt has {t} tokens; this model reads at most {}", self.config.context_length));
         }
         if let Some(p) = ids.iter().position(|p| p.len() != t) {
-            return bad(format!("prompt {p} has {} tokens, prompt 0 has {t}: a batch needs equal lengths", ids[p].len()));
+            return bad(format!(
+                "prompt {p} has {} tokens, prompt 0 has {t}: a batch needs equal lengths",
+                ids[p].len()
+            ));
         }
         if let Some(&id) = ids.iter().flatten().find(|&&id| id as usize >= self.config.vocab_size) {
             return bad(format!("token id {id} is outside the vocabulary ({})", self.config.vocab_size));
@@ -124,7 +126,13 @@ impl Transformer {
         self.forward_checked(ids, (b, t), hook, positions)
     }
 
-    fn forward_checked(&self, ids: &[Vec<u32>], (b, t): (usize, usize), hook: &dyn Hook, positions: Positions) -> Result<Tensor<3>, ModelError> {
+    fn forward_checked(
+        &self,
+        ids: &[Vec<u32>],
+        (b, t): (usize, usize),
+        hook: &dyn Hook,
+        positions: Positions,
+    ) -> Result<Tensor<3>, ModelError> {
         let c = &self.config;
         let d = c.d_model;
         let flat: Vec<i32> = ids.iter().flatten().map(|&i| i as i32).collect();
@@ -135,12 +143,18 @@ impl Transformer {
         }
         let rope = match c.arch.positional() {
             Positional::Learned => None,
-            p => Some(Rope::new(p == Positional::RopeNeox, c.rope_dims, c.rope_base, self.rope_freqs.as_deref(), t, &self.device)),
+            p => Some(Rope::new(
+                p == Positional::RopeNeox,
+                c.rope_dims,
+                c.rope_base,
+                self.rope_freqs.as_deref(),
+                t,
+                &self.device,
+            )),
         };
         // burn's tril_mask is true OUTSIDE the lower triangle: exactly the future positions.
-        let mask = Tensor::<2, Bool>::tril_mask([t, t], 0, &self.device)
-            .reshape([1, 1, t, t])
-            .expand([b, c.n_heads, t, t]);
+        let mask =
+            Tensor::<2, Bool>::tril_mask([t, t], 0, &self.device).reshape([1, 1, t, t]).expand([b, c.n_heads, t, t]);
         for (l, layer) in self.layers.iter().enumerate() {
             hook.resid(l, &x);
             let attn = self.attention(layer.attn_norm.forward(x.clone()), layer, rope.as_ref(), mask.clone());
@@ -180,9 +194,7 @@ impl Transformer {
         let v = heads(&layer.wv, nkv);
         // Grouped-query attention: query head i reads KV head i / (nh / nkv).
         let group = nh / nkv;
-        let widen = |x: Tensor<4>| {
-            x.reshape([b, nkv, 1, t, hd]).expand([b, nkv, group, t, hd]).reshape([b, nh, t, hd])
-        };
+        let widen = |x: Tensor<4>| x.reshape([b, nkv, 1, t, hd]).expand([b, nkv, group, t, hd]).reshape([b, nh, t, hd]);
         let (k, v) = (widen(k), widen(v));
         let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(1.0 / (hd as f32).sqrt());
         let probs = softmax(scores.mask_fill(mask, -1.0e9), 3);

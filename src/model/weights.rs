@@ -88,7 +88,11 @@ impl Loader<'_> {
             self.fused_qkv(&n("attn_qkv"), d, kv)?
         } else {
             let need = c.arch == Arch::Qwen2;
-            (self.linear(&n("attn_q"), d, d, need)?, self.linear(&n("attn_k"), d, kv, need)?, self.linear(&n("attn_v"), d, kv, need)?)
+            (
+                self.linear(&n("attn_q"), d, d, need)?,
+                self.linear(&n("attn_k"), d, kv, need)?,
+                self.linear(&n("attn_v"), d, kv, need)?,
+            )
         };
         let mlp = if fused {
             Mlp::Gelu { up: self.linear(&n("ffn_up"), d, ff, true)?, down: self.linear(&n("ffn_down"), ff, d, true)? }

@@ -2,10 +2,10 @@
 //! layout is in `permalink/mod.rs`). Reading bounds each size before it is used and leaves the
 //! rest of the checking to `SavedIntervention::validate`.
 
+use super::MAX_PARAMS;
 use super::bytes::{Reader, Writer};
 use super::error::PermalinkError;
 use super::params;
-use super::MAX_PARAMS;
 use crate::model::id::ModelId;
 use crate::model::site::Site;
 use crate::steer::example::Example;
@@ -161,7 +161,12 @@ pub fn read(bytes: &[u8]) -> Result<SavedIntervention, PermalinkError> {
 }
 
 /// The shape's parameter count, if a link may carry that many.
-pub fn checked_count(method: Method, n_layers: usize, d_model: usize, n_positions: usize) -> Result<usize, PermalinkError> {
+pub fn checked_count(
+    method: Method,
+    n_layers: usize,
+    d_model: usize,
+    n_positions: usize,
+) -> Result<usize, PermalinkError> {
     match param_count(method, n_layers, d_model, n_positions) {
         Some(n) if n <= MAX_PARAMS => Ok(n),
         n => Err(PermalinkError::TooManyParams { params: n.unwrap_or(usize::MAX), max: MAX_PARAMS }),

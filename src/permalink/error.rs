@@ -22,7 +22,9 @@ pub enum PermalinkError {
 impl fmt::Display for PermalinkError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PermalinkError::NoIntervention => write!(f, "this link carries no intervention (expected #s=… after the address)"),
+            PermalinkError::NoIntervention => {
+                write!(f, "this link carries no intervention (expected #s=… after the address)")
+            }
             PermalinkError::TooLarge { chars, max } => write!(
                 f,
                 "this intervention is too large for a link ({chars} characters, at most {max}); use Export file instead"

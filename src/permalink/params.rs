@@ -195,7 +195,8 @@ mod tests {
 
     #[test]
     fn int8_grid_is_exact_on_re_encoding_and_within_half_a_step() {
-        let original: Vec<f32> = (0..600).map(|i| if i % 9 == 0 { ((i as f32) * 0.77).sin() * 2.5 } else { 0.0 }).collect();
+        let original: Vec<f32> =
+            (0..600).map(|i| if i % 9 == 0 { ((i as f32) * 0.77).sin() * 2.5 } else { 0.0 }).collect();
         let mut grid = original.clone();
         to_int8_grid(&mut grid);
         let max = original.iter().fold(0f32, |m, v| m.max(v.abs()));

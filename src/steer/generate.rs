@@ -12,7 +12,12 @@ pub const MAX_NEW_TOKENS: usize = 64;
 
 /// The `n_new` greedily chosen next tokens of `ids`; `steer` applies an intervention at β
 /// (positional methods act on the prompt's positions only).
-pub async fn greedy(model: &Model, ids: &[u32], n_new: usize, steer: Option<(&Intervention, f32)>) -> Result<Vec<u32>, String> {
+pub async fn greedy(
+    model: &Model,
+    ids: &[u32],
+    n_new: usize,
+    steer: Option<(&Intervention, f32)>,
+) -> Result<Vec<u32>, String> {
     if ids.is_empty() {
         return Err("the prompt is empty".into());
     }

@@ -46,7 +46,8 @@ pub async fn heat_from(model: &Model, iv: &Intervention, ids: &[u32], values: Ve
             Ok(values.chunks(d.max(1)).map(|v| v.iter().map(|x| x * x).sum::<f32>().sqrt()).collect())
         }
         Method::DynScalar => {
-            let hook = DynAlphas { iv, masked: (iv.params.clone() * iv.mask.clone()).detach(), alphas: RefCell::new(vec![]) };
+            let hook =
+                DynAlphas { iv, masked: (iv.params.clone() * iv.mask.clone()).detach(), alphas: RefCell::new(vec![]) };
             model.net.forward(&[ids.to_vec()], &hook, Positions::Last).map_err(|e| e.to_string())?;
             let alphas = hook.alphas.into_inner();
             let mut out = vec![0.0f32; rows * t];

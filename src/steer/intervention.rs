@@ -27,7 +27,14 @@ pub struct Intervention {
 
 impl Intervention {
     /// The identity intervention (all parameters 0).
-    pub fn zeros(method: Method, selection: Selection, n_layers: usize, d_model: usize, n_positions: usize, device: &Device) -> Self {
+    pub fn zeros(
+        method: Method,
+        selection: Selection,
+        n_layers: usize,
+        d_model: usize,
+        n_positions: usize,
+        device: &Device,
+    ) -> Self {
         let t = if method.positional() { n_positions } else { 0 };
         let [rows, cols] = Self::shape(method, n_layers, d_model, t);
         let mask = Self::selection_mask(method, &selection, n_layers, d_model, t);
@@ -44,7 +51,13 @@ impl Intervention {
 
     /// The 0/1 mask of the entries `selection` allows, on the host (the trainer needs it there,
     /// and reading the tensor back would be a synchronous read, which WebGPU cannot do).
-    pub fn selection_mask(method: Method, selection: &Selection, n_layers: usize, d_model: usize, n_positions: usize) -> Vec<f32> {
+    pub fn selection_mask(
+        method: Method,
+        selection: &Selection,
+        n_layers: usize,
+        d_model: usize,
+        n_positions: usize,
+    ) -> Vec<f32> {
         let t = if method.positional() { n_positions } else { 0 };
         let [rows, cols] = Self::shape(method, n_layers, d_model, t);
         let mut mask = vec![0.0f32; rows * cols];
@@ -52,12 +65,16 @@ impl Intervention {
             for l in 0..n_layers {
                 let r = si * n_layers + l;
                 match method {
-                    Method::ActivScalar => (0..t).filter(|&p| selection.has(site, l, p)).for_each(|p| mask[r * cols + p] = 1.0),
-                    Method::SteerVec => (0..t).filter(|&p| selection.has(site, l, p)).for_each(|p| {
-                        mask[(r * t + p) * cols..(r * t + p + 1) * cols].fill(1.0)
-                    }),
+                    Method::ActivScalar => {
+                        (0..t).filter(|&p| selection.has(site, l, p)).for_each(|p| mask[r * cols + p] = 1.0)
+                    }
+                    Method::SteerVec => (0..t)
+                        .filter(|&p| selection.has(site, l, p))
+                        .for_each(|p| mask[(r * t + p) * cols..(r * t + p + 1) * cols].fill(1.0)),
                     Method::DynScalar => {
-                        if selection.sites.contains(&site) && (selection.layers.is_empty() || selection.layers.contains(&l)) {
+                        if selection.sites.contains(&site)
+                            && (selection.layers.is_empty() || selection.layers.contains(&l))
+                        {
                             mask[r * cols..(r + 1) * cols].fill(1.0)
                         }
                     }

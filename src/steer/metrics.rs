@@ -75,7 +75,11 @@ pub async fn evaluate(model: &Model, iv: &Intervention, examples: &[Example], ma
         let b = batch.len();
         // Δ [2B], KL [2B] and the unmodified Δ (its first B rows) in one read (a GPU round trip each on WebGPU).
         let flat = |x: Tensor<2>, n: usize| x.reshape([n]);
-        let all = to_vec(Tensor::cat(vec![flat(t.delta, 2 * b), flat(t.kl, 2 * b), flat(base.delta0.clone().narrow(0, 0, b), b)], 0)).await?;
+        let all = to_vec(Tensor::cat(
+            vec![flat(t.delta, 2 * b), flat(t.kl, 2 * b), flat(base.delta0.clone().narrow(0, 0, b), b)],
+            0,
+        ))
+        .await?;
         let (delta, rest) = all.split_at(2 * b);
         let (kl, base_delta) = rest.split_at(2 * b);
         for i in 0..b {
@@ -89,7 +93,14 @@ pub async fn evaluate(model: &Model, iv: &Intervention, examples: &[Example], ma
         m.prompts += b;
     }
     let n = m.prompts.max(1) as f32;
-    for x in [&mut m.flip_rate, &mut m.logit_diff_pos, &mut m.logit_diff_neg, &mut m.logit_diff_base, &mut m.kl_pos, &mut m.kl_neg] {
+    for x in [
+        &mut m.flip_rate,
+        &mut m.logit_diff_pos,
+        &mut m.logit_diff_neg,
+        &mut m.logit_diff_base,
+        &mut m.kl_pos,
+        &mut m.kl_neg,
+    ] {
         *x /= n;
     }
     Ok(m)

@@ -25,8 +25,8 @@ pub mod objective;
 #[cfg(feature = "engine")]
 pub mod prompts;
 #[cfg(feature = "engine")]
-mod saved_engine;
-#[cfg(feature = "engine")]
 pub mod prox;
+#[cfg(feature = "engine")]
+mod saved_engine;
 #[cfg(feature = "engine")]
 pub mod train;

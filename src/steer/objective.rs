@@ -103,13 +103,25 @@ pub struct Terms {
 }
 
 /// The terms with the intervention `iv` applied at β = +1 and β = −1.
-pub fn terms(model: &Model, iv: &Intervention, base: &Baseline, margin: f32, lambda_f: f32) -> Result<Terms, ModelError> {
+pub fn terms(
+    model: &Model,
+    iv: &Intervention,
+    base: &Baseline,
+    margin: f32,
+    lambda_f: f32,
+) -> Result<Terms, ModelError> {
     terms_with_hook(model, &iv.hook(&base.betas), base, margin, lambda_f)
 }
 
 /// The terms with any hook on the baseline's 2B rows (the hook reads row i's β from
 /// `base.betas[i]`); `terms` is this with an intervention's hook.
-pub fn terms_with_hook(model: &Model, hook: &dyn Hook, base: &Baseline, margin: f32, lambda_f: f32) -> Result<Terms, ModelError> {
+pub fn terms_with_hook(
+    model: &Model,
+    hook: &dyn Hook,
+    base: &Baseline,
+    margin: f32,
+    lambda_f: f32,
+) -> Result<Terms, ModelError> {
     let rows = base.ids2.len();
     let v = model.net.config.vocab_size;
     let logits = model.net.forward(&base.ids2, hook, Positions::Last)?.reshape([rows, v]);

@@ -38,8 +38,8 @@ fn hinge_masked_kl_and_means_equal_the_hand_computation() {
 
     // Steered rows, in the order of base.ids2: (p1, β=+1), (p2, β=+1), (p1, β=−1), (p2, β=−1).
     let steered = logits(&[
-        [0.0, 3.0, ln3, 0.0],      // Δ = 3: hinge max(0, 2 − 3) = 0; q = (3/4, 1/4): KL = ½·ln 3
-        [0.0, 0.0, 4.0, 1.0],      // Δ = −3: hinge max(0, 2 + 3) = 5; q = (½, ½) = p₀: KL = 0
+        [0.0, 3.0, ln3, 0.0],       // Δ = 3: hinge max(0, 2 − 3) = 0; q = (3/4, 1/4): KL = ½·ln 3
+        [0.0, 0.0, 4.0, 1.0],       // Δ = −3: hinge max(0, 2 + 3) = 5; q = (½, ½) = p₀: KL = 0
         [2.0, 1.0, 5.0, 5.0 + ln3], // Δ = −1: hinge max(0, 2 − 1) = 1; q = (1/4, 3/4) = p₀: KL = 0
         [0.0, 4f32.ln(), 0.0, 3.0], // Δ = 3: hinge max(0, 2 + 3) = 5; q = (1/5, 4/5): KL = ln 1.25
     ]);

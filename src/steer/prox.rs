@@ -28,7 +28,9 @@ use super::hyper::Method;
 pub fn prox(method: Method, p: Tensor<2>, rate: Tensor<2>, mu: f32) -> Tensor<2> {
     match method {
         Method::ActivScalar => soft_threshold(p, rate.mul_scalar(mu)),
-        Method::SteerVec | Method::DynScalar => group_soft_threshold(p, rate.recip().mean_dim(1).recip().mul_scalar(mu)),
+        Method::SteerVec | Method::DynScalar => {
+            group_soft_threshold(p, rate.recip().mean_dim(1).recip().mul_scalar(mu))
+        }
     }
 }
 

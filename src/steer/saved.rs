@@ -73,7 +73,10 @@ impl SavedIntervention {
             return Err(format!("not an actscale intervention file (format {:?})", self.format));
         }
         if self.version != VERSION {
-            return Err(format!("intervention file version {} is not supported (this build reads {VERSION})", self.version));
+            return Err(format!(
+                "intervention file version {} is not supported (this build reads {VERSION})",
+                self.version
+            ));
         }
         let (l, d, t) = (self.n_layers, self.d_model, self.n_positions);
         if !(1..=MAX_LAYERS).contains(&l) || !(1..=MAX_D_MODEL).contains(&d) || t > MAX_POSITIONS {
@@ -84,7 +87,10 @@ impl SavedIntervention {
         if let Some(m) = &self.model {
             m.validate()?;
             if m.n_layers != l || m.d_model != d {
-                return Err(format!("the model id ({} layers, width {}) does not match the intervention ({l}, {d})", m.n_layers, m.d_model));
+                return Err(format!(
+                    "the model id ({} layers, width {}) does not match the intervention ({l}, {d})",
+                    m.n_layers, m.d_model
+                ));
             }
         }
         self.validate_selection()?;
@@ -98,7 +104,11 @@ impl SavedIntervention {
         self.validate_prompts()?;
         let want = param_count(self.method, l, d, t).ok_or("the parameter count overflows")?;
         if self.params.len() != want {
-            return Err(format!("{} with these sizes has {want} parameters, the file has {}", self.method.name(), self.params.len()));
+            return Err(format!(
+                "{} with these sizes has {want} parameters, the file has {}",
+                self.method.name(),
+                self.params.len()
+            ));
         }
         if let Some(i) = self.params.iter().position(|v| !v.is_finite()) {
             return Err(format!("parameter {i} is {}, not a finite number", self.params[i]));

@@ -11,7 +11,12 @@ use crate::readback::to_vec;
 impl SavedIntervention {
     /// The intervention at full precision, at β = 1 and without a model id (callers that know
     /// the model file set `model`).
-    pub async fn from_intervention(iv: &Intervention, hyper: &Hyper, task: &str, examples: &[Example]) -> Result<Self, String> {
+    pub async fn from_intervention(
+        iv: &Intervention,
+        hyper: &Hyper,
+        task: &str,
+        examples: &[Example],
+    ) -> Result<Self, String> {
         let params = to_vec(iv.params.clone().detach()).await?;
         Ok(Self::with_params(iv, hyper, task, examples, params))
     }

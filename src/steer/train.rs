@@ -59,7 +59,13 @@ pub struct Trainer {
 }
 
 impl Trainer {
-    pub fn new(model: &Model, method: Method, selection: Selection, hyper: Hyper, examples: &[Example]) -> Result<Trainer, String> {
+    pub fn new(
+        model: &Model,
+        method: Method,
+        selection: Selection,
+        hyper: Hyper,
+        examples: &[Example],
+    ) -> Result<Trainer, String> {
         hyper.validate()?;
         if examples.is_empty() {
             return Err("no training prompts".into());
@@ -78,7 +84,8 @@ impl Trainer {
         let mask = Intervention::selection_mask(method, &selection, c.n_layers, c.d_model, positions);
         let iv = Intervention::zeros(method, selection, c.n_layers, c.d_model, positions, device);
         let chunks: Vec<_> = groups.iter().flat_map(|g| g.chunks(hyper.batch_size)).collect();
-        let bases = chunks.iter().map(|b| Baseline::new(model, b)).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
+        let bases =
+            chunks.iter().map(|b| Baseline::new(model, b)).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
         Self::from_parts(iv, hyper, bases, mask)
     }
 
@@ -277,7 +284,8 @@ impl Trainer {
         (report.delta_pos, report.delta_neg) = (best.delta_pos, best.delta_neg);
         (report.worst_delta_pos, report.worst_delta_neg) = (best.worst_delta_pos, best.worst_delta_neg);
         report.flip_rate = 1.0;
-        let note = format!("kept the sparsest flipped state, after step {}: {} non-zero", best.after_step, best.nonzero);
+        let note =
+            format!("kept the sparsest flipped state, after step {}: {} non-zero", best.after_step, best.nonzero);
         self.converged = Some(match self.converged.take() {
             Some(why) => format!("{why}; {note}"),
             None => format!("ran all {} steps; {note} (the last step left {last})", self.step),

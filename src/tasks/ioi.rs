@@ -15,8 +15,8 @@ pub const TEMPLATES: &[&str] = &[
 ];
 
 pub const NAMES: &[&str] = &[
-    "Mary", "John", "Tom", "James", "Sarah", "Anna", "David", "Michael", "Emma", "Paul", "Mark", "Lisa",
-    "Kate", "Peter", "Alice", "Robert", "Laura", "Daniel", "Susan", "George",
+    "Mary", "John", "Tom", "James", "Sarah", "Anna", "David", "Michael", "Emma", "Paul", "Mark", "Lisa", "Kate",
+    "Peter", "Alice", "Robert", "Laura", "Daniel", "Susan", "George",
 ];
 pub const PLACES: &[&str] = &["store", "park", "school", "hospital", "office", "station", "restaurant", "garden"];
 pub const OBJECTS: &[&str] = &["drink", "book", "ball", "letter", "gift", "key", "phone", "bag"];
@@ -26,7 +26,13 @@ fn single(tokenizer: &Tokenizer, words: &[&str]) -> Vec<String> {
 }
 
 /// `per_template` prompts for each of the `templates` (indices into TEMPLATES), split into train and test.
-pub fn ioi(tokenizer: &Tokenizer, templates: &[usize], per_template: usize, seed: u64, test_share: f32) -> Result<(Vec<Example>, Vec<Example>), String> {
+pub fn ioi(
+    tokenizer: &Tokenizer,
+    templates: &[usize],
+    per_template: usize,
+    seed: u64,
+    test_share: f32,
+) -> Result<(Vec<Example>, Vec<Example>), String> {
     let names = single(tokenizer, NAMES);
     let places = single(tokenizer, PLACES);
     let objects = single(tokenizer, OBJECTS);

@@ -16,7 +16,14 @@ pub const TEST_SHARE: f32 = 0.3;
 pub const IOI_PER_TEMPLATE: usize = 24;
 
 /// (train, test) prompts of a task; a pair has no test prompts.
-pub fn build(tokenizer: &Tokenizer, task: TaskChoice, prompt: &str, from: &str, to: &str, seed: u64) -> Result<(Vec<Example>, Vec<Example>), String> {
+pub fn build(
+    tokenizer: &Tokenizer,
+    task: TaskChoice,
+    prompt: &str,
+    from: &str,
+    to: &str,
+    seed: u64,
+) -> Result<(Vec<Example>, Vec<Example>), String> {
     match task {
         TaskChoice::Pair => Ok((vec![pair::pair(tokenizer, prompt, from, to)?], vec![])),
         TaskChoice::Ccc => ccc::ccc(tokenizer, seed, TEST_SHARE),

@@ -67,7 +67,9 @@ pub async fn choice() -> Choice {
         Some(name) => Choice::cpu(format!(
             "this browser's WebGPU adapter is a software renderer ({name}), slower than the CPU backend"
         )),
-        None => Choice { device, kind: BackendKind::WebGpu, reason: "this browser has a hardware WebGPU adapter".into() },
+        None => {
+            Choice { device, kind: BackendKind::WebGpu, reason: "this browser has a hardware WebGPU adapter".into() }
+        }
     }
 }
 

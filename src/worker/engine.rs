@@ -15,9 +15,9 @@ use actscale::model::config::ModelConfig;
 use actscale::model::gguf::Gguf;
 use actscale::model::memory::MemoryNeed;
 
-use super::{adapter, backends};
 use super::digest::sha256;
 use super::fetch::{fetch_bytes, forget_cached, keep_in_cache};
+use super::{adapter, backends};
 
 /// The model in use, with the file it came from (kept so that a backend switch can reload it).
 pub struct Loaded {
@@ -76,7 +76,8 @@ pub async fn load_from_url(url: &str, expected_sha256: Option<&str>, progress: i
     if fetched.sha256.is_none() {
         keep_in_cache(url, &bytes, &got);
     }
-    load_bytes(url.rsplit('/').next().unwrap_or(url).to_string(), Rc::new(bytes), start, Some(hash_of_digest(&digest))).await
+    load_bytes(url.rsplit('/').next().unwrap_or(url).to_string(), Rc::new(bytes), start, Some(hash_of_digest(&digest)))
+        .await
 }
 
 /// Loads a GGUF's bytes on the active backend (`hash`: its `ModelId::hash` when already known,

@@ -66,7 +66,11 @@ async fn cached(cache: &web_sys::Cache, url: &str) -> Option<web_sys::Response> 
 }
 
 /// A cached response's body, read at once (`progress` once, at the end).
-async fn read_whole(url: &str, response: &web_sys::Response, progress: &impl Fn(u64, Option<u64>)) -> Result<Vec<u8>, String> {
+async fn read_whole(
+    url: &str,
+    response: &web_sys::Response,
+    progress: &impl Fn(u64, Option<u64>),
+) -> Result<Vec<u8>, String> {
     let promise = response.array_buffer().map_err(|e| js_err(&format!("reading the cached copy of {url}"), e))?;
     let buffer = JsFuture::from(promise).await.map_err(|e| js_err(&format!("reading the cached copy of {url}"), e))?;
     let bytes = Uint8Array::new(&buffer).to_vec();
@@ -145,7 +149,8 @@ pub async fn fetch_bytes(url: &str, progress: impl Fn(u64, Option<u64>)) -> Resu
     let header = |name: &str| response.headers().get(name).ok().flatten();
     let total = header("content-length").and_then(|v| v.parse::<u64>().ok());
     // With a content-encoding the length counts compressed bytes, so it bounds nothing below.
-    let exact_total = total.filter(|_| header("content-encoding").is_none_or(|e| e.trim().eq_ignore_ascii_case("identity")));
+    let exact_total =
+        total.filter(|_| header("content-encoding").is_none_or(|e| e.trim().eq_ignore_ascii_case("identity")));
     let body = response.body().ok_or_else(|| format!("{url}: the response has no body"))?;
     let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
     // Never trust the header for more than a hint: grow as bytes arrive.
@@ -154,7 +159,10 @@ pub async fn fetch_bytes(url: &str, progress: impl Fn(u64, Option<u64>)) -> Resu
     loop {
         let chunk = JsFuture::from(reader.read()).await.map_err(|e| {
             let of = total.map(|t| format!(" of {}", megabytes(t))).unwrap_or_default();
-            js_err(&format!("the download of {url} broke off after {}{of}; try again", megabytes(bytes.len() as u64)), e)
+            js_err(
+                &format!("the download of {url} broke off after {}{of}; try again", megabytes(bytes.len() as u64)),
+                e,
+            )
         })?;
         let done = Reflect::get(&chunk, &"done".into()).ok().and_then(|d| d.as_bool()).unwrap_or(true);
         if done {
@@ -168,7 +176,11 @@ pub async fn fetch_bytes(url: &str, progress: impl Fn(u64, Option<u64>)) -> Resu
         progress(bytes.len() as u64, total);
     }
     if let Some(t) = exact_total.filter(|&t| (bytes.len() as u64) < t) {
-        return Err(format!("the download of {url} ended early: {} of {} arrived; try again", megabytes(bytes.len() as u64), megabytes(t)));
+        return Err(format!(
+            "the download of {url} ended early: {} of {} arrived; try again",
+            megabytes(bytes.len() as u64),
+            megabytes(t)
+        ));
     }
     Ok(Fetched { bytes, sha256: None })
 }

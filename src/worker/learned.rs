@@ -93,7 +93,9 @@ pub async fn generate(prompt: String, n: usize, beta: f32) -> Response {
     };
     let (steered, error) = match get() {
         None => (None, Some("nothing learned yet: the steered continuation appears after training".to_string())),
-        Some(_) if !beta.is_finite() || !(-1.0..=1.0).contains(&beta) => (None, Some(format!("β must be between −1 and 1, not {beta}"))),
+        Some(_) if !beta.is_finite() || !(-1.0..=1.0).contains(&beta) => {
+            (None, Some(format!("β must be between −1 and 1, not {beta}")))
+        }
         Some(l) => match greedy(&model, &ids, n, Some((&l.iv, beta))).await {
             Ok(new) => (Some(model.tokenizer.decode(&new)), None),
             Err(e) => (None, Some(e)),
@@ -104,9 +106,14 @@ pub async fn generate(prompt: String, n: usize, beta: f32) -> Response {
 
 /// Sets one ActivScalar α (a hand edit) and answers with the new heatmap.
 pub async fn set_scalar(site: Site, layer: usize, position: usize, value: f32) -> Response {
-    let (Some(model), Some(l)) = (current(), get()) else { return Response::Error("nothing learned yet: train first".into()) };
+    let (Some(model), Some(l)) = (current(), get()) else {
+        return Response::Error("nothing learned yet: train first".into());
+    };
     if l.iv.method != Method::ActivScalar {
-        return Response::Error(format!("hand edits work on activ-scalar; this intervention is {}", l.iv.method.name()));
+        return Response::Error(format!(
+            "hand edits work on activ-scalar; this intervention is {}",
+            l.iv.method.name()
+        ));
     }
     if !value.is_finite() || value.abs() > 100.0 {
         return Response::Error(format!("α must be a number between −100 and 100, not {value}"));
@@ -149,7 +156,8 @@ pub async fn export() -> Response {
 /// The intervention in use from its host copy, naming the model (none when nothing is learned).
 pub fn host_copy() -> Option<SavedIntervention> {
     let (info, l) = (current_info()?, get()?);
-    let mut saved = SavedIntervention::with_params(&l.iv, &l.request.hyper, l.request.task.name(), &l.examples, l.params.clone());
+    let mut saved =
+        SavedIntervention::with_params(&l.iv, &l.request.hyper, l.request.task.name(), &l.examples, l.params.clone());
     saved.model = Some(info.id);
     Some(saved)
 }
@@ -160,7 +168,9 @@ pub async fn apply(saved: SavedIntervention) -> Response {
 }
 
 async fn apply_checked(mut saved: SavedIntervention) -> Result<AppliedState, String> {
-    let (Some(model), Some(info)) = (current(), current_info()) else { return Err("the model is not loaded yet".into()) };
+    let (Some(model), Some(info)) = (current(), current_info()) else {
+        return Err("the model is not loaded yet".into());
+    };
     saved.validate()?;
     match &saved.model {
         Some(id) => id.check(&info.id)?,

@@ -53,25 +53,25 @@ impl Worker for EngineWorker {
         // A load, a backend switch or an applied intervention first stops a run in progress
         // (`training::stop_and_wait`): the page says so, and nothing learned meets another model.
         match msg {
-            Request::SelfCheck => scope.send_future(async move {
-                Done(id, Response::SelfCheck(backends::self_check_report().await))
-            }),
+            Request::SelfCheck => {
+                scope.send_future(async move { Done(id, Response::SelfCheck(backends::self_check_report().await)) })
+            }
             Request::LoadModelUrl { url, sha256 } => scope.send_future(async move {
                 training::stop_and_wait().await;
                 let progress = move |loaded, total| scope2.respond(id, Response::LoadProgress { loaded, total });
                 Done(id, engine::load_from_url(&url, sha256.as_deref(), progress).await)
             }),
-            Request::Predict { prompt, top_k } => scope.send_future(async move {
-                Done(id, engine::predict(prompt, top_k).await)
-            }),
+            Request::Predict { prompt, top_k } => {
+                scope.send_future(async move { Done(id, engine::predict(prompt, top_k).await) })
+            }
             Request::Train(req) => scope.send_future(async move {
                 let send = move |r| scope2.respond(id, r);
                 Done(id, training::train(req, send).await)
             }),
             Request::Stop => training::stop(),
-            Request::Steer { prompt, beta, top_k } => scope.send_future(async move {
-                Done(id, learned::steer(prompt, beta, top_k).await)
-            }),
+            Request::Steer { prompt, beta, top_k } => {
+                scope.send_future(async move { Done(id, learned::steer(prompt, beta, top_k).await) })
+            }
             Request::LoadModelBytes { name, bytes } => scope.send_future(async move {
                 training::stop_and_wait().await;
                 Done(id, engine::load_bytes(name, std::rc::Rc::new(bytes), js_sys::Date::now(), None).await)
@@ -86,12 +86,12 @@ impl Worker for EngineWorker {
                 let send = move |r| scope2.respond(id, r);
                 Done(id, training::sweep(request, lambdas, send).await)
             }),
-            Request::Generate { prompt, tokens, beta } => scope.send_future(async move {
-                Done(id, learned::generate(prompt, tokens, beta).await)
-            }),
-            Request::SetScalar { site, layer, position, value } => scope.send_future(async move {
-                Done(id, learned::set_scalar(site, layer, position, value).await)
-            }),
+            Request::Generate { prompt, tokens, beta } => {
+                scope.send_future(async move { Done(id, learned::generate(prompt, tokens, beta).await) })
+            }
+            Request::SetScalar { site, layer, position, value } => {
+                scope.send_future(async move { Done(id, learned::set_scalar(site, layer, position, value).await) })
+            }
             Request::Export => scope.send_future(async move { Done(id, learned::export().await) }),
             Request::Apply(saved) => scope.send_future(async move {
                 training::stop_and_wait().await;

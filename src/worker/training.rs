@@ -6,8 +6,8 @@ use std::cell::Cell;
 
 use actscale::model::Model;
 use actscale::protocol::{Response, SplitMetrics, SweepPoint, TaskChoice, TrainProgress, TrainRequest};
-use actscale::steer::heat::heat_from;
 use actscale::steer::convergence::PATIENCE;
+use actscale::steer::heat::heat_from;
 use actscale::steer::hyper::{Hyper, Selection};
 use actscale::steer::metrics::{Metrics, evaluate};
 use actscale::steer::prompts::Example;
@@ -136,7 +136,12 @@ async fn train_steps(req: &TrainRequest, send: &impl Fn(Response)) -> Result<(bo
         if !current().is_some_and(|m| std::rc::Rc::ptr_eq(&m, &model)) {
             return Err("the model changed during training; the run was stopped".into());
         }
-        learned::set(Learned { iv, request: req.clone(), examples: train.clone(), params: trainer.params_read().to_vec() });
+        learned::set(Learned {
+            iv,
+            request: req.clone(),
+            examples: train.clone(),
+            params: trainer.params_read().to_vec(),
+        });
         send(Response::TrainProgress(TrainProgress {
             step: r.step,
             steps: req.hyper.steps,
@@ -168,13 +173,22 @@ async fn train_steps(req: &TrainRequest, send: &impl Fn(Response)) -> Result<(bo
 async fn failed(error: String, send: &impl Fn(Response)) -> Response {
     if device_lost::on_webgpu(&error) {
         device_lost::fall_back_to_cpu(&error, send).await;
-        return Response::TrainFailed(format!("WebGPU failed during this run ({}); the run stopped and the engine now runs on the CPU", device_lost::first_line(&error)));
+        return Response::TrainFailed(format!(
+            "WebGPU failed during this run ({}); the run stopped and the engine now runs on the CPU",
+            device_lost::first_line(&error)
+        ));
     }
     Response::TrainFailed(error)
 }
 
 /// A trainer with the stopping rule when the request asks for it.
-fn trainer_for(req: &TrainRequest, model: &Model, selection: Selection, hyper: Hyper, train: &[Example]) -> Result<Trainer, String> {
+fn trainer_for(
+    req: &TrainRequest,
+    model: &Model,
+    selection: Selection,
+    hyper: Hyper,
+    train: &[Example],
+) -> Result<Trainer, String> {
     let trainer = Trainer::new(model, req.method, selection, hyper, train)?;
     Ok(if req.until_converged { trainer.until_converged(PATIENCE) } else { trainer })
 }

@@ -115,10 +115,9 @@ impl GgmlType {
         match self.from_canonical() {
             GgmlType::F32 | GgmlType::F16 => true,
             GgmlType::Q4_0 | GgmlType::Q4_1 | GgmlType::Q8_0 => true,
-            GgmlType::Other(id) => matches!(
-                id,
-                ID_BF16 | ID_Q5_0 | ID_Q5_1 | ID_Q2_K | ID_Q3_K | ID_Q4_K | ID_Q5_K | ID_Q6_K
-            ),
+            GgmlType::Other(id) => {
+                matches!(id, ID_BF16 | ID_Q5_0 | ID_Q5_1 | ID_Q2_K | ID_Q3_K | ID_Q4_K | ID_Q5_K | ID_Q6_K)
+            }
         }
     }
 
@@ -203,9 +202,10 @@ pub fn dequantize(ty: GgmlType, bytes: &[u8], n_elements: usize) -> Result<Vec<f
         return Err(GgufError::UnsupportedQuant { tensor: String::new(), ty_name: ty.to_string() });
     }
     let bad = |why: String| GgufError::BadTensor { name: String::new(), why };
-    let needed = u64::try_from(n_elements).ok().and_then(|n| ty.bytes_for(n)).ok_or_else(|| {
-        bad(format!("{n_elements} elements are not a whole number of {ty} blocks"))
-    })?;
+    let needed = u64::try_from(n_elements)
+        .ok()
+        .and_then(|n| ty.bytes_for(n))
+        .ok_or_else(|| bad(format!("{n_elements} elements are not a whole number of {ty} blocks")))?;
     if needed != bytes.len() as u64 {
         return Err(bad(format!(
             "{n_elements} elements of {ty} take {needed} bytes, but {} bytes were given",
@@ -214,9 +214,7 @@ pub fn dequantize(ty: GgmlType, bytes: &[u8], n_elements: usize) -> Result<Vec<f
     }
     let mut out = Vec::with_capacity(n_elements);
     match ty.from_canonical() {
-        GgmlType::F32 => {
-            out.extend(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])))
-        }
+        GgmlType::F32 => out.extend(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))),
         GgmlType::F16 => out.extend(bytes.chunks_exact(2).map(|c| half(c[0], c[1]))),
         GgmlType::Other(ID_BF16) => out.extend(bytes.chunks_exact(2).map(|c| bf16(c[0], c[1]))),
         GgmlType::Q4_0 => {
@@ -264,9 +262,9 @@ mod tests {
             (0x3800, 0.5),
             (0x3555, 0.333_251_95),
             (0x7bff, 65504.0),
-            (0x0400, 6.103_515_6e-5),         // smallest normal 2^-14
-            (0x0001, 5.960_464_5e-8),         // smallest subnormal 2^-24
-            (0x03ff, 6.097_555_2e-5),         // largest subnormal 1023·2^-24
+            (0x0400, 6.103_515_6e-5), // smallest normal 2^-14
+            (0x0001, 5.960_464_5e-8), // smallest subnormal 2^-24
+            (0x03ff, 6.097_555_2e-5), // largest subnormal 1023·2^-24
             (0x8001, -5.960_464_5e-8),
             (0x7c00, f32::INFINITY),
             (0xfc00, f32::NEG_INFINITY),
@@ -345,10 +343,8 @@ mod tests {
     fn supported_set() {
         let supported = (0..64).map(GgmlType::from_id).filter(|t| t.is_supported());
         let names: Vec<&str> = supported.map(|t| t.name()).collect();
-        let want = [
-            "F32", "F16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K",
-            "BF16",
-        ];
+        let want =
+            ["F32", "F16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "BF16"];
         assert_eq!(names, want);
         for &(id, name, block, size) in TYPE_TABLE {
             let t = GgmlType::from_id(id);

@@ -38,9 +38,7 @@ impl GgufError {
             GgufError::Truncated { what, needed, available } => {
                 GgufError::Truncated { what: format!("{what} of {}", ctx()), needed, available }
             }
-            GgufError::TooLarge { what, count } => {
-                GgufError::TooLarge { what: format!("{what} of {}", ctx()), count }
-            }
+            GgufError::TooLarge { what, count } => GgufError::TooLarge { what: format!("{what} of {}", ctx()), count },
             other => other,
         }
     }
@@ -61,8 +59,7 @@ impl GgufError {
 
 fn show_bytes(bytes: &[u8]) -> String {
     let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let text: String =
-        bytes.iter().map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '.' }).collect();
+    let text: String = bytes.iter().map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '.' }).collect();
     format!("{} (\"{}\")", hex.join(" "), text)
 }
 
@@ -80,9 +77,16 @@ impl fmt::Display for GgufError {
             ),
             GgufError::UnsupportedVersion(v) => {
                 if v.swap_bytes() == 2 || v.swap_bytes() == 3 {
-                    write!(f, "unsupported GGUF file: it is big-endian (version {}); only little-endian files are supported", v.swap_bytes())
+                    write!(
+                        f,
+                        "unsupported GGUF file: it is big-endian (version {}); only little-endian files are supported",
+                        v.swap_bytes()
+                    )
                 } else if *v == 1 {
-                    write!(f, "unsupported GGUF version 1: only versions 2 and 3 are supported; re-convert the model with a current llama.cpp")
+                    write!(
+                        f,
+                        "unsupported GGUF version 1: only versions 2 and 3 are supported; re-convert the model with a current llama.cpp"
+                    )
                 } else {
                     write!(f, "unsupported GGUF version {v}: only versions 2 and 3 are supported")
                 }
@@ -112,14 +116,12 @@ impl fmt::Display for GgufError {
                 f,
                 "unsupported model architecture '{arch}': only llama, qwen2, gpt2 and gptneox models are supported"
             ),
-            GgufError::MissingTensor(name) => write!(
-                f,
-                "the model has no tensor named '{name}'; it is not a complete model of its architecture"
-            ),
-            GgufError::MissingMetadata(key) => write!(
-                f,
-                "the model has no metadata entry '{key}'; it is not a complete GGUF of its architecture"
-            ),
+            GgufError::MissingTensor(name) => {
+                write!(f, "the model has no tensor named '{name}'; it is not a complete model of its architecture")
+            }
+            GgufError::MissingMetadata(key) => {
+                write!(f, "the model has no metadata entry '{key}'; it is not a complete GGUF of its architecture")
+            }
             GgufError::InvalidArgument(why) => write!(f, "{why}"),
         }
     }

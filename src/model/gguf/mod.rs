@@ -181,7 +181,8 @@ impl Gguf {
             name: name.to_string(),
             why: "it has more elements than this machine can address".into(),
         };
-        let dims = info.dims.iter().map(|&d| usize::try_from(d).map_err(|_| too_big())).collect::<Result<Vec<_>, _>>()?;
+        let dims =
+            info.dims.iter().map(|&d| usize::try_from(d).map_err(|_| too_big())).collect::<Result<Vec<_>, _>>()?;
         let n = usize::try_from(info.n_elements).map_err(|_| too_big())?;
         let data = dequantize(info.ty, self.tensor_bytes(info)?, n).map_err(|e| e.for_tensor(name))?;
         Ok((data, dims))

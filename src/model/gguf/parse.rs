@@ -3,10 +3,10 @@
 
 use std::collections::HashSet;
 
+use super::TensorInfo;
 use super::dequant::GgmlType;
 use super::error::GgufError;
 use super::value::{MetaArray, MetaValue, ValueType};
-use super::TensorInfo;
 
 /// ggml's limit on tensor dimensions.
 const MAX_DIMS: u32 = 4;
@@ -71,11 +71,7 @@ impl<'a> Cursor<'a> {
 }
 
 /// Reads `count` fixed-size little-endian values.
-fn fixed<T, const N: usize>(
-    cur: &mut Cursor,
-    count: u64,
-    conv: impl Fn([u8; N]) -> T,
-) -> Result<Vec<T>, GgufError> {
+fn fixed<T, const N: usize>(cur: &mut Cursor, count: u64, conv: impl Fn([u8; N]) -> T) -> Result<Vec<T>, GgufError> {
     let bytes = cur.take(count.saturating_mul(N as u64), "array data")?;
     Ok(bytes
         .chunks_exact(N)
@@ -143,9 +139,9 @@ fn read_array(cur: &mut Cursor, key: &str, depth: u32) -> Result<MetaArray, Gguf
         ValueType::U64 => MetaArray::U64(fixed(cur, count, u64::from_le_bytes)?),
         ValueType::I64 => MetaArray::I64(fixed(cur, count, i64::from_le_bytes)?),
         ValueType::F64 => MetaArray::F64(fixed(cur, count, f64::from_le_bytes)?),
-        ValueType::Bool => MetaArray::Bool(
-            cur.take(count, "array data")?.iter().map(|&b| bool_of(b, key)).collect::<Result<_, _>>()?,
-        ),
+        ValueType::Bool => {
+            MetaArray::Bool(cur.take(count, "array data")?.iter().map(|&b| bool_of(b, key)).collect::<Result<_, _>>()?)
+        }
         ValueType::String => {
             let mut v = Vec::with_capacity(n);
             for _ in 0..n {
@@ -204,9 +200,13 @@ fn read_tensor_info(cur: &mut Cursor, alignment: usize) -> Result<TensorInfo, Gg
         .ok_or_else(|| bad(format!("dimensions {dims:?} overflow")))?;
     let block = ty.block_size().ok_or_else(|| bad(format!("unknown ggml type id {}", ty.id())))?;
     if dims.first().copied().unwrap_or(1) % block != 0 {
-        return Err(bad(format!("first dimension {:?} is not a multiple of the {ty} block size {block}", dims.first())));
+        return Err(bad(format!(
+            "first dimension {:?} is not a multiple of the {ty} block size {block}",
+            dims.first()
+        )));
     }
-    let n_bytes = ty.bytes_for(n_elements).ok_or_else(|| bad(format!("size of {n_elements} {ty} elements overflows")))?;
+    let n_bytes =
+        ty.bytes_for(n_elements).ok_or_else(|| bad(format!("size of {n_elements} {ty} elements overflows")))?;
     if offset % alignment as u64 != 0 {
         return Err(bad(format!("data offset {offset} is not a multiple of the alignment {alignment}")));
     }
@@ -237,7 +237,8 @@ pub(crate) fn parse(buf: &[u8]) -> Result<Parsed, GgufError> {
     }
     // Both counts are now bounded by the file size (so they also fit a usize).
     let kv_n = usize::try_from(kv_count).map_err(|_| GgufError::TooLarge { what: "kv".into(), count: kv_count })?;
-    let t_n = usize::try_from(tensor_count).map_err(|_| GgufError::TooLarge { what: "tensors".into(), count: tensor_count })?;
+    let t_n = usize::try_from(tensor_count)
+        .map_err(|_| GgufError::TooLarge { what: "tensors".into(), count: tensor_count })?;
 
     let mut metadata = Vec::with_capacity(kv_n);
     let mut keys = HashSet::with_capacity(kv_n);

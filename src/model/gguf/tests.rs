@@ -142,7 +142,8 @@ fn header_errors() {
 #[test]
 fn metadata_errors() {
     // A string value claiming 100 bytes with 5 present.
-    let bytes = [header(3, 0, 1), kv_header("general.name", 8), 100u64.to_le_bytes().to_vec(), b"Smol".to_vec()].concat();
+    let bytes =
+        [header(3, 0, 1), kv_header("general.name", 8), 100u64.to_le_bytes().to_vec(), b"Smol".to_vec()].concat();
     let e = err(bytes);
     assert!(matches!(&e, GgufError::Truncated { what, needed: 100, .. } if what.contains("general.name")), "{e}");
     // A key length of 2^62.
@@ -286,7 +287,15 @@ fn truncate_synthetic_llama() {
     let names: Vec<&str> = cut.tensors().iter().map(|t| t.name.as_str()).collect();
     assert_eq!(
         names,
-        ["token_embd.weight", "blk.0.attn_norm.weight", "blk.0.attn_q.weight", "blk.1.attn_norm.weight", "blk.1.attn_q.weight", "output_norm.weight", "blk.extra"]
+        [
+            "token_embd.weight",
+            "blk.0.attn_norm.weight",
+            "blk.0.attn_q.weight",
+            "blk.1.attn_norm.weight",
+            "blk.1.attn_q.weight",
+            "output_norm.weight",
+            "blk.extra"
+        ]
     );
     for t in cut.tensors() {
         let orig = g.tensor_info(&t.name).unwrap();

@@ -1,10 +1,10 @@
 //! Writing GGUF files, and cutting a llama GGUF down to its first N blocks (small test models).
 
+use super::Gguf;
 use super::dequant::GgmlType;
 use super::error::GgufError;
 use super::parse::DEFAULT_ALIGNMENT;
 use super::value::{MetaArray, MetaValue};
-use super::Gguf;
 
 fn put_u32(out: &mut Vec<u8>, v: u32) {
     out.extend_from_slice(&v.to_le_bytes());
