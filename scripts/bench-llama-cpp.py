@@ -1,5 +1,5 @@
 # llama.cpp's forward on the benchmark's 10 tokens, f32 weights, 1 and 2 threads: the reference
-# that `actscale bench-forward` is compared with (README "Native forward vs llama.cpp").
+# that `actscale bench-forward` is compared with (docs/performance.md "Native forward vs llama.cpp").
 # Prints figures, asserts nothing. Not part of the tests (it compiles llama.cpp, ~10 min here):
 #   python3 -m venv /tmp/qv && /tmp/qv/bin/pip install llama-cpp-python==0.3.36
 #   /tmp/qv/bin/python scripts/bench-llama-cpp.py static/models/smollm2-135m-instruct-q4_1.gguf

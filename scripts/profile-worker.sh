@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A CPU profile of the engine worker while the page trains (README "Speed in the browser").
+# A CPU profile of the engine worker while the page trains (docs/performance.md "Speed in the browser").
 # Builds the release site with the worker's function names kept (no wasm-opt, which strips
 # them) into $OUT (default /tmp/actscale-profile/dist), then runs tests/e2e/profile-worker.mjs.
 # Usage: bash scripts/profile-worker.sh [PROMPT] [STEPS]

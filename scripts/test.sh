@@ -8,6 +8,8 @@ trap print_stage_times EXIT
 
 stage "setup: tools"          scripts/setup.sh tools
 stage "setup: model"          scripts/setup.sh model
+stage "format (cargo fmt --check)" cargo fmt --all -- --check
+stage "docs (links, cited sections)" python3 scripts/check-docs.py
 # Test binaries in parallel (cargo nextest); the same build profile as `cargo test`, so the
 # CLI below reuses this build.
 stage "native tests"          cargo nextest run --cargo-quiet --no-fail-fast

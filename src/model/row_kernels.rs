@@ -3,8 +3,8 @@
 //!
 //! gemm, given 10 rows, walks the weight a few outputs at a time across every input, a stride of
 //! a whole row between reads: the hardware prefetcher cannot follow it, and on a machine with
-//! slower memory the forward slowed 2.5× where llama.cpp slowed 1.6× (README "Where the time
-//! goes"). Here four weight rows stream from memory while the rows of x, a few KB, stay in L1.
+//! slower memory the forward slowed 2.5× where llama.cpp slowed 1.6× (docs/performance.md "Where
+//! the time goes"). Here four weight rows stream from memory while the rows of x, a few KB, stay in L1.
 //!
 //! [`by_output`] is the forward (y = x·Wᵀ), [`by_input`] the backward for x (dx = dy·W). SIMD:
 //! AVX2 with FMA natively when the CPU has them (checked at run time), wasm simd128 in the

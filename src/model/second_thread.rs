@@ -2,7 +2,7 @@
 //! (native only; the browser's worker has one thread).
 //!
 //! At 10 tokens each weight product is ~0.1 ms of work, below burn-flex's size for a parallel
-//! matmul, and handing half of it to a sleeping rayon worker cost about what it saved (README
+//! matmul, and handing half of it to a sleeping rayon worker cost about what it saved (docs/performance.md
 //! "Where the time goes"). Inside [`with_second_thread`] a helper thread polls one job slot
 //! (yielding the CPU between polls, so it gives way to any other runnable thread; parking
 //! after a millisecond without work), and

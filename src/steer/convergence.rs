@@ -4,13 +4,13 @@
 //! it K steps after its last drop; so does a count on a limit cycle: with one prompt, the
 //! proximal step prunes until Δ(β=+1) dips under m, then the hinge's full gradient switches
 //! 10–20 units back on, and the count runs e.g. 9, 22, 19, 15, 12, 10, 9, 9, … for ever ("The
-//! capital of Italy is a", README "Stopping rule"). "Nearly": L_eff stops pulling at the margin
+//! capital of Italy is a", docs/method.md "Stopping rule"). "Nearly": L_eff stops pulling at the margin
 //! while the minimality step keeps pulling back, so Δ settles just inside it. With one batch
 //! (every prompt in every step) the trainer then puts back the sparsest flipped state.
 
 use super::train::StepReport;
 
-/// Steps without a sparser flipped state (README, "Stopping rule"); the CLI's default as text.
+/// Steps without a sparser flipped state (docs/method.md "Stopping rule"); the CLI's default as text.
 pub const PATIENCE: usize = 30;
 pub const PATIENCE_ARG: &str = "30";
 /// Share of the margin every prompt must reach.

@@ -99,8 +99,8 @@ impl Hyper {
     /// is meant for prompts it was not trained on, and a held-out prompt can start further from
     /// the flip (IOI: Δ −5.2 on the held-out template vs −2.1 on the train templates), so its
     /// margin is 4; its probes switch off at a λM 200× smaller than ActivScalar's scalars (0.95
-    /// leaves 10 of 60). Both from a sweep on the IOI train templates (README "DynScalar's
-    /// defaults").
+    /// leaves 10 of 60). Both from a sweep on the IOI train templates (docs/method.md
+    /// "DynScalar's defaults").
     pub fn for_method(method: Method) -> Hyper {
         match method {
             Method::ActivScalar | Method::SteerVec => Hyper::default(),
@@ -111,7 +111,7 @@ impl Hyper {
     /// The defaults for `method` on one prompt (the page's "pair", the CLI's `--task pair`).
     /// ActivScalar there takes twice the step for about half the steps: with the stopping
     /// rule's sparsest flipped state kept, lr 0.1 over 80 steps ends sparser than lr 0.05 over
-    /// 150 on five prompts (README "Stopping rule"), and the page's default Train on a 6-token
+    /// 150 on five prompts (docs/method.md "Stopping rule"), and the page's default Train on a 6-token
     /// prompt fits in ~30 s. Not on tasks: with rotating minibatches lr 0.1 left 481 of 1080
     /// scalars on CCC (lr 0.05: 294) and 308 of 840 on IOI (59).
     pub fn for_one_prompt(method: Method) -> Hyper {

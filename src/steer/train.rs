@@ -268,7 +268,7 @@ impl Trainer {
 
     /// At the end of a run with the stopping rule on one batch: the sparsest state that flipped
     /// every prompt by 0.9·m replaces the last one, which may sit anywhere on the count's cycle
-    /// (README "Stopping rule"); `report` then describes the kept state. With minibatches a
+    /// (docs/method.md "Stopping rule"); `report` then describes the kept state. With minibatches a
     /// step's Δs cover one batch only, so the last state stays.
     fn restore_kept(&mut self, report: &mut StepReport) {
         let (Some(c), Some(params)) = (&self.convergence, self.kept.take()) else { return };
@@ -305,8 +305,8 @@ impl Trainer {
     /// The learning rate of the coming step. Full-batch runs keep `lr`. Runs on rotating
     /// minibatches decay it as lr·½(1 + cos(π·t/T)) over the T steps: SAG's stale gradients
     /// (`averaged_gradient`) with a constant step oscillated (CCC: KL 1.2–1.4, the count 211–246
-    /// over the last 30 steps); with the decay the count holds within one unit (README
-    /// "Minibatches").
+    /// over the last 30 steps); with the decay the count holds within one unit (docs/method.md
+    /// "Minibatches: SAG and a cosine step, so the count settles").
     pub fn lr_now(&self) -> f32 {
         let h = &self.hyper;
         if !self.minibatched() || h.steps == 0 {
