@@ -10,8 +10,8 @@ fn main() {
     let args = cli::Cli::parse();
     // Run the command on a thread of rayon's pool: from a thread outside it, every parallel
     // matmul is handed to the pool and waited for (a cross-thread round trip, hundreds of times
-    // a step); from inside, the calling thread takes its share. `train`, 40 steps on a 6-token
-    // prompt, 2 threads: 7.4–7.8 → 5.8–6.0 s (`bench-train` always ran inside a pool).
+    // a step); from inside, the calling thread takes its share (docs/performance.md "What was
+    // tried" has the figures).
     let result = match rayon::ThreadPoolBuilder::new().build() {
         Ok(pool) => pool.install(|| cli::run(args)),
         Err(_) => cli::run(args),

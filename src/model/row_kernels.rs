@@ -4,7 +4,8 @@
 //! gemm, given 10 rows, walks the weight a few outputs at a time across every input, a stride of
 //! a whole row between reads: the hardware prefetcher cannot follow it, and on a machine with
 //! slower memory the forward slowed 2.5× where llama.cpp slowed 1.6× (docs/performance.md "Where
-//! the time goes"). Here four weight rows stream from memory while the rows of x, a few KB, stay in L1.
+//! the time goes"). Here [`W_ROWS`] weight rows at a time stream from memory while the rows of x, a few KB,
+//! stay in L1.
 //!
 //! [`by_output`] is the forward (y = x·Wᵀ), [`by_input`] the backward for x (dx = dy·W). SIMD:
 //! AVX2 with FMA natively when the CPU has them (checked at run time), wasm simd128 in the
@@ -19,9 +20,8 @@ use std::ops::Range;
 const W_ROWS: usize = 2;
 /// In wasm one weight row at a time: simd128 has no fused multiply–add, so each product needs a
 /// register of its own beside the accumulators, and with 2 × 6 V8 spilled accumulators to the
-/// stack in every iteration (seen in its machine code for the loop); 1 × 6 does not. The
-/// forward on 6 rows, one model's weight shapes in headless Chromium: 91–103 → 65–87 ms
-/// (`scripts/bench-kernels.sh`, alternating builds); on 12 and 20 rows within the noise.
+/// stack in every iteration (seen in its machine code for the loop); 1 × 6 does not, and is
+/// faster on 6 rows (`scripts/bench-kernels.sh`; docs/performance.md "What was tried").
 #[cfg(target_arch = "wasm32")]
 const W_ROWS: usize = 1;
 const X_ROWS: usize = 6;
@@ -365,8 +365,9 @@ mod tests {
         (0..len).map(|i| (((i + seed) * 7919) % 1000) as f32 / 500.0 - 1.0).collect()
     }
 
-    /// Every block shape: 1–7 rows of x (blocks of 3, 2, 1), 9 weight rows (blocks of 4 and
-    /// a single), k with and without a SIMD tail.
+    /// Every block shape: 1–10 rows of x (a block of up to [`X_ROWS`], then the rest), weight
+    /// rows in blocks of [`W_ROWS`] with a single left over in the forward and of [`AXPY_ROWS`]
+    /// with singles left over in the backward, k with and without a SIMD tail.
     #[test]
     fn forward_and_backward_equal_the_plain_sums() {
         for (n, m, k) in [(1, 9, 37), (2, 9, 32), (3, 4, 8), (5, 9, 19), (7, 13, 64), (10, 5, 3)] {
