@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The few-row kernels alone, in headless Chromium and natively on one thread, on the model's
 # weight shapes (docs/performance.md "Speed in the browser"). Builds benches/row-kernels — src/model/
-# row_kernels.rs as the worker and the CLI compile it (wasm with the repo's simd128 flag from
+# kernels/row_kernels.rs as the worker and the CLI compile it (wasm with the repo's simd128 flag from
 # .cargo/config.toml) — in seconds, without burn. Prints figures, asserts nothing.
 # Usage: bash scripts/bench-kernels.sh [--all-layers] [ROWS...]   (default 6 12 20; --all-layers:
 # each layer its own weights, 425 MB, read from memory as in a real step)

@@ -4,6 +4,7 @@
 
 pub mod backend;
 pub mod model;
+pub mod page_state;
 pub mod permalink;
 pub mod protocol;
 pub mod self_check;

@@ -128,22 +128,38 @@ pub struct SweepPoint {
     pub delta_neg: f32,
 }
 
-/// One training step as the charts and the heatmap need it.
+/// What one training step did: the trainer's report (`steer::train::Trainer::step`), which the
+/// stopping rule reads and the charts draw.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TrainProgress {
+pub struct StepReport {
     pub step: usize,
-    pub steps: usize,
     pub loss: f32,
     pub eff: f32,
     pub faith: f32,
+    /// ℓ1 / N after the step
+    pub min: f32,
     pub l1: f32,
     pub nonzero: usize,
+    /// mean Δ over the training prompts at β = +1 and β = −1 (before this step's update)
     pub delta_pos: f32,
     pub delta_neg: f32,
+    /// share of training prompts flipped both ways (before this step's update)
     pub flip_rate: f32,
+    /// the step's least-moved prompts: min Δ at β = +1, max Δ at β = −1 (for the stopping rule)
+    pub worst_delta_pos: f32,
+    pub worst_delta_neg: f32,
+}
+
+/// One training step as the page shows it: the trainer's report and what the worker adds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainProgress {
+    pub report: StepReport,
+    /// The run's step budget.
+    pub steps: usize,
     /// Flip rate on a task's test split (every few steps; `None` in between and for a pair).
     #[serde(default)]
     pub test_flip_rate: Option<f32>,
+    /// The step's time in the worker, with its test evaluation and heatmap.
     pub ms: f64,
     /// [site][layer][position] values for the heatmap (see `steer::heat`).
     pub heat: Vec<f32>,

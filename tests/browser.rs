@@ -66,8 +66,8 @@ use actscale::model::id::ModelId;
 use actscale::model::site::Site;
 use actscale::permalink;
 use actscale::protocol::{
-    AppliedState, ModelInfo, Prediction, Request, Response, SelfCheckReport, SplitMetrics, SweepPoint, TaskChoice,
-    TopToken, TrainProgress, TrainRequest,
+    AppliedState, ModelInfo, Prediction, Request, Response, SelfCheckReport, SplitMetrics, StepReport, SweepPoint,
+    TaskChoice, TopToken, TrainProgress, TrainRequest,
 };
 use actscale::steer::example::Example;
 use actscale::steer::hyper::{Hyper, Method, Selection};
@@ -168,16 +168,21 @@ async fn every_response_crosses_the_worker_boundary_unchanged() {
         kl_neg: 0.4,
     };
     let progress = |test| TrainProgress {
-        step: 3,
+        report: StepReport {
+            step: 3,
+            loss: 1.5,
+            eff: 1.0,
+            faith: 0.25,
+            min: 0.5,
+            l1: 4.0,
+            nonzero: 9,
+            delta_pos: 2.0,
+            delta_neg: -1.0,
+            flip_rate: 1.0,
+            worst_delta_pos: 1.75,
+            worst_delta_neg: -0.5,
+        },
         steps: 10,
-        loss: 1.5,
-        eff: 1.0,
-        faith: 0.25,
-        l1: 4.0,
-        nonzero: 9,
-        delta_pos: 2.0,
-        delta_neg: -1.0,
-        flip_rate: 1.0,
         test_flip_rate: test,
         ms: 812.5,
         heat: vec![0.0, 1.5, -2.0],

@@ -15,11 +15,12 @@
 use actscale::backend::{cpu_device, init_webgpu};
 use actscale::model::Model;
 use actscale::model::predict::last_logits_hooked;
+use actscale::protocol::StepReport;
 use actscale::readback::to_vec;
 use actscale::steer::example::Example;
 use actscale::steer::hyper::{Hyper, Method, Selection};
 use actscale::steer::metrics::{Metrics, evaluate};
-use actscale::steer::train::{StepReport, Trainer};
+use actscale::steer::train::Trainer;
 use actscale::tasks::pair::pair;
 use wasm_bindgen_test::*;
 

@@ -7,19 +7,19 @@ use leptos::prelude::*;
 use actscale::backend::BackendKind;
 use actscale::protocol::Request;
 
-use super::ModelState;
 use super::page::Page;
+use super::state::engine::ModelState;
 
 #[component]
 pub fn BackendSwitch(page: Page) -> impl IntoView {
-    let current = move || match page.model.get() {
+    let current = move || match page.engine.model.get() {
         ModelState::Ready(info) => Some(info.backend),
         _ => None,
     };
     let webgpu_ok = move || page.report().is_some_and(|r| r.webgpu_unavailable.is_none());
     // The backend asked for, shown checked while the model moves onto it.
     let wanted = RwSignal::new(None::<BackendKind>);
-    let checked = move |kind| match page.model.get() {
+    let checked = move |kind| match page.engine.model.get() {
         ModelState::Ready(info) => info.backend == kind,
         _ => wanted.get() == Some(kind),
     };
@@ -29,8 +29,8 @@ pub fn BackendSwitch(page: Page) -> impl IntoView {
         }
         wanted.set(Some(kind));
         // The predictions shown came from the other backend: the new one predicts afresh.
-        page.prediction.set(None);
-        page.model.set(ModelState::Loading { loaded: 0, total: None });
+        page.view.prediction.set(None);
+        page.engine.model.set(ModelState::Loading { loaded: 0, total: None });
         page.stop_run_for("switch the backend");
         page.send(Request::SetBackend(kind));
     };

@@ -4,7 +4,9 @@ use leptos::prelude::*;
 
 use actscale::protocol::{MAX_NEW_TOKENS, Request};
 
-use super::page::{Continuation, Page};
+use super::page::Page;
+use super::state::engine::ModelState;
+use super::state::view::Continuation;
 
 /// Tokens generated per continuation, unless the user asks for another number.
 pub const NEW_TOKENS: usize = 20;
@@ -13,17 +15,18 @@ pub const NEW_TOKENS: usize = 20;
 pub fn ContinuationPanel(page: Page) -> impl IntoView {
     let count = RwSignal::new(NEW_TOKENS);
     let run = move |_| {
-        page.continuation.set(Continuation::Running);
+        page.view.continuation.set(Continuation::Running);
         page.send(Request::Generate {
-            prompt: page.prompt.get_untracked(),
+            prompt: page.view.prompt.get_untracked(),
             tokens: count.get_untracked(),
-            beta: page.beta.get_untracked(),
+            beta: page.view.beta.get_untracked(),
         });
     };
     let busy = move || {
-        page.continuation.get() == Continuation::Running || !matches!(page.model.get(), super::ModelState::Ready(_))
+        page.view.continuation.get() == Continuation::Running
+            || !matches!(page.engine.model.get(), ModelState::Ready(_))
     };
-    let body = move || match page.continuation.get() {
+    let body = move || match page.view.continuation.get() {
         Continuation::None => view! { <p class="muted">"Greedy, at the β above."</p> }.into_any(),
         Continuation::Running => view! { <p class="muted">"Generating…"</p> }.into_any(),
         Continuation::Done { plain, steered, error } => view! {

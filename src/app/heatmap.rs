@@ -5,17 +5,7 @@ use leptos::prelude::*;
 
 use actscale::model::site::Site;
 
-use super::page::Cell;
-
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Heat {
-    pub tokens: Vec<String>,
-    pub n_layers: usize,
-    /// [site][layer][position]
-    pub values: Vec<f32>,
-    /// "α", "‖v‖" or "α(h)"
-    pub what: &'static str,
-}
+use super::state::view::{Cell, Heat};
 
 /// Blue for negative, white at 0, red for positive; `v` in [−1, 1].
 fn colour(v: f32) -> String {

@@ -7,22 +7,14 @@ use wasm_bindgen_futures::JsFuture;
 
 use actscale::protocol::Request;
 
-use super::ModelState;
 use super::file_picker::FilePicker;
 use super::page::Page;
-
-/// Where a model comes from: kept by the page (`Page::model_source`) so that a restarted engine
-/// loads the same model again (a URL from the Cache API, a file from the user's disk).
-#[derive(Clone)]
-pub enum ModelSource {
-    Url { url: String, sha256: Option<String> },
-    File(web_sys::File),
-}
+use super::state::engine::{ModelSource, ModelState};
 
 /// Asks the worker to load `source` (a run in progress is stopped first).
 pub fn load(page: Page, source: ModelSource) {
     page.stop_run_for("load another model");
-    page.pending_source.set_value(Some(source.clone()));
+    page.engine.sources.update_value(|s| s.loading(source.clone()));
     match source {
         ModelSource::Url { url, sha256 } => page.send(Request::LoadModelUrl { url, sha256 }),
         ModelSource::File(file) => load_file(page, file),
@@ -32,15 +24,17 @@ pub fn load(page: Page, source: ModelSource) {
 /// Reads the picked file and hands its bytes to the worker.
 fn load_file(page: Page, file: web_sys::File) {
     let name = file.name();
-    page.model.set(ModelState::Loading { loaded: 0, total: Some(file.size() as u64) });
+    page.engine.model.set(ModelState::Loading { loaded: 0, total: Some(file.size() as u64) });
     spawn_local(async move {
         match JsFuture::from(file.array_buffer()).await {
             Ok(buffer) => {
                 let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
-                page.model.set(ModelState::Loading { loaded: bytes.len() as u64, total: Some(bytes.len() as u64) });
+                page.engine
+                    .model
+                    .set(ModelState::Loading { loaded: bytes.len() as u64, total: Some(bytes.len() as u64) });
                 page.send(Request::LoadModelBytes { name, bytes });
             }
-            Err(e) => page.load_error.set(Some(format!("{name}: could not read the file ({e:?})"))),
+            Err(e) => page.engine.load_error.set(Some(format!("{name}: could not read the file ({e:?})"))),
         }
     });
 }
@@ -51,10 +45,10 @@ pub fn ModelLoader(page: Page) -> impl IntoView {
     let load_url = move || {
         let u = url.get_untracked().trim().to_string();
         if u.is_empty() {
-            page.load_error.set(Some("type the URL of a .gguf file".into()));
+            page.engine.load_error.set(Some("type the URL of a .gguf file".into()));
             return;
         }
-        page.model.set(ModelState::Loading { loaded: 0, total: None });
+        page.engine.model.set(ModelState::Loading { loaded: 0, total: None });
         load(page, ModelSource::Url { url: u, sha256: None });
     };
     view! {
@@ -68,6 +62,6 @@ pub fn ModelLoader(page: Page) -> impl IntoView {
             </form>
         </details>
         // Outside the details: the message shows even when the loader is folded away.
-        {move || page.load_error.get().map(|e| view! { <p class="error" id="model-load-error" role="alert">{e}</p> })}
+        {move || page.engine.load_error.get().map(|e| view! { <p class="error" id="model-load-error" role="alert">{e}</p> })}
     }
 }

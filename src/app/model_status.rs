@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::ModelState;
+use super::state::engine::ModelState;
 
 fn mb(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)

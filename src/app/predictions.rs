@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::ModelState;
+use super::state::engine::ModelState;
 use actscale::protocol::Prediction;
 
 /// Makes leading spaces and newlines visible in token chips.

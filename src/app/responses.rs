@@ -3,15 +3,15 @@
 use leptos::prelude::*;
 
 use actscale::backend::BackendKind;
+use actscale::page_state::recovery::Applied;
 use actscale::protocol::{AppliedState, Request, Response};
 use actscale::steer::hyper::Method;
 
-use super::engine_fault::EngineNotice;
-use super::heatmap::Heat;
-use super::page::{Continuation, ExportFor, Page};
+use super::page::Page;
 use super::share;
-use super::train_panel::TrainState;
-use super::{EngineState, ModelState};
+use super::state::engine::{EngineNotice, EngineState, ModelState};
+use super::state::run::TrainState;
+use super::state::view::{Continuation, ExportFor, Heat};
 
 pub fn heat_label(m: Method) -> &'static str {
     match m {
@@ -23,86 +23,79 @@ pub fn heat_label(m: Method) -> &'static str {
 
 pub fn handle(page: Page, response: Response) {
     // A dead engine's late messages (a future that still ran) must not bring a run back to life.
-    if page.engine_fault.get_untracked().is_some() {
+    if page.engine.fault.get_untracked().is_some() {
         return;
     }
     match response {
-        Response::SelfCheck(report) => page.engine.set(EngineState::Ready(report)),
-        Response::LoadProgress { loaded, total } => page.model.set(ModelState::Loading { loaded, total }),
+        Response::SelfCheck(report) => page.engine.state.set(EngineState::Ready(report)),
+        Response::LoadProgress { loaded, total } => page.engine.model.set(ModelState::Loading { loaded, total }),
         Response::ModelReady(info) => {
-            if let Some(source) = page.pending_source.try_update_value(|s| s.take()).flatten() {
-                page.model_source.set_value(Some(source));
-            }
-            page.last_saved.set_value(None);
-            if let Some(saved) = page.restore_after_restart.try_update_value(|s| s.take()).flatten() {
+            page.engine.sources.update_value(|s| s.ready());
+            // After a restart, the page's copy of the intervention goes back to the fresh engine.
+            if let Some(saved) = page.engine.recovery.try_update(|r| r.model_ready()).flatten() {
                 page.send(Request::Apply(saved));
-                page.putting_back.set_value(true);
             }
-            if !page.putting_back.get_value() {
-                super::engine_fault::restarted(page);
-            }
-            page.load_error.set(None);
-            page.has_intervention.set(false);
-            page.steered.set(None);
-            page.ready_info.set_value(Some(info.clone()));
-            page.model.set(ModelState::Ready(info));
+            page.engine.load_error.set(None);
+            page.run.has_intervention.set(false);
+            page.view.steered.set(None);
+            page.engine.ready_info.set_value(Some(info.clone()));
+            page.engine.model.set(ModelState::Ready(info));
             share::apply_pending(page);
         }
         Response::LoadFailed(why) => match {
-            page.pending_source.set_value(None);
-            page.restore_after_restart.set_value(None);
-            page.putting_back.set_value(false);
-            page.ready_info.get_value()
+            page.engine.sources.update_value(|s| s.failed());
+            page.engine.recovery.update(|r| r.load_failed());
+            page.engine.ready_info.get_value()
         } {
             // An earlier model is still loaded: keep using it and say why the new one is not.
             Some(info) => {
-                page.load_error.set(Some(why));
-                page.model.set(ModelState::Ready(info));
+                page.engine.load_error.set(Some(why));
+                page.engine.model.set(ModelState::Ready(info));
             }
-            None => page.model.set(ModelState::Failed(why)),
+            None => page.engine.model.set(ModelState::Failed(why)),
         },
         // Answers to an older prompt are dropped: only the current text's prediction shows.
         Response::Prediction(p) => {
-            if p.prompt == page.prompt.get_untracked() {
-                page.prediction.set(Some(p));
+            if p.prompt == page.view.prompt.get_untracked() {
+                page.view.prediction.set(Some(p));
             }
         }
         Response::TrainStarted { prompt, tokens, n_layers, method, .. } => {
             // A task trains on its own prompts: show and steer the first one.
-            if prompt != page.prompt.get_untracked() {
-                page.prompt.set(prompt.clone());
+            if prompt != page.view.prompt.get_untracked() {
+                page.view.prompt.set(prompt.clone());
             }
-            page.steer_prompt.set_value(prompt);
-            page.history.set(vec![]);
-            page.task_metrics.set(None);
-            page.cell.set(None);
-            page.heat.set(Some(Heat { tokens, n_layers, values: vec![], what: heat_label(method) }));
+            page.run.steer_prompt.set_value(prompt);
+            page.run.history.set(vec![]);
+            page.run.task_metrics.set(None);
+            page.view.cell.set(None);
+            page.view.heat.set(Some(Heat { tokens, n_layers, values: vec![], what: heat_label(method) }));
         }
         Response::TrainProgress(mut p) => {
-            page.train_state.set(TrainState::Running { step: p.step, steps: p.steps });
+            page.run.train_state.set(TrainState::Running { step: p.report.step, steps: p.steps });
             let values = std::mem::take(&mut p.heat);
-            page.heat.update(|h| {
+            page.view.heat.update(|h| {
                 if let Some(h) = h {
                     h.values = values
                 }
             });
-            page.history.update(|h| h.push(p));
-            page.has_intervention.set(true);
+            page.run.history.update(|h| h.push(p));
+            page.run.has_intervention.set(true);
         }
-        Response::TaskMetrics { train, test } => page.task_metrics.set(Some((train, test))),
+        Response::TaskMetrics { train, test } => page.run.task_metrics.set(Some((train, test))),
         Response::TrainDone { stopped, converged } => {
-            let step = page.history.with_untracked(|h| h.last().map_or(0, |p| p.step));
-            let stopped_for = page.stopped_for.try_update_value(|w| w.take()).flatten();
-            page.train_state.set(TrainState::Done { stopped, step, converged, stopped_for });
+            let step = page.run.history.with_untracked(|h| h.last().map_or(0, |p| p.report.step));
+            let stopped_for = page.run.stopped_for.try_update_value(|w| w.take()).flatten();
+            page.run.train_state.set(TrainState::Done { stopped, step, converged, stopped_for });
             page.request_steer();
             page.keep_copy();
         }
         Response::BackendLost(why) => {
             // The worker reloads the model on the CPU and puts the intervention back itself.
-            let restoring = page.has_intervention.get_untracked();
-            page.putting_back.set_value(restoring);
+            let restoring = page.run.has_intervention.get_untracked();
+            page.engine.recovery.update(|r| r.webgpu_lost(restoring));
             // The self-check's report is stale: WebGPU is gone for this engine.
-            page.engine.update(|e| {
+            page.engine.state.update(|e| {
                 if let EngineState::Ready(r) = e {
                     r.active = BackendKind::Cpu;
                     r.reason = "WebGPU failed (its device was lost)".into();
@@ -111,36 +104,36 @@ pub fn handle(page: Page, response: Response) {
                     r.webgpu = None;
                 }
             });
-            page.engine_notice.set(Some(EngineNotice::webgpu_lost(why, restoring)));
-            page.prediction.set(None);
-            page.model.set(ModelState::Loading { loaded: 0, total: None });
+            page.engine.notice.set(Some(EngineNotice::webgpu_lost(why)));
+            page.view.prediction.set(None);
+            page.engine.model.set(ModelState::Loading { loaded: 0, total: None });
         }
         Response::TrainFailed(why) => {
-            page.stopped_for.set_value(None);
-            page.sweeping.set(false);
-            page.train_state.set(TrainState::Failed(why));
+            page.run.stopped_for.set_value(None);
+            page.run.sweeping.set(false);
+            page.run.train_state.set(TrainState::Failed(why));
         }
         Response::SweepPoint(p) => {
-            if let Some((_, method)) = page.sweep_key.get_value() {
-                page.sweep.update(|s| s.push((method, p)));
+            if let Some((_, method)) = page.run.sweep_key.get_value() {
+                page.run.sweep.update(|s| s.push((method, p)));
             }
         }
         Response::SweepDone { .. } => {
-            page.stopped_for.set_value(None);
-            page.sweeping.set(false);
+            page.run.stopped_for.set_value(None);
+            page.run.sweeping.set(false);
         }
         Response::Steered { beta, prediction } => {
-            if (beta - page.beta.get_untracked()).abs() < 1e-6 {
-                page.steered.set(Some(prediction));
+            if (beta - page.view.beta.get_untracked()).abs() < 1e-6 {
+                page.view.steered.set(Some(prediction));
             }
         }
         Response::Generated { prompt, plain, steered, error } => {
-            if prompt == page.prompt.get_untracked() {
-                page.continuation.set(Continuation::Done { plain, steered, error });
+            if prompt == page.view.prompt.get_untracked() {
+                page.view.continuation.set(Continuation::Done { plain, steered, error });
             }
         }
         Response::Edited { heat } => {
-            page.heat.update(|h| {
+            page.view.heat.update(|h| {
                 if let Some(h) = h {
                     h.values = heat
                 }
@@ -150,85 +143,79 @@ pub fn handle(page: Page, response: Response) {
         }
         Response::Exported(result) => {
             if let Ok(saved) = &result {
-                page.last_saved.set_value(Some(saved.clone()));
+                page.engine.recovery.update(|r| r.exported(saved.clone()));
             }
-            match (page.export_for.try_update_value(|e| e.take()).flatten(), result) {
+            match (page.view.export_for.try_update_value(|e| e.take()).flatten(), result) {
                 (None, _) => {} // the page's own copy
-                (Some(_), Err(why)) => page.share_message.set(Some((false, why))),
+                (Some(_), Err(why)) => page.view.share_message.set(Some((false, why))),
                 (Some(ExportFor::File), Ok(saved)) => share::download(page, saved),
                 (Some(ExportFor::Link), Ok(saved)) => share::make_link(page, saved),
             }
         }
-        Response::Applied(Ok(state)) if page.putting_back.try_update_value(std::mem::take).unwrap_or(false) => {
-            put_back(page, state)
-        }
-        Response::Applied(Ok(state)) => {
-            restore(page, state);
-            page.keep_copy();
-        }
-        Response::Applied(Err(why)) => {
-            if page.putting_back.try_update_value(std::mem::take).unwrap_or(false) {
-                page.engine_notice.update(|n| {
-                    if let Some(n) = n {
-                        n.restoring = false
-                    }
-                });
-                super::engine_fault::restarted(page);
+        Response::Applied(result) => {
+            let applied = result.as_ref().ok().map(|s| s.saved.clone());
+            match (page.engine.recovery.try_update(|r| r.applied(applied)).unwrap_or(Applied::Opened), result) {
+                (Applied::PutBack { .. }, Ok(state)) => put_back(page, state),
+                (Applied::Opened, Ok(state)) => {
+                    restore(page, state);
+                    page.keep_copy();
+                }
+                (_, Err(why)) => {
+                    page.view.share_message.set(Some((false, format!("The shared intervention cannot be used: {why}"))))
+                }
             }
-            page.share_message.set(Some((false, format!("The shared intervention cannot be used: {why}"))));
         }
-        Response::Error(message) => page.error.set(Some(message)),
+        Response::Error(message) => page.view.error.set(Some(message)),
     }
 }
 
 /// After an engine restart: the last intervention is in use again; the settings, prompt, charts
 /// and β stay as the user left them (they never left the page).
 fn put_back(page: Page, s: AppliedState) {
-    page.last_saved.set_value(Some(s.saved.clone()));
-    page.steer_prompt.set_value(s.prompt);
-    page.heat.set(Some(Heat {
+    page.run.steer_prompt.set_value(s.prompt);
+    page.view.heat.set(Some(Heat {
         tokens: s.tokens,
         n_layers: s.saved.n_layers,
         values: s.heat,
         what: heat_label(s.saved.method),
     }));
-    page.has_intervention.set(true);
-    super::engine_fault::restarted(page);
+    page.run.has_intervention.set(true);
     page.request_steer();
 }
 
 /// Shows a shared intervention as if it had just been learned here.
 fn restore(page: Page, s: AppliedState) {
     // A run this replaced was stopped for it (`Page::stop_run_for`): say so with the news.
-    let stopped = match page.train_state.get_untracked() {
+    let stopped = match page.run.train_state.get_untracked() {
         TrainState::Done { stopped: true, step, stopped_for: Some(_), .. } => {
             format!("Training stopped at step {step}. ")
         }
         _ => String::new(),
     };
-    let st = page.settings;
+    let st = page.run.settings;
     st.task.set(s.task);
     st.from.set(s.from);
     st.to.set(s.to);
     st.method.set(s.saved.method);
     st.sites.set(s.saved.selection.sites.clone());
     st.hyper.set(s.saved.hyper.clone());
-    page.prompt.set(s.prompt.clone());
-    page.steer_prompt.set_value(s.prompt);
-    page.beta.set(s.saved.beta);
-    page.history.set(vec![]);
-    page.task_metrics.set(None);
-    page.cell.set(None);
-    page.heat.set(Some(Heat {
+    page.view.prompt.set(s.prompt.clone());
+    page.run.steer_prompt.set_value(s.prompt);
+    page.view.beta.set(s.saved.beta);
+    page.run.history.set(vec![]);
+    page.run.task_metrics.set(None);
+    page.view.cell.set(None);
+    page.view.heat.set(Some(Heat {
         tokens: s.tokens,
         n_layers: s.saved.n_layers,
         values: s.heat,
         what: heat_label(s.saved.method),
     }));
-    page.has_intervention.set(true);
-    page.train_state.set(TrainState::Restored);
-    page.share_message
+    page.run.has_intervention.set(true);
+    page.run.train_state.set(TrainState::Restored);
+    page.view
+        .share_message
         .set(Some((true, format!("{stopped}Restored the shared intervention: the steered predictions use it."))));
-    page.steered.set(None);
+    page.view.steered.set(None);
     page.request_steer();
 }

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::EngineState;
+use super::state::engine::EngineState;
 use actscale::self_check::SelfCheckResult;
 
 fn numbers(v: &[f32]) -> String {

@@ -12,7 +12,8 @@ use actscale::steer::hyper::Method;
 use actscale::steer::saved::SavedIntervention;
 
 use super::file_picker::FilePicker;
-use super::page::{ExportFor, Page};
+use super::page::Page;
+use super::state::view::ExportFor;
 
 /// Links longer than this may be cut by chat apps and mail clients (browsers open them).
 const LONG_LINK: usize = 8000;
@@ -32,7 +33,7 @@ fn base_url() -> String {
 
 /// Opens a link's fragment now, or once the model is loaded.
 pub fn open_fragment(page: Page, fragment: String) {
-    page.pending_fragment.set_value(Some(fragment));
+    page.view.pending_fragment.set_value(Some(fragment));
     if page.model_ready() {
         apply_pending(page);
     }
@@ -40,14 +41,15 @@ pub fn open_fragment(page: Page, fragment: String) {
 
 /// Decodes the waiting fragment (if any) and asks the worker to apply it.
 pub fn apply_pending(page: Page) {
-    let Some(fragment) = page.pending_fragment.try_update_value(|f| f.take()).flatten() else { return };
+    let Some(fragment) = page.view.pending_fragment.try_update_value(|f| f.take()).flatten() else { return };
     match permalink::decode(&fragment) {
         Ok(saved) => {
-            page.share_message.set(Some((true, "Opening the shared intervention…".into())));
+            page.view.share_message.set(Some((true, "Opening the shared intervention…".into())));
             page.stop_run_for("open the shared intervention");
             page.send(Request::Apply(saved));
         }
         Err(e) => page
+            .view
             .share_message
             .set(Some((false, format!("This link cannot be opened: {e}. The page keeps its current state.")))),
     }
@@ -56,7 +58,7 @@ pub fn apply_pending(page: Page) {
 /// Turns the worker's export into a link: shown, put in the address bar (so Back returns to
 /// the state before) and copied to the clipboard.
 pub fn make_link(page: Page, mut saved: SavedIntervention) {
-    saved.beta = page.beta.get_untracked();
+    saved.beta = page.view.beta.get_untracked();
     match permalink::link(&base_url(), &saved) {
         Ok(link) => {
             if let Some(w) = web_sys::window() {
@@ -66,23 +68,23 @@ pub fn make_link(page: Page, mut saved: SavedIntervention) {
                 let _ = w.navigator().clipboard().write_text(&link);
             }
             let note = if link.len() > LONG_LINK { " It is long: some chat apps cut long links, so “Export file” is safer." } else { "" };
-            page.share_message.set(Some((true, format!("Link ready ({} characters) and copied.{note}", link.len()))));
-            page.link.set(Some(link));
+            page.view.share_message.set(Some((true, format!("Link ready ({} characters) and copied.{note}", link.len()))));
+            page.view.link.set(Some(link));
         }
-        Err(PermalinkError::TooLarge { chars, max }) => page.share_message.set(Some((
+        Err(PermalinkError::TooLarge { chars, max }) => page.view.share_message.set(Some((
             false,
             format!("This intervention is too large for a link ({chars} characters; a link holds {max}). Use “Export file” instead."),
         ))),
-        Err(e) => page.share_message.set(Some((false, format!("No link: {e}")))),
+        Err(e) => page.view.share_message.set(Some((false, format!("No link: {e}")))),
     }
 }
 
 /// Saves the worker's export as a JSON file.
 pub fn download(page: Page, mut saved: SavedIntervention) {
-    saved.beta = page.beta.get_untracked();
+    saved.beta = page.view.beta.get_untracked();
     let json = match serde_json::to_string_pretty(&saved) {
         Ok(j) => j,
-        Err(e) => return page.share_message.set(Some((false, e.to_string()))),
+        Err(e) => return page.view.share_message.set(Some((false, e.to_string()))),
     };
     let saved_ok = (|| -> Result<(), JsValue> {
         let parts = js_sys::Array::of1(&JsValue::from_str(&json));
@@ -97,7 +99,7 @@ pub fn download(page: Page, mut saved: SavedIntervention) {
         a.click();
         web_sys::Url::revoke_object_url(&url)
     })();
-    page.share_message.set(Some(match saved_ok {
+    page.view.share_message.set(Some(match saved_ok {
         Ok(()) => (true, "Saved actscale-intervention.json.".into()),
         Err(e) => (false, format!("Could not save the file: {e:?}")),
     }));
@@ -108,34 +110,34 @@ fn import(page: Page, file: web_sys::File) {
     spawn_local(async move {
         let text = match JsFuture::from(file.text()).await {
             Ok(t) => t.as_string().unwrap_or_default(),
-            Err(e) => return page.share_message.set(Some((false, format!("Could not read the file: {e:?}")))),
+            Err(e) => return page.view.share_message.set(Some((false, format!("Could not read the file: {e:?}")))),
         };
         match SavedIntervention::from_json(&text) {
             Ok(saved) => {
-                page.share_message.set(Some((true, format!("Opening {}…", file.name()))));
+                page.view.share_message.set(Some((true, format!("Opening {}…", file.name()))));
                 page.stop_run_for("open the imported intervention");
                 page.send(Request::Apply(saved));
             }
-            Err(e) => page.share_message.set(Some((false, format!("{}: {e}", file.name())))),
+            Err(e) => page.view.share_message.set(Some((false, format!("{}: {e}", file.name())))),
         }
     });
 }
 
 fn export(page: Page, purpose: ExportFor) {
-    page.export_for.set_value(Some(purpose));
+    page.view.export_for.set_value(Some(purpose));
     page.send(Request::Export);
 }
 
 #[component]
 pub fn Share(page: Page) -> impl IntoView {
-    let none = move || !page.has_intervention.get();
+    let none = move || !page.run.has_intervention.get();
     let message = move || {
-        page.share_message.get().map(|(ok, text)| {
+        page.view.share_message.get().map(|(ok, text)| {
             view! { <p id="share-message" class=if ok { "ok" } else { "error" } role=if ok { "status" } else { "alert" }>{text}</p> }
         })
     };
     let steer_vec_note = move || {
-        (page.settings.method.get() == Method::SteerVec)
+        (page.run.settings.method.get() == Method::SteerVec)
             .then(|| view! { <p class="muted">"steer-vec has a d-vector per position: usually too large for a link — export a file."</p> })
     };
     view! {
@@ -147,7 +149,7 @@ pub fn Share(page: Page) -> impl IntoView {
                 <FilePicker id="import-file" label="Import file" accept=".json,application/json" on_file=Callback::new(move |f| import(page, f)) />
             </div>
             {steer_vec_note}
-            {move || page.link.get().map(|l| view! {
+            {move || page.view.link.get().map(|l| view! {
                 <input id="share-link" class="share-link" type="text" readonly aria-label="link to this intervention" prop:value=l />
             })}
             {message}

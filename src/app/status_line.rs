@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::{EngineState, ModelState};
+use super::state::engine::{EngineState, ModelState};
 use actscale::backend::BackendKind;
 
 /// "Backend: CPU — <why>" while loading; "… · model on X" once a model runs. When the user

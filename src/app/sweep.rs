@@ -8,7 +8,7 @@ use actscale::steer::hyper::{Hyper, Method};
 
 use super::line_chart::{LineChart, Series};
 use super::page::Page;
-use super::train_panel::TrainState;
+use super::state::run::TrainState;
 
 /// "1, 3, 10" → [1, 3, 10], or what is wrong with it.
 fn parse_lambdas(text: &str) -> Result<Vec<f32>, String> {
@@ -41,29 +41,29 @@ fn style(method: Method) -> (&'static str, &'static str, &'static str, &'static 
 
 #[component]
 pub fn Sweep(page: Page, request: Signal<TrainRequest>) -> impl IntoView {
-    let text = RwSignal::new(default_lambdas(page.settings.method.get_untracked()));
+    let text = RwSignal::new(default_lambdas(page.run.settings.method.get_untracked()));
     // A method's own grid when the method changes.
     Effect::new(move |prev: Option<Method>| {
-        let m = page.settings.method.get();
+        let m = page.run.settings.method.get();
         if prev.is_some_and(|p| p != m) {
             text.set(default_lambdas(m));
         }
         m
     });
     let error = RwSignal::new(None::<String>);
-    let busy = move || page.sweeping.get() || matches!(page.train_state.get(), TrainState::Running { .. });
+    let busy = move || page.run.sweeping.get() || matches!(page.run.train_state.get(), TrainState::Running { .. });
     let run = move || match parse_lambdas(&text.get_untracked()) {
         Ok(lambdas) => {
             error.set(None);
             let req = request.get_untracked();
             let key = prompts_key(&req);
-            if page.sweep_key.get_value().is_some_and(|(k, _)| k == key) {
-                page.sweep.update(|s| s.retain(|(m, _)| *m != req.method));
+            if page.run.sweep_key.get_value().is_some_and(|(k, _)| k == key) {
+                page.run.sweep.update(|s| s.retain(|(m, _)| *m != req.method));
             } else {
-                page.sweep.set(vec![]);
+                page.run.sweep.set(vec![]);
             }
-            page.sweep_key.set_value(Some((key, req.method)));
-            page.sweeping.set(true);
+            page.run.sweep_key.set_value(Some((key, req.method)));
+            page.run.sweeping.set(true);
             page.send(Request::Sweep { request: req, lambdas });
         }
         Err(e) => error.set(Some(e)),
@@ -71,7 +71,7 @@ pub fn Sweep(page: Page, request: Signal<TrainRequest>) -> impl IntoView {
     let task = move || request.with(|r| r.task);
     // One line per method (two for a single prompt: Δ at β = ±1), x = non-zero units.
     let series = Signal::derive(move || {
-        let all = page.sweep.get();
+        let all = page.run.sweep.get();
         let mut out = vec![];
         for method in Method::ALL {
             let mut pts: Vec<_> = all.iter().filter(|(m, _)| *m == method).map(|(_, p)| p.clone()).collect();
@@ -104,10 +104,10 @@ pub fn Sweep(page: Page, request: Signal<TrainRequest>) -> impl IntoView {
                 <input id="sweep-lambdas" type="text" aria-label="λM values" prop:value=move || text.get()
                        on:input=move |ev| text.set(event_target_value(&ev)) />
                 <button id="sweep-run" type="submit" disabled=busy>"Run sweep"</button>
-                <button type="button" disabled=move || !page.sweeping.get() on:click=move |_| page.send(Request::Stop)>"Stop"</button>
+                <button type="button" disabled=move || !page.run.sweeping.get() on:click=move |_| page.send(Request::Stop)>"Stop"</button>
             </form>
-            <p class="muted">{move || if page.sweeping.get() {
-                format!("training {} of the values…", page.sweep.with(Vec::len) + 1)
+            <p class="muted">{move || if page.run.sweeping.get() {
+                format!("training {} of the values…", page.run.sweep.with(Vec::len) + 1)
             } else {
                 "Trains once per λM with the settings above (same steps each). Each method keeps its \
                  line until the prompts change: switch the method and sweep again to compare \

@@ -23,7 +23,7 @@ fn row(name: &'static str, m: &SplitMetrics) -> impl IntoView + use<> {
 #[component]
 pub fn TaskMetrics(page: Page) -> impl IntoView {
     move || {
-        page.task_metrics.get().map(|(train, test)| {
+        page.run.task_metrics.get().map(|(train, test)| {
             view! {
                 <table class="metrics" id="task-metrics" aria-label="train and test metrics">
                     <thead><tr>

@@ -6,52 +6,7 @@ use actscale::model::site::Site;
 use actscale::protocol::TaskChoice;
 use actscale::steer::hyper::{Hyper, Method};
 
-/// Where training is.
-#[derive(Clone, Debug, PartialEq)]
-pub enum TrainState {
-    Idle,
-    Running {
-        step: usize,
-        steps: usize,
-    },
-    /// `stopped_for`: what the page stopped the run for (a load, a backend switch, a link).
-    Done {
-        stopped: bool,
-        step: usize,
-        converged: Option<String>,
-        stopped_for: Option<&'static str>,
-    },
-    Failed(String),
-    /// An intervention from a link or file is in use.
-    Restored,
-}
-
-/// Everything the user sets before pressing Train.
-#[derive(Clone, Copy)]
-pub struct Settings {
-    pub task: RwSignal<TaskChoice>,
-    pub from: RwSignal<String>,
-    pub to: RwSignal<String>,
-    pub method: RwSignal<Method>,
-    pub sites: RwSignal<Vec<Site>>,
-    pub hyper: RwSignal<Hyper>,
-    /// Stop once the stopping rule holds (on by default).
-    pub until_converged: RwSignal<bool>,
-}
-
-impl Settings {
-    pub fn new() -> Self {
-        Settings {
-            task: RwSignal::new(TaskChoice::Pair),
-            from: RwSignal::new(" Rome".into()),
-            to: RwSignal::new(" Paris".into()),
-            method: RwSignal::new(Method::ActivScalar),
-            sites: RwSignal::new(Site::ALL.to_vec()),
-            hyper: RwSignal::new(Hyper::for_one_prompt(Method::ActivScalar)),
-            until_converged: RwSignal::new(true),
-        }
-    }
-}
+use super::state::run::{Settings, TrainState};
 
 fn number_input(
     label: &'static str,

@@ -40,7 +40,7 @@ pub struct BenchArgs {
 
 pub fn run(args: BenchArgs) -> Result<(), String> {
     if args.no_second_thread {
-        actscale::model::second_thread::switch_off();
+        actscale::model::kernels::second_thread::switch_off();
     }
     let start = Instant::now();
     let model = super::load_model(&args.model)?;

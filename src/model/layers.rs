@@ -4,7 +4,7 @@
 use burn::tensor::Tensor;
 use burn::tensor::activation::silu;
 
-use super::row_product::{self, WeightRows};
+use super::kernels::row_product::{self, WeightRows};
 
 /// y = x · Wᵀ (+ b) for rows x [n, in], W held as output rows [out, in] (the GGUF layout).
 pub struct Linear {
@@ -20,6 +20,11 @@ impl Linear {
     pub fn new(w: Tensor<2>, b: Option<Tensor<1>>) -> Self {
         let rows = WeightRows::of(&w);
         Linear { w, rows, b }
+    }
+
+    /// Whether the CPU backend's kernels (`model::kernels`) compute this map for a few rows.
+    pub fn on_kernels(&self) -> bool {
+        self.rows.is_some()
     }
 
     /// Applies the map to rows [n, in] -> [n, out].

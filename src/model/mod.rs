@@ -14,6 +14,8 @@ pub mod gguf;
 #[cfg(feature = "engine")]
 pub mod hook;
 #[cfg(feature = "engine")]
+pub mod kernels;
+#[cfg(feature = "engine")]
 pub mod layers;
 #[cfg(feature = "engine")]
 pub mod load;
@@ -25,12 +27,6 @@ pub mod predict;
 pub mod pretokenizer;
 #[cfg(feature = "engine")]
 pub mod rope;
-#[cfg(feature = "engine")]
-pub mod row_kernels;
-#[cfg(feature = "engine")]
-pub mod row_product;
-#[cfg(feature = "engine")]
-pub mod second_thread;
 #[cfg(feature = "engine")]
 pub mod tokenizer;
 #[cfg(feature = "engine")]

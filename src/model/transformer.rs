@@ -120,8 +120,13 @@ impl Transformer {
         // Natively on the CPU with threads to spare, small products are split in two, one half
         // on a polling second thread (`second_thread`): burn-flex runs them on one thread.
         #[cfg(not(target_arch = "wasm32"))]
-        if self.device == Device::flex() && rayon::current_num_threads() >= 2 && !super::second_thread::active() {
-            return super::second_thread::with_second_thread(|| self.forward_checked(ids, (b, t), hook, positions));
+        if self.device == Device::flex()
+            && rayon::current_num_threads() >= 2
+            && !super::kernels::second_thread::active()
+        {
+            return super::kernels::second_thread::with_second_thread(|| {
+                self.forward_checked(ids, (b, t), hook, positions)
+            });
         }
         self.forward_checked(ids, (b, t), hook, positions)
     }
@@ -200,5 +205,40 @@ impl Transformer {
         let probs = softmax(scores.mask_fill(mask, -1.0e9), 3);
         let out = probs.matmul(v).swap_dims(1, 2).reshape([b * t, d]);
         layer.wo.forward(out).reshape([b, t, d])
+    }
+}
+
+// Native only: it loads models on the CPU backend and reads their private layers.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::backend::cpu_device;
+    use crate::model::gguf::Gguf;
+    use crate::model::layers::Mlp;
+
+    /// Every weight product of a loaded model, of each architecture, runs the CPU backend's own
+    /// kernels (`model::kernels`). Were a burn upgrade to change what they take out of its
+    /// tensors, the model would fall back to burn's matmul without a word: right, and slower.
+    #[test]
+    fn kernels_are_in_use_for_every_weight() {
+        for name in ["llama-tied", "llama3", "qwen2", "gpt2", "gptneox"] {
+            let path = format!("{}/tests/data/arch/{name}.gguf", env!("CARGO_MANIFEST_DIR"));
+            let g = Gguf::parse(std::fs::read(&path).expect("fixture")).expect("parses");
+            let t = Transformer::from_gguf(&g, &cpu_device()).expect("loads");
+            let mut linears = vec![("lm_head", &t.lm_head)];
+            for b in &t.layers {
+                linears.extend([("wq", &b.wq), ("wk", &b.wk), ("wv", &b.wv), ("wo", &b.wo)]);
+                match &b.mlp {
+                    Mlp::SwiGlu { gate, up, down } => linears.extend([("gate", gate), ("up", up), ("down", down)]),
+                    Mlp::Gelu { up, down } => linears.extend([("up", up), ("down", down)]),
+                }
+            }
+            for (which, l) in linears {
+                assert!(
+                    l.on_kernels(),
+                    "{name}: {which} falls back to burn's matmul (model::kernels no longer applies)"
+                );
+            }
+        }
     }
 }

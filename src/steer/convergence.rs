@@ -8,7 +8,7 @@
 //! while the minimality step keeps pulling back, so Δ settles just inside it. With one batch
 //! (every prompt in every step) the trainer then puts back the sparsest flipped state.
 
-use super::train::StepReport;
+use crate::protocol::StepReport;
 
 /// Steps without a sparser flipped state (docs/method.md "Stopping rule"); the CLI's default as text.
 pub const PATIENCE: usize = 30;

@@ -27,6 +27,8 @@ pub mod prompts;
 #[cfg(feature = "engine")]
 pub mod prox;
 #[cfg(feature = "engine")]
+mod read_back;
+#[cfg(feature = "engine")]
 mod saved_engine;
 #[cfg(feature = "engine")]
 pub mod train;

@@ -4,7 +4,6 @@
 //! get no gradients.
 
 use burn::tensor::Tensor;
-use serde::{Deserialize, Serialize};
 
 use super::adam::Adam;
 use super::convergence::Convergence;
@@ -14,29 +13,10 @@ use super::metrics::{Counts, counts};
 use super::objective::{Baseline, terms};
 use super::prompts::{Example, batches};
 use super::prox::prox;
+use super::read_back::{ReadBackLayout, StepValues};
 use crate::model::Model;
+use crate::protocol::StepReport;
 use crate::readback::to_vec;
-
-/// What one step did, for progress bars and charts.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StepReport {
-    pub step: usize,
-    pub loss: f32,
-    pub eff: f32,
-    pub faith: f32,
-    /// ℓ1 / N after the step
-    pub min: f32,
-    pub l1: f32,
-    pub nonzero: usize,
-    /// mean Δ over the training prompts at β = +1 and β = −1 (before this step's update)
-    pub delta_pos: f32,
-    pub delta_neg: f32,
-    /// share of training prompts flipped both ways (before this step's update)
-    pub flip_rate: f32,
-    /// the step's least-moved prompts: min Δ at β = +1, max Δ at β = −1 (for the stopping rule)
-    pub worst_delta_pos: f32,
-    pub worst_delta_neg: f32,
-}
 
 pub struct Trainer {
     pub iv: Intervention,
@@ -168,87 +148,97 @@ impl Trainer {
         sum.expect("this step's entry is set").div_scalar(weight.max(1) as f32)
     }
 
-    /// One optimisation step over all training prompts (or the next minibatch). Everything the
-    /// report needs — the loss, each batch's L_eff, L_faith and Δs, the updated parameters — is
-    /// read back in one transfer at the end: on WebGPU every read is a GPU round trip.
+    /// One optimisation step over all training prompts (or the next minibatch): the loss and
+    /// its gradient, the update, one read-back of everything the report needs (on WebGPU every
+    /// read is a GPU round trip), and the report. A loss that is not finite undoes the update.
     pub async fn step(&mut self, model: &Model) -> Result<StepReport, String> {
-        let h = self.hyper.clone();
+        let Objective { loss, stats, layout } = self.objective(model)?;
+        let grads = loss.backward();
+        let grad = self.iv.params.grad(&grads).ok_or("no gradient reached the intervention")?;
+        let before = self.snapshot();
+        let grad = self.averaged_gradient(grad);
+        self.update(grad);
+        let values = self.read_back(loss, stats, &layout).await?;
+        if !values.loss.is_finite() {
+            self.rollback(before);
+            return Err(format!("the loss became {} at step {}: lower the learning rate", values.loss, self.step + 1));
+        }
+        Ok(self.report(values))
+    }
+
+    /// The smooth part of the objective over this step's batches, weighted by their prompts
+    /// (λM·L_min is applied by its proximal step in `update`), and each batch's statistics for
+    /// the report, still on the device.
+    fn objective(&self, model: &Model) -> Result<Objective, String> {
+        let h = &self.hyper;
         let bases = self.step_bases();
         let total_prompts: usize = bases.iter().map(|b| b.n_prompts).sum();
         let mut loss = None::<Tensor<1>>;
-        // Per batch: [L_eff, L_faith, Δ(β=+1) × B, Δ(β=−1) × B], its weight and its B.
         let mut stats = Vec::with_capacity(bases.len());
-        let mut layout = Vec::with_capacity(bases.len());
+        let mut batches = Vec::with_capacity(bases.len());
         for base in bases {
             let t = terms(model, &self.iv, base, h.margin, h.lambda_f).map_err(|e| e.to_string())?;
-            let w = base.n_prompts as f32 / total_prompts as f32;
-            let weighted = t.total.mul_scalar(w);
+            let weight = base.n_prompts as f32 / total_prompts as f32;
+            let weighted = t.total.mul_scalar(weight);
             loss = Some(match loss {
                 Some(l) => l + weighted,
                 None => weighted,
             });
             let b = base.n_prompts;
+            // In the order `ReadBackLayout` names: L_eff, L_faith, Δ(β=+1) × B, Δ(β=−1) × B.
             stats.push(Tensor::cat(vec![t.eff.detach(), t.faith.detach(), t.delta.detach().reshape([2 * b])], 0));
-            layout.push((w, b));
+            batches.push((weight, b));
         }
-        // The smooth part only: λM·L_min is applied by its proximal step in `update`.
         let loss = loss.ok_or("no training prompts")?;
-        let grads = loss.backward();
-        let grad = self.iv.params.grad(&grads).ok_or("no gradient reached the intervention")?;
-        let recent_before = self.recent_grads.clone();
-        let grad = self.averaged_gradient(grad);
-        // Kept to undo the update when the loss turns out not finite.
-        let (before_params, before_adam) = (self.iv.params.clone(), self.adam.clone());
-        self.update(grad);
+        Ok(Objective { loss, stats, layout: ReadBackLayout::new(&batches) })
+    }
+
+    /// The loss, every batch's statistics and the updated parameters, in one transfer.
+    async fn read_back(
+        &self,
+        loss: Tensor<1>,
+        stats: Vec<Tensor<1>>,
+        layout: &ReadBackLayout,
+    ) -> Result<StepValues, String> {
         let n_params = self.iv.params.dims().iter().product::<usize>();
         let mut parts = vec![loss.detach()];
         parts.extend(stats);
         parts.push(self.iv.params.clone().detach().reshape([n_params]));
         let values = to_vec(Tensor::cat(parts, 0)).await?;
+        Ok(layout.read(&values))
+    }
 
-        let loss_value = values[0];
-        if !loss_value.is_finite() {
-            self.iv.params = before_params;
-            self.adam = before_adam;
-            self.recent_grads = recent_before;
-            return Err(format!("the loss became {loss_value} at step {}: lower the learning rate", self.step + 1));
-        }
-        let (mut eff, mut faith) = (0.0f32, 0.0f32);
-        let (mut dpos, mut dneg, mut flips) = (0.0f32, 0.0f32, 0usize);
-        let (mut worst_pos, mut worst_neg) = (f32::INFINITY, f32::NEG_INFINITY);
-        let mut at = 1;
-        for (w, b) in layout {
-            eff += w * values[at];
-            faith += w * values[at + 1];
-            let delta = &values[at + 2..at + 2 + 2 * b];
-            for i in 0..b {
-                dpos += delta[i];
-                dneg += delta[b + i];
-                flips += usize::from(delta[i] > 0.0 && delta[b + i] < 0.0);
-                worst_pos = worst_pos.min(delta[i]);
-                worst_neg = worst_neg.max(delta[b + i]);
-            }
-            at += 2 + 2 * b;
-        }
-        // The soft threshold leaves a pruned negative α at −0; `+ 0.0` makes it +0, as every
-        // other way back to these parameters (a link, a file, an engine restart) has it.
-        let read: Vec<f32> = values[at..].iter().map(|v| v + 0.0).collect();
-        let measured = std::mem::replace(&mut self.params_read, read);
+    /// What a step changes, to undo it.
+    fn snapshot(&self) -> Snapshot {
+        Snapshot { params: self.iv.params.clone(), adam: self.adam.clone(), recent_grads: self.recent_grads.clone() }
+    }
+
+    fn rollback(&mut self, before: Snapshot) {
+        self.iv.params = before.params;
+        self.adam = before.adam;
+        self.recent_grads = before.recent_grads;
+    }
+
+    /// Counts the step, reports it, and lets the stopping rule (when on) keep or end.
+    fn report(&mut self, values: StepValues) -> StepReport {
+        let StepValues { loss, eff, faith, prompts, delta_pos_sum, delta_neg_sum, flips, worst_pos, worst_neg, params } =
+            values;
+        let measured = std::mem::replace(&mut self.params_read, params);
         self.step += 1;
         let Counts { l1, nonzero, .. } = counts(&self.iv, &self.params_read, &self.mask);
-        let n = total_prompts as f32;
+        let n = prompts as f32;
         let min = l1 / self.units as f32;
         let mut report = StepReport {
             step: self.step,
             // the whole objective: the smooth part before the update, L_min after it
-            loss: loss_value + h.lambda_m * min,
+            loss: loss + self.hyper.lambda_m * min,
             eff,
             faith,
             min,
             l1,
             nonzero,
-            delta_pos: dpos / n,
-            delta_neg: dneg / n,
+            delta_pos: delta_pos_sum / n,
+            delta_neg: delta_neg_sum / n,
             flip_rate: flips as f32 / n,
             worst_delta_pos: worst_pos,
             worst_delta_neg: worst_neg,
@@ -263,7 +253,7 @@ impl Trainer {
                 self.restore_kept(&mut report);
             }
         }
-        Ok(report)
+        report
     }
 
     /// At the end of a run with the stopping rule on one batch: the sparsest state that flipped
@@ -330,4 +320,18 @@ impl Trainer {
     pub fn intervention(&self) -> Intervention {
         Intervention { params: self.iv.params.clone().detach(), ..self.iv.clone() }
     }
+}
+
+/// A step's objective before its backward pass.
+struct Objective {
+    loss: Tensor<1>,
+    stats: Vec<Tensor<1>>,
+    layout: ReadBackLayout,
+}
+
+/// What `Trainer::step` changes, kept to undo an update whose loss was not finite.
+struct Snapshot {
+    params: Tensor<2>,
+    adam: Adam,
+    recent_grads: Vec<Option<Tensor<2>>>,
 }

@@ -1,40 +1,30 @@
 //! The worker's compute backends and which one runs the model: what the user picked, else
 //! WebGPU on a hardware adapter, else the CPU (no adapter, or a software one that is slower).
 
-use std::cell::{Cell, RefCell};
-
 use actscale::backend::{BackendKind, cpu_device, init_webgpu};
 use actscale::protocol::SelfCheckReport;
 use actscale::self_check;
 use burn::tensor::Device;
 
 use super::adapter;
-
-thread_local! {
-    // burn initialises WebGPU once per worker: keep the outcome.
-    static WEBGPU: RefCell<Option<Result<Device, String>>> = const { RefCell::new(None) };
-    // The adapter's software renderer, probed once (Some(None): a hardware adapter).
-    static SOFTWARE: RefCell<Option<Option<String>>> = const { RefCell::new(None) };
-    // What the user picked in the page or its address (None: the engine's choice).
-    static PREFERRED: Cell<Option<BackendKind>> = const { Cell::new(None) };
-}
+use super::state::Engine;
 
 /// The WebGPU device, or why there is none.
-pub async fn webgpu() -> Result<Device, String> {
-    if let Some(known) = WEBGPU.with(|w| w.borrow().clone()) {
+pub async fn webgpu(e: &Engine) -> Result<Device, String> {
+    if let Some(known) = e.webgpu.borrow().clone() {
         return known;
     }
     let got = init_webgpu().await;
-    WEBGPU.with(|w| *w.borrow_mut() = Some(got.clone()));
+    *e.webgpu.borrow_mut() = Some(got.clone());
     got
 }
 
-async fn software_renderer() -> Option<String> {
-    if let Some(known) = SOFTWARE.with(|s| s.borrow().clone()) {
+async fn software_renderer(e: &Engine) -> Option<String> {
+    if let Some(known) = e.software.borrow().clone() {
         return known;
     }
     let got = adapter::software_renderer().await;
-    SOFTWARE.with(|s| *s.borrow_mut() = Some(got.clone()));
+    *e.software.borrow_mut() = Some(got.clone());
     got
 }
 
@@ -51,19 +41,19 @@ impl Choice {
     }
 }
 
-pub async fn choice() -> Choice {
-    let picked = PREFERRED.with(Cell::get);
+pub async fn choice(e: &Engine) -> Choice {
+    let picked = e.preferred.get();
     if picked == Some(BackendKind::Cpu) {
         return Choice::cpu("your choice".into());
     }
-    let device = match webgpu().await {
+    let device = match webgpu(e).await {
         Ok(device) => device,
         Err(why) => return Choice::cpu(format!("WebGPU unavailable: {why}")),
     };
     if picked == Some(BackendKind::WebGpu) {
         return Choice { device, kind: BackendKind::WebGpu, reason: "your choice".into() };
     }
-    match software_renderer().await {
+    match software_renderer(e).await {
         Some(name) => Choice::cpu(format!(
             "this browser's WebGPU adapter is a software renderer ({name}), slower than the CPU backend"
         )),
@@ -75,33 +65,33 @@ pub async fn choice() -> Choice {
 
 /// WebGPU failed for good in this worker (its device was lost): the CPU from now on, and the
 /// self-check and backend switch say why WebGPU is gone.
-pub fn webgpu_lost(why: &str) {
-    WEBGPU.with(|w| *w.borrow_mut() = Some(Err(format!("the WebGPU device was lost ({why})"))));
-    set_preferred(BackendKind::Cpu);
+pub fn webgpu_lost(e: &Engine, why: &str) {
+    *e.webgpu.borrow_mut() = Some(Err(format!("the WebGPU device was lost ({why})")));
+    set_preferred(e, BackendKind::Cpu);
 }
 
 /// Records the user's pick without checking it (the page's `?backend=` before anything loads;
 /// `choice` falls back to the CPU, saying why, when WebGPU is asked for and missing).
-pub fn set_preferred(kind: BackendKind) {
-    PREFERRED.with(|p| p.set(Some(kind)));
+pub fn set_preferred(e: &Engine, kind: BackendKind) {
+    e.preferred.set(Some(kind));
 }
 
 /// Chooses the backend for models loaded from now on; fails when WebGPU is asked for and the
 /// browser has none.
-pub async fn prefer(kind: BackendKind) -> Result<(), String> {
+pub async fn prefer(e: &Engine, kind: BackendKind) -> Result<(), String> {
     if kind == BackendKind::WebGpu {
-        webgpu().await.map_err(|why| format!("WebGPU is not available: {why}"))?;
+        webgpu(e).await.map_err(|why| format!("WebGPU is not available: {why}"))?;
     }
-    set_preferred(kind);
+    set_preferred(e, kind);
     Ok(())
 }
 
-pub async fn self_check_report() -> SelfCheckReport {
+pub async fn self_check_report(e: &Engine) -> SelfCheckReport {
     let cpu = self_check::run(&cpu_device(), BackendKind::Cpu).await;
-    let (webgpu_unavailable, webgpu) = match webgpu().await {
+    let (webgpu_unavailable, webgpu) = match webgpu(e).await {
         Ok(device) => (None, Some(self_check::run(&device, BackendKind::WebGpu).await)),
         Err(why) => (Some(why), None),
     };
-    let Choice { kind, reason, .. } = choice().await;
+    let Choice { kind, reason, .. } = choice(e).await;
     SelfCheckReport { active: kind, reason, webgpu_unavailable, cpu, webgpu }
 }

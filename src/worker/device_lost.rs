@@ -2,21 +2,22 @@
 //! that went away, a destroyed device. The run's next read fails (the buffer cannot be mapped;
 //! once cubecl hears of the loss, every read says the device is poisoned). The engine moves to
 //! the CPU backend: it loads the model there again from the bytes it kept and rebuilds the
-//! intervention learned so far from its host copy (`learned::host_copy`, refreshed every step).
+//! intervention learned so far from its host copy (`learned::host_copy`, from `Learned::params`, refreshed every step).
 
 use actscale::backend::BackendKind;
 use actscale::protocol::Response;
 use actscale::readback::READ_FAILED;
 
-use super::engine::{current_info, reload_here};
+use super::engine::reload_here;
+use super::state::Engine;
 use super::{backends, learned};
 
 /// Whether `error` (a failed step's message) says the WebGPU device under the model failed: a
 /// read that failed (a destroyed device fails its buffer maps before cubecl hears it was lost)
 /// or a device cubecl marked poisoned.
-pub fn on_webgpu(error: &str) -> bool {
+pub fn on_webgpu(e: &Engine, error: &str) -> bool {
     let failed = error.contains(READ_FAILED) || error.to_lowercase().contains("poisoned");
-    failed && current_info().is_some_and(|i| i.backend == BackendKind::WebGpu)
+    failed && e.model_info().is_some_and(|i| i.backend == BackendKind::WebGpu)
 }
 
 /// The first line of an error (cubecl's messages go on with a backtrace).
@@ -26,15 +27,15 @@ pub fn first_line(error: &str) -> &str {
 
 /// Switches to the CPU and tells the page: `BackendLost`, the model's `ModelReady` (or
 /// `LoadFailed`), then `Applied` with the intervention learned so far.
-pub async fn fall_back_to_cpu(error: &str, send: &impl Fn(Response)) {
+pub async fn fall_back_to_cpu(e: &Engine, error: &str, send: &impl Fn(Response)) {
     let why = first_line(error).to_string();
-    let saved = learned::host_copy();
-    backends::webgpu_lost(&why);
+    let saved = learned::host_copy(e);
+    backends::webgpu_lost(e, &why);
     send(Response::BackendLost(why));
-    let loaded = reload_here().await;
+    let loaded = reload_here(e).await;
     let ready = matches!(loaded, Response::ModelReady(_));
     send(loaded);
     if let (true, Some(saved)) = (ready, saved) {
-        send(learned::apply(saved).await);
+        send(learned::apply(e, saved).await);
     }
 }

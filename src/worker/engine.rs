@@ -1,6 +1,5 @@
 //! The loaded model and what the worker does with it.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use actscale::backend::BackendKind;
@@ -17,26 +16,8 @@ use actscale::model::memory::MemoryNeed;
 
 use super::digest::sha256;
 use super::fetch::{fetch_bytes, forget_cached, keep_in_cache};
+use super::state::{Engine, Loaded};
 use super::{adapter, backends};
-
-/// The model in use, with the file it came from (kept so that a backend switch can reload it).
-pub struct Loaded {
-    pub model: Rc<Model>,
-    pub info: ModelInfo,
-    bytes: Rc<Vec<u8>>,
-}
-
-thread_local! {
-    static LOADED: RefCell<Option<Rc<Loaded>>> = const { RefCell::new(None) };
-}
-
-pub fn current() -> Option<Rc<Model>> {
-    LOADED.with(|m| m.borrow().as_ref().map(|l| l.model.clone()))
-}
-
-pub fn current_info() -> Option<ModelInfo> {
-    LOADED.with(|m| m.borrow().as_ref().map(|l| l.info.clone()))
-}
 
 fn now_ms() -> f64 {
     js_sys::Date::now()
@@ -49,7 +30,12 @@ fn hex(bytes: &[u8]) -> String {
 /// Downloads and loads a model; with `expected_sha256`, only the file with that SHA-256 (the
 /// build's default model, which may live on another host). On failure the previous model stays
 /// loaded.
-pub async fn load_from_url(url: &str, expected_sha256: Option<&str>, progress: impl Fn(u64, Option<u64>)) -> Response {
+pub async fn load_from_url(
+    e: &Engine,
+    url: &str,
+    expected_sha256: Option<&str>,
+    progress: impl Fn(u64, Option<u64>),
+) -> Response {
     let start = now_ms();
     let fetched = match fetch_bytes(url, progress).await {
         Ok(f) => f,
@@ -76,15 +62,21 @@ pub async fn load_from_url(url: &str, expected_sha256: Option<&str>, progress: i
     if fetched.sha256.is_none() {
         keep_in_cache(url, &bytes, &got);
     }
-    load_bytes(url.rsplit('/').next().unwrap_or(url).to_string(), Rc::new(bytes), start, Some(hash_of_digest(&digest)))
-        .await
+    load_bytes(
+        e,
+        url.rsplit('/').next().unwrap_or(url).to_string(),
+        Rc::new(bytes),
+        start,
+        Some(hash_of_digest(&digest)),
+    )
+    .await
 }
 
 /// Loads a GGUF's bytes on the active backend (`hash`: its `ModelId::hash` when already known,
 /// so that a download or a backend switch does not hash 90 MB again). On failure the previous
 /// model stays loaded.
-pub async fn load_bytes(name: String, bytes: Rc<Vec<u8>>, start: f64, hash: Option<String>) -> Response {
-    let backends::Choice { device, kind: backend, .. } = backends::choice().await;
+pub async fn load_bytes(e: &Engine, name: String, bytes: Rc<Vec<u8>>, start: f64, hash: Option<String>) -> Response {
+    let backends::Choice { device, kind: backend, .. } = backends::choice(e).await;
     let hash = match hash {
         Some(h) => h,
         None => hash_of_digest(&sha256(&bytes).await),
@@ -110,8 +102,7 @@ pub async fn load_bytes(name: String, bytes: Rc<Vec<u8>>, start: f64, hash: Opti
                 id: ModelId { hash, n_layers: c.n_layers, d_model: c.d_model },
             };
             let loaded = Loaded { model: Rc::new(model), info: info.clone(), bytes };
-            LOADED.with(|m| *m.borrow_mut() = Some(Rc::new(loaded)));
-            super::learned::forget();
+            e.set_loaded(loaded);
             Response::ModelReady(info)
         }
         Err(e) => Response::LoadFailed(format!("{name}: {e}")),
@@ -133,23 +124,23 @@ async fn fits(g: &Gguf, file_len: u64, backend: BackendKind) -> Result<(), Strin
 }
 
 /// Switches backend and reloads the model onto it.
-pub async fn set_backend(kind: BackendKind) -> Response {
-    if let Err(e) = backends::prefer(kind).await {
-        return Response::LoadFailed(e);
+pub async fn set_backend(e: &Engine, kind: BackendKind) -> Response {
+    if let Err(why) = backends::prefer(e, kind).await {
+        return Response::LoadFailed(why);
     }
-    reload_here().await
+    reload_here(e).await
 }
 
 /// Loads the model in use again, on the backend chosen now (from the bytes kept).
-pub async fn reload_here() -> Response {
-    let Some(loaded) = LOADED.with(|m| m.borrow().clone()) else {
+pub async fn reload_here(e: &Engine) -> Response {
+    let Some(loaded) = e.loaded() else {
         return Response::LoadFailed("no model is loaded yet".into());
     };
-    load_bytes(loaded.info.name.clone(), loaded.bytes.clone(), now_ms(), Some(loaded.info.id.hash.clone())).await
+    load_bytes(e, loaded.info.name.clone(), loaded.bytes.clone(), now_ms(), Some(loaded.info.id.hash.clone())).await
 }
 
-pub async fn predict(prompt: String, k: usize) -> Response {
-    let Some(model) = current() else {
+pub async fn predict(e: &Engine, prompt: String, k: usize) -> Response {
+    let Some(model) = e.model() else {
         return Response::Error("no model is loaded yet".into());
     };
     let fail = |prompt: String, error: String| {

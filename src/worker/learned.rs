@@ -1,9 +1,6 @@
 //! The intervention in use (learned here, edited by hand, or restored from a link or file) and
 //! what the page asks of it: steered predictions, continuations, edits, export.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
 use actscale::model::Model;
 use actscale::model::predict::{last_logits_hooked, top_k};
 use actscale::model::site::Site;
@@ -12,48 +9,20 @@ use actscale::readback::to_vec;
 use actscale::steer::generate::greedy;
 use actscale::steer::heat::heat;
 use actscale::steer::hyper::Method;
-use actscale::steer::intervention::Intervention;
 use actscale::steer::prompts::Example;
 use actscale::steer::saved::{MAX_PROMPT_TOKENS, SavedIntervention};
 
-use super::engine::{current, current_info};
-
-/// An intervention with what it was made from.
-pub struct Learned {
-    pub iv: Intervention,
-    pub request: TrainRequest,
-    /// The training prompts (the first one is what the heatmap shows).
-    pub examples: Vec<Example>,
-    /// `iv`'s parameters on the host, so that the intervention outlives a lost WebGPU device.
-    pub params: Vec<f32>,
-}
-
-thread_local! {
-    static LEARNED: RefCell<Option<Rc<Learned>>> = const { RefCell::new(None) };
-}
-
-pub fn set(l: Learned) {
-    LEARNED.with(|x| *x.borrow_mut() = Some(Rc::new(l)));
-}
-
-/// Drops the intervention (a new model was loaded: it would not fit).
-pub fn forget() {
-    LEARNED.with(|x| *x.borrow_mut() = None);
-}
-
-fn get() -> Option<Rc<Learned>> {
-    LEARNED.with(|x| x.borrow().clone())
-}
+use super::state::{Engine, Learned};
 
 fn no_prediction(prompt: String, error: String) -> Prediction {
     Prediction { prompt, ids: vec![], tokens: vec![], top: vec![], error: Some(error) }
 }
 
 /// Top-k of `prompt` with the intervention at `beta`.
-pub async fn steer(prompt: String, beta: f32, k: usize) -> Response {
+pub async fn steer(e: &Engine, prompt: String, beta: f32, k: usize) -> Response {
     let fail = |prompt, error| Response::Steered { beta, prediction: no_prediction(prompt, error) };
-    let Some(model) = current() else { return fail(prompt, "the model is not loaded yet".into()) };
-    let Some(l) = get() else { return fail(prompt, "nothing learned yet: press Train".into()) };
+    let Some(model) = e.model() else { return fail(prompt, "the model is not loaded yet".into()) };
+    let Some(l) = e.learned() else { return fail(prompt, "nothing learned yet: press Train".into()) };
     if !beta.is_finite() || !(-1.0..=1.0).contains(&beta) {
         return fail(prompt, format!("β must be between −1 and 1, not {beta}"));
     }
@@ -76,9 +45,9 @@ pub async fn steer(prompt: String, beta: f32, k: usize) -> Response {
 }
 
 /// Greedy continuations of `prompt` without and (when there is one) with the intervention.
-pub async fn generate(prompt: String, n: usize, beta: f32) -> Response {
+pub async fn generate(e: &Engine, prompt: String, n: usize, beta: f32) -> Response {
     let fail = |prompt, error| Response::Generated { prompt, plain: String::new(), steered: None, error: Some(error) };
-    let Some(model) = current() else { return fail(prompt, "the model is not loaded yet".into()) };
+    let Some(model) = e.model() else { return fail(prompt, "the model is not loaded yet".into()) };
     if !(1..=MAX_NEW_TOKENS).contains(&n) {
         return fail(prompt, format!("a continuation has 1 to {MAX_NEW_TOKENS} tokens, not {n}"));
     }
@@ -91,7 +60,7 @@ pub async fn generate(prompt: String, n: usize, beta: f32) -> Response {
         Ok(new) => model.tokenizer.decode(&new),
         Err(e) => return fail(prompt, e),
     };
-    let (steered, error) = match get() {
+    let (steered, error) = match e.learned() {
         None => (None, Some("nothing learned yet: the steered continuation appears after training".to_string())),
         Some(_) if !beta.is_finite() || !(-1.0..=1.0).contains(&beta) => {
             (None, Some(format!("β must be between −1 and 1, not {beta}")))
@@ -105,8 +74,8 @@ pub async fn generate(prompt: String, n: usize, beta: f32) -> Response {
 }
 
 /// Sets one ActivScalar α (a hand edit) and answers with the new heatmap.
-pub async fn set_scalar(site: Site, layer: usize, position: usize, value: f32) -> Response {
-    let (Some(model), Some(l)) = (current(), get()) else {
+pub async fn set_scalar(e: &Engine, site: Site, layer: usize, position: usize, value: f32) -> Response {
+    let (Some(model), Some(l)) = (e.model(), e.learned()) else {
         return Response::Error("nothing learned yet: train first".into());
     };
     if l.iv.method != Method::ActivScalar {
@@ -137,13 +106,13 @@ pub async fn set_scalar(site: Site, layer: usize, position: usize, value: f32) -
     };
     let ids = l.examples.first().map(|e| e.ids.clone()).unwrap_or_default();
     let h = heat(&model, &iv, &ids).await.unwrap_or_default();
-    set(Learned { iv, request: l.request.clone(), examples: l.examples.clone(), params: values });
+    e.set_learned(Learned { iv, request: l.request.clone(), examples: l.examples.clone(), params: values });
     Response::Edited { heat: h }
 }
 
 /// The intervention at full precision, naming the model it was made on.
-pub async fn export() -> Response {
-    let (Some(info), Some(l)) = (current_info(), get()) else {
+pub async fn export(e: &Engine) -> Response {
+    let (Some(info), Some(l)) = (e.model_info(), e.learned()) else {
         return Response::Exported(Err("nothing learned yet: train first".into()));
     };
     let saved = SavedIntervention::from_intervention(&l.iv, &l.request.hyper, l.request.task.name(), &l.examples).await;
@@ -154,8 +123,8 @@ pub async fn export() -> Response {
 }
 
 /// The intervention in use from its host copy, naming the model (none when nothing is learned).
-pub fn host_copy() -> Option<SavedIntervention> {
-    let (info, l) = (current_info()?, get()?);
+pub fn host_copy(e: &Engine) -> Option<SavedIntervention> {
+    let (info, l) = (e.model_info()?, e.learned()?);
     let mut saved =
         SavedIntervention::with_params(&l.iv, &l.request.hyper, l.request.task.name(), &l.examples, l.params.clone());
     saved.model = Some(info.id);
@@ -163,12 +132,12 @@ pub fn host_copy() -> Option<SavedIntervention> {
 }
 
 /// Uses an intervention from a link or a file, after checking it fits the loaded model.
-pub async fn apply(saved: SavedIntervention) -> Response {
-    Response::Applied(apply_checked(saved).await)
+pub async fn apply(e: &Engine, saved: SavedIntervention) -> Response {
+    Response::Applied(apply_checked(e, saved).await)
 }
 
-async fn apply_checked(mut saved: SavedIntervention) -> Result<AppliedState, String> {
-    let (Some(model), Some(info)) = (current(), current_info()) else {
+async fn apply_checked(e: &Engine, mut saved: SavedIntervention) -> Result<AppliedState, String> {
+    let (Some(model), Some(info)) = (e.model(), e.model_info()) else {
         return Err("the model is not loaded yet".into());
     };
     saved.validate()?;
@@ -209,7 +178,7 @@ async fn apply_checked(mut saved: SavedIntervention) -> Result<AppliedState, Str
         heat: h,
         saved: saved.clone(),
     };
-    set(Learned { iv, request, examples: saved.examples, params: saved.params.clone() });
+    e.set_learned(Learned { iv, request, examples: saved.examples, params: saved.params.clone() });
     Ok(state)
 }
 

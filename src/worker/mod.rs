@@ -19,12 +19,18 @@ mod fetch;
 #[cfg(feature = "engine")]
 mod learned;
 #[cfg(feature = "engine")]
+mod state;
+#[cfg(feature = "engine")]
 mod training;
 
 use actscale::protocol::{Request, Response};
 use gloo_worker::{HandlerId, Worker, WorkerScope};
 
-pub struct EngineWorker;
+/// The worker: with the engine, everything it holds (`state::Engine`), lent to each request.
+pub struct EngineWorker {
+    #[cfg(feature = "engine")]
+    engine: std::rc::Rc<state::Engine>,
+}
 
 /// Work finished asynchronously; its answer goes back to the page that asked.
 pub struct Done(HandlerId, Response);
@@ -35,7 +41,10 @@ impl Worker for EngineWorker {
     type Output = Response;
 
     fn create(_scope: &WorkerScope<Self>) -> Self {
-        EngineWorker
+        EngineWorker {
+            #[cfg(feature = "engine")]
+            engine: Default::default(),
+        }
     }
 
     fn update(&mut self, scope: &WorkerScope<Self>, Done(id, response): Done) {
@@ -50,52 +59,53 @@ impl Worker for EngineWorker {
     #[cfg(feature = "engine")]
     fn received(&mut self, scope: &WorkerScope<Self>, msg: Request, id: HandlerId) {
         let scope2 = scope.clone();
+        let e = self.engine.clone();
         // A load, a backend switch or an applied intervention first stops a run in progress
         // (`training::stop_and_wait`): the page says so, and nothing learned meets another model.
         match msg {
             Request::SelfCheck => {
-                scope.send_future(async move { Done(id, Response::SelfCheck(backends::self_check_report().await)) })
+                scope.send_future(async move { Done(id, Response::SelfCheck(backends::self_check_report(&e).await)) })
             }
             Request::LoadModelUrl { url, sha256 } => scope.send_future(async move {
-                training::stop_and_wait().await;
+                training::stop_and_wait(&e).await;
                 let progress = move |loaded, total| scope2.respond(id, Response::LoadProgress { loaded, total });
-                Done(id, engine::load_from_url(&url, sha256.as_deref(), progress).await)
+                Done(id, engine::load_from_url(&e, &url, sha256.as_deref(), progress).await)
             }),
             Request::Predict { prompt, top_k } => {
-                scope.send_future(async move { Done(id, engine::predict(prompt, top_k).await) })
+                scope.send_future(async move { Done(id, engine::predict(&e, prompt, top_k).await) })
             }
             Request::Train(req) => scope.send_future(async move {
                 let send = move |r| scope2.respond(id, r);
-                Done(id, training::train(req, send).await)
+                Done(id, training::train(&e, req, send).await)
             }),
-            Request::Stop => training::stop(),
+            Request::Stop => training::stop(&e),
             Request::Steer { prompt, beta, top_k } => {
-                scope.send_future(async move { Done(id, learned::steer(prompt, beta, top_k).await) })
+                scope.send_future(async move { Done(id, learned::steer(&e, prompt, beta, top_k).await) })
             }
             Request::LoadModelBytes { name, bytes } => scope.send_future(async move {
-                training::stop_and_wait().await;
-                Done(id, engine::load_bytes(name, std::rc::Rc::new(bytes), js_sys::Date::now(), None).await)
+                training::stop_and_wait(&e).await;
+                Done(id, engine::load_bytes(&e, name, std::rc::Rc::new(bytes), js_sys::Date::now(), None).await)
             }),
             // Synchronous, so that it holds before the loads that follow it start.
-            Request::PreferBackend(kind) => backends::set_preferred(kind),
+            Request::PreferBackend(kind) => backends::set_preferred(&e, kind),
             Request::SetBackend(kind) => scope.send_future(async move {
-                training::stop_and_wait().await;
-                Done(id, engine::set_backend(kind).await)
+                training::stop_and_wait(&e).await;
+                Done(id, engine::set_backend(&e, kind).await)
             }),
             Request::Sweep { request, lambdas } => scope.send_future(async move {
                 let send = move |r| scope2.respond(id, r);
-                Done(id, training::sweep(request, lambdas, send).await)
+                Done(id, training::sweep(&e, request, lambdas, send).await)
             }),
             Request::Generate { prompt, tokens, beta } => {
-                scope.send_future(async move { Done(id, learned::generate(prompt, tokens, beta).await) })
+                scope.send_future(async move { Done(id, learned::generate(&e, prompt, tokens, beta).await) })
             }
             Request::SetScalar { site, layer, position, value } => {
-                scope.send_future(async move { Done(id, learned::set_scalar(site, layer, position, value).await) })
+                scope.send_future(async move { Done(id, learned::set_scalar(&e, site, layer, position, value).await) })
             }
-            Request::Export => scope.send_future(async move { Done(id, learned::export().await) }),
+            Request::Export => scope.send_future(async move { Done(id, learned::export(&e).await) }),
             Request::Apply(saved) => scope.send_future(async move {
-                training::stop_and_wait().await;
-                Done(id, learned::apply(saved).await)
+                training::stop_and_wait(&e).await;
+                Done(id, learned::apply(&e, saved).await)
             }),
         }
     }

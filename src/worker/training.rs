@@ -2,8 +2,6 @@
 //! between steps (the loop yields to the event loop so the Stop message can arrive), the
 //! intervention kept for steered predictions, and the λM sweep.
 
-use std::cell::Cell;
-
 use actscale::model::Model;
 use actscale::protocol::{Response, SplitMetrics, SweepPoint, TaskChoice, TrainProgress, TrainRequest};
 use actscale::steer::convergence::PATIENCE;
@@ -17,35 +15,29 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::device_lost;
-use super::engine::current;
-use super::learned::{self, Learned};
+use super::state::{Engine, Learned};
 
 /// A task's test flip rate is measured every this many steps (and after the last).
 const TEST_EVERY: usize = 10;
 
-thread_local! {
-    static STOP: Cell<bool> = const { Cell::new(false) };
-    static TRAINING: Cell<bool> = const { Cell::new(false) };
-}
-
-pub fn stop() {
-    STOP.with(|s| s.set(true));
+pub fn stop(e: &Engine) {
+    e.stop.set(true);
 }
 
 /// Stops a run or sweep in progress and waits until its current step has ended, so that what
 /// comes next (another model, another backend, an applied intervention) never meets a run that
 /// is still going, and a run never stores an intervention made for a model no longer loaded.
-pub async fn stop_and_wait() {
-    if TRAINING.with(Cell::get) {
-        stop();
-        while TRAINING.with(Cell::get) {
+pub async fn stop_and_wait(e: &Engine) {
+    if e.training.get() {
+        stop(e);
+        while e.training.get() {
             yield_to_event_loop().await;
         }
     }
 }
 
-fn stop_requested() -> bool {
-    STOP.with(Cell::get)
+fn stop_requested(e: &Engine) -> bool {
+    e.stop.get()
 }
 
 /// Lets queued messages (Stop, Steer) run before the next step.
@@ -70,46 +62,50 @@ fn split_metrics(m: &Metrics) -> SplitMetrics {
 }
 
 /// Marks training as running until dropped (also when a step fails).
-struct Running;
+struct Running<'a>(&'a Engine);
 
-impl Running {
-    fn start() -> Result<Running, String> {
-        if TRAINING.with(Cell::get) {
+impl Running<'_> {
+    fn start(e: &Engine) -> Result<Running<'_>, String> {
+        if e.training.get() {
             return Err("training is already running: press Stop first".into());
         }
-        STOP.with(|s| s.set(false));
-        TRAINING.with(|t| t.set(true));
-        Ok(Running)
+        e.stop.set(false);
+        e.training.set(true);
+        Ok(Running(e))
     }
 }
 
-impl Drop for Running {
+impl Drop for Running<'_> {
     fn drop(&mut self) {
-        TRAINING.with(|t| t.set(false));
+        self.0.training.set(false);
     }
 }
 
 /// The model and the (train, test) prompts of a request.
-fn prepare(req: &TrainRequest) -> Result<(std::rc::Rc<Model>, Vec<Example>, Vec<Example>), String> {
-    let model = current().ok_or("the model is not loaded yet")?;
+fn prepare(e: &Engine, req: &TrainRequest) -> Result<(std::rc::Rc<Model>, Vec<Example>, Vec<Example>), String> {
+    let model = e.model().ok_or("the model is not loaded yet")?;
     let (train, test) = tasks::build(&model.tokenizer, req.task, &req.prompt, &req.from, &req.to, req.seed)?;
     Ok((model, train, test))
 }
 
-pub async fn train(req: TrainRequest, send: impl Fn(Response)) -> Response {
-    let _running = match Running::start() {
+pub async fn train(e: &Engine, req: TrainRequest, send: impl Fn(Response)) -> Response {
+    let _running = match Running::start(e) {
         Ok(r) => r,
         Err(e) => return Response::TrainFailed(e),
     };
-    match train_steps(&req, &send).await {
+    match train_steps(e, &req, &send).await {
         Ok((stopped, converged)) => Response::TrainDone { stopped, converged },
-        Err(e) => failed(e, &send).await,
+        Err(error) => failed(e, error, &send).await,
     }
 }
 
 /// Trains, reporting every step; whether the user stopped it, and why the stopping rule did.
-async fn train_steps(req: &TrainRequest, send: &impl Fn(Response)) -> Result<(bool, Option<String>), String> {
-    let (model, train, test) = prepare(req)?;
+async fn train_steps(
+    e: &Engine,
+    req: &TrainRequest,
+    send: &impl Fn(Response),
+) -> Result<(bool, Option<String>), String> {
+    let (model, train, test) = prepare(e, req)?;
     let selection = Selection { sites: req.sites.clone(), ..Selection::default() };
     let mut trainer = trainer_for(req, &model, selection, req.hyper.clone(), &train)?;
     let shown = &train[0];
@@ -121,7 +117,7 @@ async fn train_steps(req: &TrainRequest, send: &impl Fn(Response)) -> Result<(bo
         method: req.method,
     });
     while !trainer.done() {
-        if stop_requested() {
+        if stop_requested(e) {
             break;
         }
         let start = js_sys::Date::now();
@@ -133,26 +129,18 @@ async fn train_steps(req: &TrainRequest, send: &impl Fn(Response)) -> Result<(bo
             None
         };
         let heat = heat_from(&model, &iv, &shown.ids, trainer.params_read().to_vec()).await?;
-        if !current().is_some_and(|m| std::rc::Rc::ptr_eq(&m, &model)) {
+        if !e.model().is_some_and(|m| std::rc::Rc::ptr_eq(&m, &model)) {
             return Err("the model changed during training; the run was stopped".into());
         }
-        learned::set(Learned {
+        e.set_learned(Learned {
             iv,
             request: req.clone(),
             examples: train.clone(),
             params: trainer.params_read().to_vec(),
         });
         send(Response::TrainProgress(TrainProgress {
-            step: r.step,
+            report: r,
             steps: req.hyper.steps,
-            loss: r.loss,
-            eff: r.eff,
-            faith: r.faith,
-            l1: r.l1,
-            nonzero: r.nonzero,
-            delta_pos: r.delta_pos,
-            delta_neg: r.delta_neg,
-            flip_rate: r.flip_rate,
             test_flip_rate,
             ms: js_sys::Date::now() - start,
             heat,
@@ -170,9 +158,9 @@ async fn train_steps(req: &TrainRequest, send: &impl Fn(Response)) -> Result<(bo
 
 /// A run's failure; when WebGPU was lost under it, the engine first moves to the CPU (the
 /// page hears `BackendLost`, then the model and the intervention learned so far on the CPU).
-async fn failed(error: String, send: &impl Fn(Response)) -> Response {
-    if device_lost::on_webgpu(&error) {
-        device_lost::fall_back_to_cpu(&error, send).await;
+async fn failed(e: &Engine, error: String, send: &impl Fn(Response)) -> Response {
+    if device_lost::on_webgpu(e, &error) {
+        device_lost::fall_back_to_cpu(e, &error, send).await;
         return Response::TrainFailed(format!(
             "WebGPU failed during this run ({}); the run stopped and the engine now runs on the CPU",
             device_lost::first_line(&error)
@@ -194,29 +182,34 @@ fn trainer_for(
 }
 
 /// Trains once per λM; each point is measured on the test split for tasks, else on the prompt.
-pub async fn sweep(req: TrainRequest, lambdas: Vec<f32>, send: impl Fn(Response)) -> Response {
-    let _running = match Running::start() {
+pub async fn sweep(e: &Engine, req: TrainRequest, lambdas: Vec<f32>, send: impl Fn(Response)) -> Response {
+    let _running = match Running::start(e) {
         Ok(r) => r,
         Err(e) => return Response::TrainFailed(e),
     };
     if lambdas.is_empty() || lambdas.len() > 16 || lambdas.iter().any(|l| !l.is_finite() || *l < 0.0) {
         return Response::TrainFailed("a sweep needs 1 to 16 values of λM, each ≥ 0".into());
     }
-    match sweep_points(&req, &lambdas, &send).await {
+    match sweep_points(e, &req, &lambdas, &send).await {
         Ok(stopped) => Response::SweepDone { stopped },
-        Err(e) => failed(e, &send).await,
+        Err(error) => failed(e, error, &send).await,
     }
 }
 
-async fn sweep_points(req: &TrainRequest, lambdas: &[f32], send: &impl Fn(Response)) -> Result<bool, String> {
-    let (model, train, test) = prepare(req)?;
+async fn sweep_points(
+    e: &Engine,
+    req: &TrainRequest,
+    lambdas: &[f32],
+    send: &impl Fn(Response),
+) -> Result<bool, String> {
+    let (model, train, test) = prepare(e, req)?;
     let measured_on = if test.is_empty() { &train } else { &test };
     for &lambda_m in lambdas {
         let hyper = Hyper { lambda_m, ..req.hyper.clone() };
         let selection = Selection { sites: req.sites.clone(), ..Selection::default() };
         let mut trainer = trainer_for(req, &model, selection, hyper, &train)?;
         while !trainer.done() {
-            if stop_requested() {
+            if stop_requested(e) {
                 return Ok(true);
             }
             trainer.step(&model).await?;

@@ -1,8 +1,8 @@
-//! `src/model/row_kernels.rs` as the worker (wasm) and the CLI (native) compile it, exported for
+//! `src/model/kernels/row_kernels.rs` as the worker (wasm) and the CLI (native) compile it, exported for
 //! a page to time (`alloc` one buffer for x, y, dx and the weights; `fwd` and `bwd` take
 //! addresses in it) and for `main.rs`.
 
-#[path = "../../../src/model/row_kernels.rs"]
+#[path = "../../../src/model/kernels/row_kernels.rs"]
 #[allow(dead_code)]
 mod row_kernels;
 

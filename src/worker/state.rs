@@ -1,0 +1,75 @@
+//! Everything the engine worker holds, in one struct: `EngineWorker` owns it and lends it to each
+//! request's future as an `Rc`. The worker has one thread and its futures interleave only at
+//! awaits, so the cells are never borrowed across one (every accessor hands out a clone).
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use actscale::backend::BackendKind;
+use actscale::model::Model;
+use actscale::protocol::{ModelInfo, TrainRequest};
+use actscale::steer::intervention::Intervention;
+use actscale::steer::prompts::Example;
+use burn::tensor::Device;
+
+/// The model in use, with the file it came from (kept so that a backend switch can reload it).
+pub struct Loaded {
+    pub model: Rc<Model>,
+    pub info: ModelInfo,
+    pub bytes: Rc<Vec<u8>>,
+}
+
+/// An intervention with what it was made from.
+pub struct Learned {
+    pub iv: Intervention,
+    pub request: TrainRequest,
+    /// The training prompts (the first one is what the heatmap shows).
+    pub examples: Vec<Example>,
+    /// `iv`'s parameters on the host, so that the intervention outlives a lost WebGPU device.
+    pub params: Vec<f32>,
+}
+
+#[derive(Default)]
+pub struct Engine {
+    loaded: RefCell<Option<Rc<Loaded>>>,
+    /// The intervention in use (learned here, edited by hand, or restored from a link or file).
+    learned: RefCell<Option<Rc<Learned>>>,
+    /// A run or sweep is in progress (`training::Running`).
+    pub training: Cell<bool>,
+    /// Stop was asked for; the run ends before its next step.
+    pub stop: Cell<bool>,
+    /// burn initialises WebGPU once per worker: the outcome.
+    pub webgpu: RefCell<Option<Result<Device, String>>>,
+    /// The adapter's software renderer, probed once (Some(None): a hardware adapter).
+    pub software: RefCell<Option<Option<String>>>,
+    /// What the user picked in the page or its address (None: the engine's choice).
+    pub preferred: Cell<Option<BackendKind>>,
+}
+
+impl Engine {
+    pub fn loaded(&self) -> Option<Rc<Loaded>> {
+        self.loaded.borrow().clone()
+    }
+
+    pub fn model(&self) -> Option<Rc<Model>> {
+        self.loaded.borrow().as_ref().map(|l| l.model.clone())
+    }
+
+    pub fn model_info(&self) -> Option<ModelInfo> {
+        self.loaded.borrow().as_ref().map(|l| l.info.clone())
+    }
+
+    /// A new model is in use: the intervention made for the one before goes (it would not fit).
+    pub fn set_loaded(&self, loaded: Loaded) {
+        *self.loaded.borrow_mut() = Some(Rc::new(loaded));
+        *self.learned.borrow_mut() = None;
+    }
+
+    pub fn learned(&self) -> Option<Rc<Learned>> {
+        self.learned.borrow().clone()
+    }
+
+    pub fn set_learned(&self, learned: Learned) {
+        *self.learned.borrow_mut() = Some(Rc::new(learned));
+    }
+}
