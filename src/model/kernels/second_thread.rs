@@ -8,6 +8,26 @@
 //! after a millisecond without work), and
 //! [`join`] hands it one half of a product: a hand-off costs microseconds, as with llama.cpp's
 //! spinning threads. Outside it, or on the helper itself, [`join`] runs both halves in turn.
+//! It is what makes a native forward use a second core at all (docs/performance.md "What was
+//! tried": without it, 2 threads run as fast as 1).
+//!
+//! # Safety
+//!
+//! One [`Slot`] per [`with_second_thread`], shared by the thread that called it (the poster) and
+//! its helper; its `state` says who owns the two `UnsafeCell`s, and only the owner touches them:
+//!
+//! - `EMPTY`: the poster. [`join`] writes the job, then stores `POSTED` (release).
+//! - `POSTED`: whoever wins the compare-exchange. The helper (`POSTED → TAKEN`) takes the job,
+//!   runs it, writes a panic if there was one, and stores `DONE` (release). Or the poster
+//!   (`POSTED → EMPTY`) takes the job back and runs it itself.
+//! - `TAKEN`: the helper, until it stores `DONE`.
+//! - `DONE`: the poster again: it reads the panic and stores `EMPTY`.
+//!
+//! The job borrows the poster's stack frame; its lifetime is erased (`transmute` to `'static`)
+//! to cross to the helper. That is sound because [`join`] does not return, nor unwind, before it
+//! has either taken the job back or seen `DONE`: `a` runs under `catch_unwind`, and a panic of
+//! either half is resumed only after that point. The helper lives in a `std::thread::scope`
+//! inside [`with_second_thread`], so it cannot outlive the slot either.
 
 use std::any::Any;
 use std::cell::{Cell, UnsafeCell};
