@@ -11,6 +11,8 @@ pub mod self_check;
 pub mod steer;
 
 #[cfg(feature = "engine")]
+pub mod compute_error;
+#[cfg(feature = "engine")]
 pub mod readback;
 #[cfg(feature = "engine")]
 pub mod tasks;

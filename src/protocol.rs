@@ -165,6 +165,25 @@ pub struct TrainProgress {
     pub heat: Vec<f32>,
 }
 
+/// Why a run or sweep did not finish, by kind: the page says the message, and acts on the kind.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum EngineError {
+    /// Not done as asked: no model yet, a run already going, prompts or settings that do not fit.
+    Refused(String),
+    /// WebGPU failed under the run (a lost device); the engine now runs on the CPU backend.
+    BackendLost(String),
+    /// It failed part-way (a loss that is not finite, a model that changed, …).
+    Failed(String),
+}
+
+impl std::fmt::Display for EngineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EngineError::Refused(why) | EngineError::BackendLost(why) | EngineError::Failed(why) => f.write_str(why),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Response {
     SelfCheck(SelfCheckReport),
@@ -196,7 +215,7 @@ pub enum Response {
         stopped: bool,
         converged: Option<String>,
     },
-    TrainFailed(String),
+    TrainFailed(EngineError),
     /// WebGPU failed for good (its device was lost): the engine reloads the model on the CPU
     /// (`ModelReady` follows) and puts the intervention learned so far back (`Applied`).
     BackendLost(String),

@@ -66,8 +66,8 @@ use actscale::model::id::ModelId;
 use actscale::model::site::Site;
 use actscale::permalink;
 use actscale::protocol::{
-    AppliedState, ModelInfo, Prediction, Request, Response, SelfCheckReport, SplitMetrics, StepReport, SweepPoint,
-    TaskChoice, TopToken, TrainProgress, TrainRequest,
+    AppliedState, EngineError, ModelInfo, Prediction, Request, Response, SelfCheckReport, SplitMetrics, StepReport,
+    SweepPoint, TaskChoice, TopToken, TrainProgress, TrainRequest,
 };
 use actscale::steer::example::Example;
 use actscale::steer::hyper::{Hyper, Method, Selection};
@@ -220,7 +220,8 @@ async fn every_response_crosses_the_worker_boundary_unchanged() {
         Response::TaskMetrics { train: split.clone(), test: SplitMetrics::default() },
         Response::TrainDone { stopped: true, converged: None },
         Response::TrainDone { stopped: false, converged: Some("stopped at step 63: …".into()) },
-        Response::TrainFailed("x".into()),
+        Response::TrainFailed(EngineError::Refused("x".into())),
+        Response::TrainFailed(EngineError::BackendLost("y".into())),
         Response::SweepPoint(SweepPoint {
             lambda_m: 10.0,
             nonzero: 4,

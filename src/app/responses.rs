@@ -111,7 +111,7 @@ pub fn handle(page: Page, response: Response) {
         Response::TrainFailed(why) => {
             page.run.stopped_for.set_value(None);
             page.run.sweeping.set(false);
-            page.run.train_state.set(TrainState::Failed(why));
+            page.run.train_state.set(TrainState::Failed(why.to_string()));
         }
         Response::SweepPoint(p) => {
             if let Some((_, method)) = page.run.sweep_key.get_value() {

@@ -101,7 +101,9 @@ pub fn run_train(args: BenchTrainArgs) -> Result<(), String> {
     for &threads in &args.threads {
         let hyper = Hyper { steps: args.reps + 1, ..Hyper::default() };
         let mut trainer = Trainer::new(&model, Method::ActivScalar, Selection::default(), hyper, &examples)?;
-        let times = timed(threads, args.reps, || futures_lite::future::block_on(trainer.step(&model)).map(|_| ()))?;
+        let times = timed(threads, args.reps, || {
+            futures_lite::future::block_on(trainer.step(&model)).map(|_| ()).map_err(String::from)
+        })?;
         rows.push((threads, times));
     }
     let what = format!("train step, {} prompt(s)", examples.len());

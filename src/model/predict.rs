@@ -17,7 +17,7 @@ pub async fn last_logits(model: &Model, ids: &[u32]) -> Result<Vec<f32>, ModelEr
 /// Last-position logits of one prompt with `hook` applied.
 pub async fn last_logits_hooked(model: &Model, ids: &[u32], hook: &dyn Hook) -> Result<Vec<f32>, ModelError> {
     let logits = model.net.forward(&[ids.to_vec()], hook, Positions::Last)?;
-    crate::readback::to_vec(logits).await.map_err(ModelError::Backend)
+    crate::readback::to_vec(logits).await.map_err(|e| ModelError::Backend(e.to_string()))
 }
 
 /// The `k` most likely next tokens (softmax over all logits), best first.

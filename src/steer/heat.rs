@@ -7,6 +7,7 @@ use burn::tensor::Tensor;
 
 use super::hyper::Method;
 use super::intervention::{Intervention, dyn_alpha};
+use crate::compute_error::ComputeError;
 use crate::model::Model;
 use crate::model::hook::{Hook, Site};
 use crate::model::transformer::Positions;
@@ -29,14 +30,19 @@ impl Hook for DynAlphas<'_> {
 }
 
 /// Values [2 · n_layers · positions], row r = site · n_layers + layer, then position.
-pub async fn heat(model: &Model, iv: &Intervention, ids: &[u32]) -> Result<Vec<f32>, String> {
+pub async fn heat(model: &Model, iv: &Intervention, ids: &[u32]) -> Result<Vec<f32>, ComputeError> {
     let values = to_vec((iv.params.clone() * iv.mask.clone()).detach()).await?;
     heat_from(model, iv, ids, values).await
 }
 
 /// `heat` from the masked parameters already on the host (the trainer reads them each step):
 /// no transfer for ActivScalar and SteerVec, one for DynScalar's α on the prompt.
-pub async fn heat_from(model: &Model, iv: &Intervention, ids: &[u32], values: Vec<f32>) -> Result<Vec<f32>, String> {
+pub async fn heat_from(
+    model: &Model,
+    iv: &Intervention,
+    ids: &[u32],
+    values: Vec<f32>,
+) -> Result<Vec<f32>, ComputeError> {
     let t = ids.len();
     let rows = Site::ALL.len() * iv.n_layers;
     match iv.method {

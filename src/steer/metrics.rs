@@ -9,6 +9,7 @@ use super::hyper::Method;
 use super::intervention::Intervention;
 use super::objective::{Baseline, terms};
 use super::prompts::{Example, batches};
+use crate::compute_error::ComputeError;
 use crate::model::Model;
 use crate::readback::to_vec;
 
@@ -61,7 +62,12 @@ pub struct Metrics {
     pub params: usize,
 }
 
-pub async fn evaluate(model: &Model, iv: &Intervention, examples: &[Example], margin: f32) -> Result<Metrics, String> {
+pub async fn evaluate(
+    model: &Model,
+    iv: &Intervention,
+    examples: &[Example],
+    margin: f32,
+) -> Result<Metrics, ComputeError> {
     let values = to_vec(iv.params.clone().detach()).await?;
     let mask = to_vec(iv.mask.clone()).await?;
     let Counts { l1, nonzero, params } = counts(iv, &values, &mask);

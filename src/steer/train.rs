@@ -14,6 +14,7 @@ use super::objective::{Baseline, terms};
 use super::prompts::{Example, batches};
 use super::prox::prox;
 use super::read_back::{ReadBackLayout, StepValues};
+use crate::compute_error::ComputeError;
 use crate::model::Model;
 use crate::protocol::StepReport;
 use crate::readback::to_vec;
@@ -151,7 +152,7 @@ impl Trainer {
     /// One optimisation step over all training prompts (or the next minibatch): the loss and
     /// its gradient, the update, one read-back of everything the report needs (on WebGPU every
     /// read is a GPU round trip), and the report. A loss that is not finite undoes the update.
-    pub async fn step(&mut self, model: &Model) -> Result<StepReport, String> {
+    pub async fn step(&mut self, model: &Model) -> Result<StepReport, ComputeError> {
         let Objective { loss, stats, layout } = self.objective(model)?;
         let grads = loss.backward();
         let grad = self.iv.params.grad(&grads).ok_or("no gradient reached the intervention")?;
@@ -161,7 +162,9 @@ impl Trainer {
         let values = self.read_back(loss, stats, &layout).await?;
         if !values.loss.is_finite() {
             self.rollback(before);
-            return Err(format!("the loss became {} at step {}: lower the learning rate", values.loss, self.step + 1));
+            return Err(
+                format!("the loss became {} at step {}: lower the learning rate", values.loss, self.step + 1).into()
+            );
         }
         Ok(self.report(values))
     }
@@ -199,7 +202,7 @@ impl Trainer {
         loss: Tensor<1>,
         stats: Vec<Tensor<1>>,
         layout: &ReadBackLayout,
-    ) -> Result<StepValues, String> {
+    ) -> Result<StepValues, ComputeError> {
         let n_params = self.iv.params.dims().iter().product::<usize>();
         let mut parts = vec![loss.detach()];
         parts.extend(stats);

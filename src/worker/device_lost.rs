@@ -6,18 +6,16 @@
 
 use actscale::backend::BackendKind;
 use actscale::protocol::Response;
-use actscale::readback::READ_FAILED;
 
 use super::engine::reload_here;
 use super::state::Engine;
 use super::{backends, learned};
 
-/// Whether `error` (a failed step's message) says the WebGPU device under the model failed: a
-/// read that failed (a destroyed device fails its buffer maps before cubecl hears it was lost)
-/// or a device cubecl marked poisoned.
-pub fn on_webgpu(e: &Engine, error: &str) -> bool {
-    let failed = error.contains(READ_FAILED) || error.to_lowercase().contains("poisoned");
-    failed && e.model_info().is_some_and(|i| i.backend == BackendKind::WebGpu)
+/// Whether the model runs on WebGPU: then a failed read (`ComputeError::Device`: a destroyed
+/// device fails its buffer maps before cubecl hears it was lost, and every read after says the
+/// device is poisoned) means the GPU is gone.
+pub fn on_webgpu(e: &Engine) -> bool {
+    e.model_info().is_some_and(|i| i.backend == BackendKind::WebGpu)
 }
 
 /// The first line of an error (cubecl's messages go on with a backtrace).
@@ -25,7 +23,7 @@ pub fn first_line(error: &str) -> &str {
     error.lines().find(|l| !l.trim().is_empty()).unwrap_or(error).trim()
 }
 
-/// Switches to the CPU and tells the page: `BackendLost`, the model's `ModelReady` (or
+/// Switches to the CPU (`error`: the device's message) and tells the page: `BackendLost`, the model's `ModelReady` (or
 /// `LoadFailed`), then `Applied` with the intervention learned so far.
 pub async fn fall_back_to_cpu(e: &Engine, error: &str, send: &impl Fn(Response)) {
     let why = first_line(error).to_string();

@@ -92,7 +92,7 @@ pub async fn set_scalar(e: &Engine, site: Site, layer: usize, position: usize, v
     }
     let mut values = match to_vec(l.iv.params.clone()).await {
         Ok(v) => v,
-        Err(e) => return Response::Error(e),
+        Err(e) => return Response::Error(e.to_string()),
     };
     let mask = to_vec(l.iv.mask.clone()).await.unwrap_or_default();
     let i = (site.index() * l.iv.n_layers + layer) * l.iv.n_positions + position;

@@ -2,8 +2,9 @@
 //! between steps (the loop yields to the event loop so the Stop message can arrive), the
 //! intervention kept for steered predictions, and the λM sweep.
 
+use actscale::compute_error::ComputeError;
 use actscale::model::Model;
-use actscale::protocol::{Response, SplitMetrics, SweepPoint, TaskChoice, TrainProgress, TrainRequest};
+use actscale::protocol::{EngineError, Response, SplitMetrics, SweepPoint, TaskChoice, TrainProgress, TrainRequest};
 use actscale::steer::convergence::PATIENCE;
 use actscale::steer::heat::heat_from;
 use actscale::steer::hyper::{Hyper, Selection};
@@ -91,7 +92,7 @@ fn prepare(e: &Engine, req: &TrainRequest) -> Result<(std::rc::Rc<Model>, Vec<Ex
 pub async fn train(e: &Engine, req: TrainRequest, send: impl Fn(Response)) -> Response {
     let _running = match Running::start(e) {
         Ok(r) => r,
-        Err(e) => return Response::TrainFailed(e),
+        Err(why) => return Response::TrainFailed(EngineError::Refused(why)),
     };
     match train_steps(e, &req, &send).await {
         Ok((stopped, converged)) => Response::TrainDone { stopped, converged },
@@ -104,7 +105,7 @@ async fn train_steps(
     e: &Engine,
     req: &TrainRequest,
     send: &impl Fn(Response),
-) -> Result<(bool, Option<String>), String> {
+) -> Result<(bool, Option<String>), ComputeError> {
     let (model, train, test) = prepare(e, req)?;
     let selection = Selection { sites: req.sites.clone(), ..Selection::default() };
     let mut trainer = trainer_for(req, &model, selection, req.hyper.clone(), &train)?;
@@ -156,17 +157,20 @@ async fn train_steps(
     Ok((!trainer.done(), trainer.converged().map(String::from)))
 }
 
-/// A run's failure; when WebGPU was lost under it, the engine first moves to the CPU (the
-/// page hears `BackendLost`, then the model and the intervention learned so far on the CPU).
-async fn failed(e: &Engine, error: String, send: &impl Fn(Response)) -> Response {
-    if device_lost::on_webgpu(e, &error) {
-        device_lost::fall_back_to_cpu(e, &error, send).await;
-        return Response::TrainFailed(format!(
-            "WebGPU failed during this run ({}); the run stopped and the engine now runs on the CPU",
-            device_lost::first_line(&error)
-        ));
+/// A run's failure; when the device under it failed and that device is WebGPU, the engine first
+/// moves to the CPU (the page hears `BackendLost`, then the model and the intervention learned so
+/// far on the CPU).
+async fn failed(e: &Engine, error: ComputeError, send: &impl Fn(Response)) -> Response {
+    match error {
+        ComputeError::Device(why) if device_lost::on_webgpu(e) => {
+            device_lost::fall_back_to_cpu(e, &why, send).await;
+            Response::TrainFailed(EngineError::BackendLost(format!(
+                "WebGPU failed during this run ({}); the run stopped and the engine now runs on the CPU",
+                device_lost::first_line(&why)
+            )))
+        }
+        other => Response::TrainFailed(EngineError::Failed(other.to_string())),
     }
-    Response::TrainFailed(error)
 }
 
 /// A trainer with the stopping rule when the request asks for it.
@@ -185,10 +189,10 @@ fn trainer_for(
 pub async fn sweep(e: &Engine, req: TrainRequest, lambdas: Vec<f32>, send: impl Fn(Response)) -> Response {
     let _running = match Running::start(e) {
         Ok(r) => r,
-        Err(e) => return Response::TrainFailed(e),
+        Err(why) => return Response::TrainFailed(EngineError::Refused(why)),
     };
     if lambdas.is_empty() || lambdas.len() > 16 || lambdas.iter().any(|l| !l.is_finite() || *l < 0.0) {
-        return Response::TrainFailed("a sweep needs 1 to 16 values of λM, each ≥ 0".into());
+        return Response::TrainFailed(EngineError::Refused("a sweep needs 1 to 16 values of λM, each ≥ 0".into()));
     }
     match sweep_points(e, &req, &lambdas, &send).await {
         Ok(stopped) => Response::SweepDone { stopped },
@@ -201,7 +205,7 @@ async fn sweep_points(
     req: &TrainRequest,
     lambdas: &[f32],
     send: &impl Fn(Response),
-) -> Result<bool, String> {
+) -> Result<bool, ComputeError> {
     let (model, train, test) = prepare(e, req)?;
     let measured_on = if test.is_empty() { &train } else { &test };
     for &lambda_m in lambdas {
