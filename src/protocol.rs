@@ -165,21 +165,50 @@ pub struct TrainProgress {
     pub heat: Vec<f32>,
 }
 
-/// Why a run or sweep did not finish, by kind: the page says the message, and acts on the kind.
+/// Why a load, a run or a sweep did not happen, by kind: the page says the message, and can act
+/// on the kind without reading it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum EngineError {
-    /// Not done as asked: no model yet, a run already going, prompts or settings that do not fit.
+    /// Not done as asked: no model yet, a run already going, WebGPU asked for and missing,
+    /// prompts or settings that do not fit.
     Refused(String),
+    /// The model file cannot be used: not a GGUF, truncated, an architecture or tensor type this
+    /// reader does not know, another file than the one expected.
+    Model(String),
+    /// The model would not fit in this browser's memory (wasm's 4 GiB, WebGPU's buffers).
+    OutOfMemory(String),
+    /// The model could not be downloaded (the network, the host's CORS, a cut connection).
+    Download(String),
     /// WebGPU failed under the run (a lost device); the engine now runs on the CPU backend.
     BackendLost(String),
     /// It failed part-way (a loss that is not finite, a model that changed, …).
     Failed(String),
 }
 
+impl EngineError {
+    /// The same error, its message prefixed with the file it is about.
+    pub fn named(self, name: &str) -> EngineError {
+        let prefix = |why: String| format!("{name}: {why}");
+        match self {
+            EngineError::Refused(w) => EngineError::Refused(prefix(w)),
+            EngineError::Model(w) => EngineError::Model(prefix(w)),
+            EngineError::OutOfMemory(w) => EngineError::OutOfMemory(prefix(w)),
+            EngineError::Download(w) => EngineError::Download(prefix(w)),
+            EngineError::BackendLost(w) => EngineError::BackendLost(prefix(w)),
+            EngineError::Failed(w) => EngineError::Failed(prefix(w)),
+        }
+    }
+}
+
 impl std::fmt::Display for EngineError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            EngineError::Refused(why) | EngineError::BackendLost(why) | EngineError::Failed(why) => f.write_str(why),
+            EngineError::Refused(why)
+            | EngineError::Model(why)
+            | EngineError::OutOfMemory(why)
+            | EngineError::Download(why)
+            | EngineError::BackendLost(why)
+            | EngineError::Failed(why) => f.write_str(why),
         }
     }
 }
@@ -194,7 +223,7 @@ pub enum Response {
     },
     ModelReady(ModelInfo),
     /// Loading failed; the model that was loaded before (if any) is still in use.
-    LoadFailed(String),
+    LoadFailed(EngineError),
     Prediction(Prediction),
     /// Training began on `prompt` (a task's first train prompt, whose tokens the heatmap shows).
     TrainStarted {

@@ -206,7 +206,9 @@ async fn every_response_crosses_the_worker_boundary_unchanged() {
             load_ms: 1.5,
             id: ModelId::of_file(TEST_MODEL, 2, 576),
         }),
-        Response::LoadFailed("not a GGUF".into()),
+        Response::LoadFailed(EngineError::Model("not a GGUF".into())),
+        Response::LoadFailed(EngineError::OutOfMemory("too large".into())),
+        Response::LoadFailed(EngineError::Download("cut".into())),
         Response::Prediction(prediction.clone()),
         Response::TrainStarted {
             prompt: "Rome is in".into(),

@@ -49,10 +49,10 @@ pub fn handle(page: Page, response: Response) {
         } {
             // An earlier model is still loaded: keep using it and say why the new one is not.
             Some(info) => {
-                page.engine.load_error.set(Some(why));
+                page.engine.load_error.set(Some(why.to_string()));
                 page.engine.model.set(ModelState::Ready(info));
             }
-            None => page.engine.model.set(ModelState::Failed(why)),
+            None => page.engine.model.set(ModelState::Failed(why.to_string())),
         },
         // Answers to an older prompt are dropped: only the current text's prediction shows.
         Response::Prediction(p) => {

@@ -6,7 +6,7 @@ use actscale::backend::BackendKind;
 use actscale::model::Model;
 use actscale::model::id::ModelId;
 use actscale::model::predict::{last_logits, top_k};
-use actscale::protocol::{ModelInfo, Prediction, Response};
+use actscale::protocol::{EngineError, ModelInfo, Prediction, Response};
 
 use actscale::model::id::hash_of_digest;
 
@@ -39,7 +39,7 @@ pub async fn load_from_url(
     let start = now_ms();
     let fetched = match fetch_bytes(url, progress).await {
         Ok(f) => f,
-        Err(e) => return Response::LoadFailed(e),
+        Err(why) => return Response::LoadFailed(EngineError::Download(why)),
     };
     let bytes = fetched.bytes;
     let digest = match &fetched.sha256 {
@@ -51,12 +51,12 @@ pub async fn load_from_url(
         if !got.eq_ignore_ascii_case(expected.trim()) {
             // Not kept (and a cached copy dropped): the next load downloads again.
             forget_cached(url).await;
-            return Response::LoadFailed(format!(
+            return Response::LoadFailed(EngineError::Model(format!(
                 "{url} is not the model this page was built for: its SHA-256 is {}…, expected {}… \
                  (another file on the host, or the download was changed on the way)",
                 &got[..16],
                 expected.get(..16).unwrap_or(expected)
-            ));
+            )));
         }
     }
     if fetched.sha256.is_none() {
@@ -84,7 +84,7 @@ pub async fn load_bytes(e: &Engine, name: String, bytes: Rc<Vec<u8>>, start: f64
     let loaded = match Gguf::parse(bytes.to_vec()) {
         Ok(g) => match fits(&g, bytes.len() as u64, backend).await {
             Ok(()) => Model::from_gguf(&g, &device),
-            Err(why) => return Response::LoadFailed(format!("{name}: {why}")),
+            Err(why) => return Response::LoadFailed(why.named(&name)),
         },
         Err(e) => Err(e.into()),
     };
@@ -105,28 +105,28 @@ pub async fn load_bytes(e: &Engine, name: String, bytes: Rc<Vec<u8>>, start: f64
             e.set_loaded(loaded);
             Response::ModelReady(info)
         }
-        Err(e) => Response::LoadFailed(format!("{name}: {e}")),
+        Err(why) => Response::LoadFailed(EngineError::Model(format!("{name}: {why}"))),
     }
 }
 
 /// Whether the backend can hold the model (from its header): the worker's 4 GiB of wasm memory
 /// always, and on WebGPU the largest tensor in one buffer.
-async fn fits(g: &Gguf, file_len: u64, backend: BackendKind) -> Result<(), String> {
-    let config = ModelConfig::from_gguf(g).map_err(|e| e.to_string())?;
+async fn fits(g: &Gguf, file_len: u64, backend: BackendKind) -> Result<(), EngineError> {
+    let config = ModelConfig::from_gguf(g).map_err(|e| EngineError::Model(e.to_string()))?;
     let mut need = MemoryNeed::of(&config, g.tensors(), file_len);
     if backend == BackendKind::WebGpu {
         need.weights = 0; // on the GPU; the worker keeps the file and the CPU-side bookkeeping
         if let Some((binding, buffer)) = adapter::buffer_limits().await {
-            need.check_webgpu(binding, buffer)?;
+            need.check_webgpu(binding, buffer).map_err(EngineError::OutOfMemory)?;
         }
     }
-    need.check_wasm()
+    need.check_wasm().map_err(EngineError::OutOfMemory)
 }
 
 /// Switches backend and reloads the model onto it.
 pub async fn set_backend(e: &Engine, kind: BackendKind) -> Response {
     if let Err(why) = backends::prefer(e, kind).await {
-        return Response::LoadFailed(why);
+        return Response::LoadFailed(EngineError::Refused(why));
     }
     reload_here(e).await
 }
@@ -134,7 +134,7 @@ pub async fn set_backend(e: &Engine, kind: BackendKind) -> Response {
 /// Loads the model in use again, on the backend chosen now (from the bytes kept).
 pub async fn reload_here(e: &Engine) -> Response {
     let Some(loaded) = e.loaded() else {
-        return Response::LoadFailed("no model is loaded yet".into());
+        return Response::LoadFailed(EngineError::Refused("no model is loaded yet".into()));
     };
     load_bytes(e, loaded.info.name.clone(), loaded.bytes.clone(), now_ms(), Some(loaded.info.id.hash.clone())).await
 }
