@@ -268,17 +268,17 @@ pub enum Response {
     Edited {
         heat: Vec<f32>,
     },
-    Exported(Result<SavedIntervention, String>),
+    Exported(Result<SavedIntervention, EngineError>),
     /// An intervention from a link or file is in use: what the page should show.
-    Applied(Result<AppliedState, String>),
+    Applied(Result<AppliedState, EngineError>),
     /// A request failed; the text is for the user.
-    Error(String),
+    Error(EngineError),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelInfo {
     pub name: String,
-    /// `general.architecture`: llama, qwen2 or gpt2.
+    /// `general.architecture`: llama, qwen2, gpt2 or gptneox.
     pub arch: String,
     pub n_layers: usize,
     pub d_model: usize,

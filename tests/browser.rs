@@ -241,7 +241,7 @@ async fn every_response_crosses_the_worker_boundary_unchanged() {
         },
         Response::Edited { heat: vec![1.0, -1.0] },
         Response::Exported(Ok(saved.clone())),
-        Response::Exported(Err("nothing learned yet".into())),
+        Response::Exported(Err(EngineError::Refused("nothing learned yet".into()))),
         Response::Applied(Ok(AppliedState {
             saved: saved.clone(),
             task: TaskChoice::Pair,
@@ -251,8 +251,8 @@ async fn every_response_crosses_the_worker_boundary_unchanged() {
             tokens: vec!["Rome".into()],
             heat: vec![0.5],
         })),
-        Response::Applied(Err("different model".into())),
-        Response::Error("oops".into()),
+        Response::Applied(Err(EngineError::Refused("different model".into()))),
+        Response::Error(EngineError::Failed("oops".into())),
     ];
     for r in &responses {
         through_the_worker_codec(r);

@@ -147,7 +147,7 @@ pub fn handle(page: Page, response: Response) {
             }
             match (page.view.export_for.try_update_value(|e| e.take()).flatten(), result) {
                 (None, _) => {} // the page's own copy
-                (Some(_), Err(why)) => page.view.share_message.set(Some((false, why))),
+                (Some(_), Err(why)) => page.view.share_message.set(Some((false, why.to_string()))),
                 (Some(ExportFor::File), Ok(saved)) => share::download(page, saved),
                 (Some(ExportFor::Link), Ok(saved)) => share::make_link(page, saved),
             }
@@ -165,7 +165,7 @@ pub fn handle(page: Page, response: Response) {
                 }
             }
         }
-        Response::Error(message) => page.view.error.set(Some(message)),
+        Response::Error(message) => page.view.error.set(Some(message.to_string())),
     }
 }
 

@@ -88,7 +88,8 @@ pub struct Hyper {
 }
 
 impl Default for Hyper {
-    /// Checked on "Rome is in" (" Italy" ↔ " France"): flips both ways with ~13/180 scalars.
+    /// Checked on "Rome is in" (" Italy" ↔ " France"): flips both ways with few of the 180 scalars (docs/method.md
+    /// "Defaults": 9 measured; `tests/steering.rs` checks ≤ 20).
     fn default() -> Self {
         Hyper { margin: 2.0, lambda_f: 1.0, lambda_m: 20.0, lr: 0.05, steps: 150, batch_size: 0 }
     }

@@ -141,7 +141,7 @@ pub async fn reload_here(e: &Engine) -> Response {
 
 pub async fn predict(e: &Engine, prompt: String, k: usize) -> Response {
     let Some(model) = e.model() else {
-        return Response::Error("no model is loaded yet".into());
+        return Response::Error(EngineError::Refused("no model is loaded yet".into()));
     };
     let fail = |prompt: String, error: String| {
         Response::Prediction(Prediction { prompt, ids: vec![], tokens: vec![], top: vec![], error: Some(error) })

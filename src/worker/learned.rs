@@ -4,7 +4,7 @@
 use actscale::model::Model;
 use actscale::model::predict::{last_logits_hooked, top_k};
 use actscale::model::site::Site;
-use actscale::protocol::{AppliedState, MAX_NEW_TOKENS, Prediction, Response, TaskChoice, TrainRequest};
+use actscale::protocol::{AppliedState, EngineError, MAX_NEW_TOKENS, Prediction, Response, TaskChoice, TrainRequest};
 use actscale::readback::to_vec;
 use actscale::steer::generate::greedy;
 use actscale::steer::heat::heat;
@@ -76,33 +76,38 @@ pub async fn generate(e: &Engine, prompt: String, n: usize, beta: f32) -> Respon
 /// Sets one ActivScalar α (a hand edit) and answers with the new heatmap.
 pub async fn set_scalar(e: &Engine, site: Site, layer: usize, position: usize, value: f32) -> Response {
     let (Some(model), Some(l)) = (e.model(), e.learned()) else {
-        return Response::Error("nothing learned yet: train first".into());
+        return Response::Error(EngineError::Refused("nothing learned yet: train first".into()));
     };
     if l.iv.method != Method::ActivScalar {
-        return Response::Error(format!(
+        return Response::Error(EngineError::Refused(format!(
             "hand edits work on activ-scalar; this intervention is {}",
             l.iv.method.name()
-        ));
+        )));
     }
     if !value.is_finite() || value.abs() > 100.0 {
-        return Response::Error(format!("α must be a number between −100 and 100, not {value}"));
+        return Response::Error(EngineError::Refused(format!("α must be a number between −100 and 100, not {value}")));
     }
     if layer >= l.iv.n_layers || position >= l.iv.n_positions {
-        return Response::Error(format!("there is no layer {layer}, token {position} in this intervention"));
+        return Response::Error(EngineError::Refused(format!(
+            "there is no layer {layer}, token {position} in this intervention"
+        )));
     }
     let mut values = match to_vec(l.iv.params.clone()).await {
         Ok(v) => v,
-        Err(e) => return Response::Error(e.to_string()),
+        Err(e) => return Response::Error(EngineError::Failed(e.to_string())),
     };
     let mask = to_vec(l.iv.mask.clone()).await.unwrap_or_default();
     let i = (site.index() * l.iv.n_layers + layer) * l.iv.n_positions + position;
     if mask.get(i).copied().unwrap_or(0.0) == 0.0 && value != 0.0 {
-        return Response::Error(format!("{} is not among the trained sites: tick it and train again", site.name()));
+        return Response::Error(EngineError::Refused(format!(
+            "{} is not among the trained sites: tick it and train again",
+            site.name()
+        )));
     }
     values[i] = value;
     let iv = match l.iv.with_values(values.clone()) {
         Ok(iv) => iv,
-        Err(e) => return Response::Error(e),
+        Err(e) => return Response::Error(EngineError::Refused(e)),
     };
     let ids = l.examples.first().map(|e| e.ids.clone()).unwrap_or_default();
     let h = heat(&model, &iv, &ids).await.unwrap_or_default();
@@ -113,13 +118,17 @@ pub async fn set_scalar(e: &Engine, site: Site, layer: usize, position: usize, v
 /// The intervention at full precision, naming the model it was made on.
 pub async fn export(e: &Engine) -> Response {
     let (Some(info), Some(l)) = (e.model_info(), e.learned()) else {
-        return Response::Exported(Err("nothing learned yet: train first".into()));
+        return Response::Exported(Err(EngineError::Refused("nothing learned yet: train first".into())));
     };
     let saved = SavedIntervention::from_intervention(&l.iv, &l.request.hyper, l.request.task.name(), &l.examples).await;
-    Response::Exported(saved.map(|mut s| {
-        s.model = Some(info.id);
-        s
-    }))
+    Response::Exported(
+        saved
+            .map(|mut s| {
+                s.model = Some(info.id);
+                s
+            })
+            .map_err(EngineError::Failed),
+    )
 }
 
 /// The intervention in use from its host copy, naming the model (none when nothing is learned).
@@ -133,7 +142,8 @@ pub fn host_copy(e: &Engine) -> Option<SavedIntervention> {
 
 /// Uses an intervention from a link or a file, after checking it fits the loaded model.
 pub async fn apply(e: &Engine, saved: SavedIntervention) -> Response {
-    Response::Applied(apply_checked(e, saved).await)
+    // A link or file that does not fit this model is refused, with the reason.
+    Response::Applied(apply_checked(e, saved).await.map_err(EngineError::Refused))
 }
 
 async fn apply_checked(e: &Engine, mut saved: SavedIntervention) -> Result<AppliedState, String> {

@@ -142,10 +142,13 @@ async function gpt2Page(browser, webgpu, errors) {
   const backend = webgpu ? /model on WebGPU/ : /model on CPU/;
   await page.waitForFunction((src) => new RegExp(src).test(document.querySelector('#backend-status')?.textContent ?? ''), backend.source, { timeout: 60_000 });
   await page.locator('#prompt').fill('the ring is in the');
-  // Rows of this file's predictions (ids below its 288 tokens), not the previous model's.
+  // Rows of this file's predictions (ids below its 288 tokens), not the previous model's, for
+  // this prompt (its 9 tokens with this file's tokenizer), not the page's default prompt, whose
+  // predictions with this file may still be on show for a moment.
   await page.waitForFunction(() => {
     const rows = [...document.querySelectorAll('#predictions tr.prediction')];
-    return rows.length === 10 && rows.every((r) => Number(r.dataset.id) < 288);
+    const chips = document.querySelectorAll('#prompt-tokens .token-chip').length;
+    return chips === 9 && rows.length === 10 && rows.every((r) => Number(r.dataset.id) < 288);
   }, null, { timeout: 300_000 });
   return page;
 }

@@ -143,7 +143,9 @@ test('backend switch: CPU (chosen over a software adapter) → WebGPU, during a 
     await ready(page);
     await statusMatching(page, /^Backend: CPU — .*software renderer.* · model on CPU$/);
     await page.locator('#prompt').fill('The capital of France is');
-    await page.waitForFunction(() => document.querySelectorAll('#predictions tr.prediction').length === 10, null, { timeout: 60_000 });
+    // This prompt's predictions (its tokens are on show), not the default prompt's.
+    await page.waitForFunction(() => /France/.test(document.querySelectorAll('#prompt-tokens .token-chip')[3]?.textContent ?? '')
+      && document.querySelectorAll('#predictions tr.prediction').length === 10, null, { timeout: 60_000 });
     const cpuTop = await page.locator('#predictions tr.prediction').first().getAttribute('data-token');
     // The switch comes during a run: the run stops first, and the panel says what for.
     await page.locator('#answer-from').fill(' Paris');
