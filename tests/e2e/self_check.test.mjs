@@ -4,7 +4,7 @@
 // backend over it by default; `?backend=webgpu` (like the radio) overrides that.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, sharedBrowser, openPage, screenshot, TINY_MODEL } from './support.mjs';
+import { serve, sharedBrowser, openPage, screenshot } from './support.mjs';
 
 const X = ['1', '2', '3', '4'];
 let site;
@@ -45,9 +45,7 @@ test('with WebGPU asked for (?backend=webgpu): both backends compute dy/da = x a
   const browser = await sharedBrowser({ webgpu: true });
   const errors = [];
   try {
-    // The self-check does not depend on the model; the tiny one spares SwiftShader loading the
-    // default model's 30 layers while the test reads the check.
-    const page = await openPage(browser, `${site.url}?backend=webgpu&model=${TINY_MODEL}`, errors);
+    const page = await openPage(browser, `${site.url}?backend=webgpu`, errors);
     const cpu = await gradientCells(page, 'CPU');
     const gpu = await gradientCells(page, 'WebGPU');
     assert.equal(cpu.verdict, 'ok');
