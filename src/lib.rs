@@ -3,6 +3,7 @@
 //! Without the `engine` feature only the burn-free part is built (what the page needs).
 
 pub mod backend;
+pub mod interpret;
 pub mod model;
 pub mod page_state;
 pub mod permalink;

@@ -2,6 +2,7 @@
 
 mod bench;
 mod compare;
+mod interpret;
 mod permalink;
 mod predict;
 mod steer;
@@ -55,6 +56,11 @@ enum Command {
     BenchTrain(bench::BenchTrainArgs),
     /// Run burn's autodiff self-check (y = Σ a·x, dy/da) on the CPU backend.
     SelfCheck,
+    /// Which units carry a saved ActivScalar intervention: ranked units with leave-one-out,
+    /// the keep-top-k curve and k*, a random baseline; with --corrupt also patching and attribution.
+    Interpret(interpret::InterpretArgs),
+    /// Activation patching: the effect on Δ of each (site, layer, position) of a corrupted run.
+    Patch(interpret::PatchArgs),
     /// Turn a saved intervention into a link, or a link back into an intervention.
     #[command(subcommand)]
     Permalink(permalink::PermalinkCommand),
@@ -75,6 +81,8 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Sweep(args) => compare::sweep(args),
         Command::Compare(args) => compare::compare(args),
         Command::Permalink(c) => permalink::run(c),
+        Command::Interpret(args) => interpret::interpret(args),
+        Command::Patch(args) => interpret::patch(args),
         Command::SelfCheck => {
             let r = futures_lite::future::block_on(actscale::self_check::run(&cpu_device(), BackendKind::Cpu))?;
             println!("{}", serde_json::to_string(&r).map_err(|e| e.to_string())?);

@@ -117,18 +117,20 @@ impl Transformer {
     /// applied at every site.
     pub fn forward(&self, ids: &[Vec<u32>], hook: &dyn Hook, positions: Positions) -> Result<Tensor<3>, ModelError> {
         let (b, t) = self.check_batch(ids)?;
-        // Natively on the CPU with threads to spare, small products are split in two, one half
-        // on a polling second thread (`second_thread`): burn-flex runs them on one thread.
+        self.on_threads(|| self.forward_checked(ids, (b, t), hook, positions))
+    }
+
+    /// Runs `f`; natively on the CPU with threads to spare, small products in it are split in
+    /// two, one half on a polling second thread (`second_thread`): burn-flex runs them on one thread.
+    fn on_threads<R>(&self, f: impl FnOnce() -> R) -> R {
         #[cfg(not(target_arch = "wasm32"))]
         if self.device == Device::flex()
             && rayon::current_num_threads() >= 2
             && !super::kernels::second_thread::active()
         {
-            return super::kernels::second_thread::with_second_thread(|| {
-                self.forward_checked(ids, (b, t), hook, positions)
-            });
+            return super::kernels::second_thread::with_second_thread(f);
         }
-        self.forward_checked(ids, (b, t), hook, positions)
+        f()
     }
 
     fn forward_checked(
@@ -138,14 +140,38 @@ impl Transformer {
         hook: &dyn Hook,
         positions: Positions,
     ) -> Result<Tensor<3>, ModelError> {
-        let c = &self.config;
-        let d = c.d_model;
+        let d = self.config.d_model;
         let flat: Vec<i32> = ids.iter().flatten().map(|&i| i as i32).collect();
         let idx = Tensor::<1, Int>::from_data(TensorData::new(flat, [b * t]), &self.device);
         let mut x = self.embed.clone().select(0, idx).reshape([b, t, d]);
         if let Some(pos) = &self.positions {
             x = x + pos.clone().narrow(0, 0, t).reshape([1, t, d]);
         }
+        Ok(self.blocks_from(0, x, hook, positions))
+    }
+
+    /// Logits from the residual stream `x` [batch, positions, d] entering block `layer`: the rest
+    /// of the forward pass. Activation patching re-uses a clean run's residual this way instead
+    /// of recomputing the blocks before the patched one.
+    pub fn forward_from(
+        &self,
+        layer: usize,
+        x: Tensor<3>,
+        hook: &dyn Hook,
+        positions: Positions,
+    ) -> Result<Tensor<3>, ModelError> {
+        let [_, t, d] = x.dims();
+        if layer > self.config.n_layers || d != self.config.d_model || t == 0 || t > self.config.context_length {
+            return Err(ModelError::BadInput(format!(
+                "cannot run from layer {layer} on a residual of {t} positions and width {d}"
+            )));
+        }
+        Ok(self.on_threads(|| self.blocks_from(layer, x, hook, positions)))
+    }
+
+    fn blocks_from(&self, first: usize, mut x: Tensor<3>, hook: &dyn Hook, positions: Positions) -> Tensor<3> {
+        let c = &self.config;
+        let [b, t, d] = x.dims();
         let rope = match c.arch.positional() {
             Positional::Learned => None,
             p => Some(Rope::new(
@@ -160,7 +186,7 @@ impl Transformer {
         // burn's tril_mask is true OUTSIDE the lower triangle: exactly the future positions.
         let mask =
             Tensor::<2, Bool>::tril_mask([t, t], 0, &self.device).reshape([1, 1, t, t]).expand([b, c.n_heads, t, t]);
-        for (l, layer) in self.layers.iter().enumerate() {
+        for (l, layer) in self.layers.iter().enumerate().skip(first) {
             hook.resid(l, &x);
             let attn = self.attention(layer.attn_norm.forward(x.clone()), layer, rope.as_ref(), mask.clone());
             let attn = hook.site(Site::AttnOut, l, attn);
@@ -181,7 +207,7 @@ impl Transformer {
         };
         let x = self.final_norm.forward(x).reshape([b * tp, d]);
         let logits = self.lm_head.forward(x);
-        Ok(logits.reshape([b, tp, c.vocab_size]))
+        logits.reshape([b, tp, c.vocab_size])
     }
 
     fn attention(&self, h: Tensor<3>, layer: &Block, rope: Option<&Rope>, mask: Tensor<4, Bool>) -> Tensor<3> {

@@ -1,0 +1,236 @@
+//! `actscale interpret` (which units carry a saved ActivScalar intervention, and how that
+//! agrees with patching and attribution) and `actscale patch` (activation patching alone).
+
+use std::path::PathBuf;
+
+use clap::Args;
+use futures_lite::future::block_on;
+use serde_json::{Value, json};
+
+use actscale::interpret::agreement::agreement;
+use actscale::interpret::attribution::attribute;
+use actscale::interpret::keep_k::{InterpretJob, Interpretation};
+use actscale::interpret::patching::{PatchJob, PatchMap};
+use actscale::interpret::units::MapShape;
+use actscale::model::Model;
+use actscale::model::hook::Site;
+use actscale::steer::hyper::Method;
+use actscale::steer::saved::SavedIntervention;
+use actscale::tasks::pair::pair;
+
+/// α-sets measured per step of an interpretation.
+const SETS_PER_STEP: usize = 64;
+
+#[derive(Args)]
+pub struct InterpretArgs {
+    #[arg(long)]
+    model: PathBuf,
+    /// A saved ActivScalar intervention (`actscale train --out`).
+    #[arg(long)]
+    intervention: PathBuf,
+    /// A corrupted version of the first prompt (same number of tokens): adds activation
+    /// patching, attribution and their agreement with α.
+    #[arg(long)]
+    corrupt: Option<String>,
+    /// Seed of the random baseline's draws.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// With --out: write the intervention that keeps only the top K units.
+    #[arg(long, requires = "out")]
+    keep: Option<usize>,
+    #[arg(long, requires = "keep")]
+    out: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn interpret(a: InterpretArgs) -> Result<(), String> {
+    let (model, model_id) = super::load_model_with_id(&a.model)?;
+    let text = std::fs::read_to_string(&a.intervention)
+        .map_err(|e| format!("cannot read {}: {e}", a.intervention.display()))?;
+    let saved = SavedIntervention::from_json(&text)?;
+    if let Some(made_with) = &saved.model {
+        made_with.check(&model_id)?;
+    }
+    if saved.method != Method::ActivScalar {
+        return Err(format!("interpret reads ActivScalar interventions; this one is {}", saved.method.name()));
+    }
+    let c = &model.net.config;
+    saved.to_intervention(c.n_layers, c.d_model, model.net.device())?; // validates the shape
+    let shape = MapShape { n_layers: saved.n_layers, positions: saved.n_positions };
+    let first = saved.examples.first().ok_or("the intervention has no prompts")?;
+    let tokens: Vec<String> = first.ids.iter().map(|&i| model.tokenizer.token_text(i)).collect();
+    let mut job = InterpretJob::new(shape, saved.params.clone(), saved.examples.clone(), tokens.clone(), a.seed)?;
+    while !job.is_done() {
+        block_on(job.step(&model, SETS_PER_STEP))?;
+        let (done, all) = job.progress();
+        eprint!("\rinterpreting: {done}/{all} α-sets   ");
+    }
+    eprintln!();
+    let found = job.result();
+    if let (Some(k), Some(out)) = (a.keep, &a.out) {
+        let kept = SavedIntervention { params: found.keep_top(shape, k), ..saved.clone() };
+        kept.validate()?;
+        super::write_atomically(out, serde_json::to_string(&kept).map_err(|e| e.to_string())?.as_bytes())?;
+    }
+    let mut out = serde_json::to_value(&found).map_err(|e| e.to_string())?;
+    out["tokens"] = json!(tokens);
+    out["prompts"] = json!(saved.examples.len());
+    if let Some(corrupt) = &a.corrupt {
+        let side = side_by_side(&model, shape, &saved, corrupt, &found)?;
+        out.as_object_mut().expect("an object").extend(side);
+    }
+    if a.json {
+        println!("{out}");
+    } else {
+        print_interpretation(&found, &out);
+    }
+    Ok(())
+}
+
+/// Patching, attribution and the three pairwise agreements with α, on the first prompt.
+fn side_by_side(
+    model: &Model,
+    shape: MapShape,
+    saved: &SavedIntervention,
+    corrupt: &str,
+    found: &Interpretation,
+) -> Result<serde_json::Map<String, Value>, String> {
+    let first = &saved.examples[0];
+    let corrupt_ids = model.tokenizer.encode(corrupt).map_err(|e| e.to_string())?;
+    let job = run_patching(model, &first.ids, &corrupt_ids, first.from, first.to)?;
+    let map = job.result();
+    let (clean_run, corrupt_run) = job.runs();
+    let attribution = block_on(attribute(model, &first.ids, first.from, first.to, clean_run, Some(corrupt_run)))?;
+    let (gradient, atp) = (attribution.gradient, attribution.atp.unwrap_or_default());
+    let alpha = &saved.params;
+    let k = found.k_star;
+    let mut out = serde_json::Map::new();
+    out.insert("patching".into(), patch_json(&map, shape));
+    out.insert("attribution".into(), json!({ "gradient": site_rows(&gradient, shape), "atp": site_rows(&atp, shape) }));
+    out.insert(
+        "agreement".into(),
+        json!({
+            "alpha_patching": agreement(alpha, &map.effects, k),
+            "alpha_attribution": agreement(alpha, &gradient, k),
+            "patching_attribution": agreement(&map.effects, &gradient, k),
+            "patching_atp": agreement(&map.effects, &atp, k),
+        }),
+    );
+    Ok(out)
+}
+
+fn run_patching(model: &Model, clean: &[u32], corrupt: &[u32], from: u32, to: u32) -> Result<PatchJob, String> {
+    let mut job = block_on(PatchJob::new(model, clean, corrupt, from, to))?;
+    while !job.is_done() {
+        block_on(job.step(model))?;
+        let (done, all) = job.progress();
+        eprint!("\rpatching: layer {done}/{all}   ");
+    }
+    eprintln!();
+    Ok(job)
+}
+
+fn site_rows(values: &[f32], shape: MapShape) -> Value {
+    json!({ "attn_out": shape.rows(values, Site::AttnOut), "mlp_out": shape.rows(values, Site::MlpOut) })
+}
+
+fn patch_json(map: &PatchMap, shape: MapShape) -> Value {
+    json!({
+        "delta_clean": map.delta_clean,
+        "delta_corrupt": map.delta_corrupt,
+        "attn_out": shape.rows(&map.effects, Site::AttnOut),
+        "mlp_out": shape.rows(&map.effects, Site::MlpOut),
+    })
+}
+
+fn print_interpretation(found: &Interpretation, out: &Value) {
+    let k_star = found.k_star.map_or("none".into(), |k| k.to_string());
+    println!(
+        "{} non-zero units; k* = {k_star} (the fewest top units that flip every prompt both ways)",
+        found.units.len()
+    );
+    println!(
+        "{:>4} {:<8} {:>5} {:>4} {:<12} {:>8} {:>9} {:>9}",
+        "rank", "site", "layer", "pos", "token", "α", "LOO Δ+", "LOO Δ−"
+    );
+    for (i, u) in found.units.iter().take(20).enumerate() {
+        println!(
+            "{:>4} {:<8} {:>5} {:>4} {:<12} {:>8.3} {:>9.2} {:>9.2}",
+            i + 1,
+            u.unit.site.name(),
+            u.unit.layer,
+            u.unit.position,
+            format!("{:?}", u.token),
+            u.alpha,
+            u.loo_delta_pos,
+            u.loo_delta_neg
+        );
+    }
+    println!("{:>4} {:>6} {:>8} {:>8} {:>7} {:>7}", "k", "flip", "Δ+", "Δ−", "KL+", "KL−");
+    for p in &found.keep_k {
+        let m = &p.metrics;
+        println!(
+            "{:>4} {:>5.0}% {:>8.2} {:>8.2} {:>7.3} {:>7.3}",
+            p.k,
+            100.0 * m.flip_rate,
+            m.delta_pos,
+            m.delta_neg,
+            m.kl_pos,
+            m.kl_neg
+        );
+    }
+    if let Some(a) = out.get("agreement") {
+        println!("agreement (Spearman ρ of |values|, top-k* overlap): {a}");
+    }
+}
+
+#[derive(Args)]
+pub struct PatchArgs {
+    #[arg(long)]
+    model: PathBuf,
+    #[arg(long)]
+    prompt: String,
+    /// The corrupted prompt (same number of tokens).
+    #[arg(long)]
+    corrupt: String,
+    #[arg(long)]
+    from: String,
+    #[arg(long)]
+    to: String,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn patch(a: PatchArgs) -> Result<(), String> {
+    let model = super::load_model(&a.model)?;
+    let clean = pair(&model.tokenizer, &a.prompt, &a.from, &a.to)?;
+    let corrupt = pair(&model.tokenizer, &a.corrupt, &a.from, &a.to)?;
+    if clean.ids.len() != corrupt.ids.len() {
+        return Err(format!(
+            "the prompt has {} tokens and the corrupted prompt {}: patching needs the same number",
+            clean.ids.len(),
+            corrupt.ids.len()
+        ));
+    }
+    let map = run_patching(&model, &clean.ids, &corrupt.ids, clean.from, clean.to)?.result();
+    let shape = map.shape;
+    let tokens: Vec<String> = clean.ids.iter().map(|&i| model.tokenizer.token_text(i)).collect();
+    let mut out = patch_json(&map, shape);
+    out["tokens"] = json!(tokens);
+    if a.json {
+        println!("{out}");
+    } else {
+        println!(
+            "Δ clean {:+.3}, Δ corrupted {:+.3}; effect of patching each unit on Δ:",
+            map.delta_clean, map.delta_corrupt
+        );
+        for site in Site::ALL {
+            println!("{}: {}", site.name(), tokens.iter().map(|t| format!("{t:>9.9}")).collect::<String>());
+            for (l, row) in shape.rows(&map.effects, site).iter().enumerate() {
+                println!("{l:>8}: {}", row.iter().map(|e| format!("{e:>9.3}")).collect::<String>());
+            }
+        }
+    }
+    Ok(())
+}

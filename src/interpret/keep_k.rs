@@ -1,0 +1,215 @@
+//! Which units carry a learned ActivScalar intervention: each non-zero unit with its
+//! leave-one-out effect, the keep-top-k curve with its minimal k*, and a random baseline.
+//!
+//! Every measurement is an α-set run by `scale_sets::measure`; a job queues them all and runs a
+//! few per `step`, so that the worker can report progress and stop between steps.
+
+use serde::{Deserialize, Serialize};
+
+use super::scale_sets::{SetMetrics, measure};
+use super::units::{MapShape, Unit, keep_grid, keep_only, random_grid, ranked};
+use crate::compute_error::ComputeError;
+use crate::model::Model;
+use crate::steer::prompts::Example;
+use crate::tasks::split::Rng;
+
+/// Random draws per k of the baseline.
+pub const DRAWS: usize = 20;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RankedUnit {
+    #[serde(flatten)]
+    pub unit: Unit,
+    /// The first training prompt's token at this position.
+    pub token: String,
+    pub alpha: f32,
+    /// Mean Δ at β = +1 and β = −1 with only this unit's α set to 0.
+    pub loo_delta_pos: f32,
+    pub loo_delta_neg: f32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KeepPoint {
+    pub k: usize,
+    #[serde(flatten)]
+    pub metrics: SetMetrics,
+}
+
+/// The flip rate of k units drawn at random among the non-zero ones: mean and sample sd.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RandomPoint {
+    pub k: usize,
+    pub flip_mean: f32,
+    pub flip_sd: f32,
+    pub draws: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Interpretation {
+    /// Non-zero units, largest |α| first (ties by parameter index).
+    pub units: Vec<RankedUnit>,
+    pub keep_k: Vec<KeepPoint>,
+    /// The smallest k whose top-k flips every training prompt both ways.
+    pub k_star: Option<usize>,
+    pub random: Vec<RandomPoint>,
+}
+
+impl Interpretation {
+    /// The α values that keep only the top `k` units (in the units' order).
+    pub fn keep_top(&self, shape: MapShape, k: usize) -> Vec<f32> {
+        let mut out = vec![0.0; shape.len()];
+        for u in self.units.iter().take(k) {
+            out[shape.index(u.unit)] = u.alpha;
+        }
+        out
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Tag {
+    LeaveOut(usize),
+    Keep(usize),
+    Random(usize),
+}
+
+/// The measurements of one interpretation, run a few α-sets at a time.
+pub struct InterpretJob {
+    shape: MapShape,
+    values: Vec<f32>,
+    order: Vec<usize>,
+    examples: Vec<Example>,
+    tokens: Vec<String>,
+    queue: Vec<(Tag, Vec<f32>)>,
+    done: Vec<(Tag, SetMetrics)>,
+    next: usize,
+    /// Whether the curve's gap below k* (past `EVERY_K_UP_TO`) has been filled in.
+    filled: bool,
+}
+
+impl InterpretJob {
+    /// `values`: the ActivScalar α in the units' order; `tokens`: labels of the positions.
+    pub fn new(
+        shape: MapShape,
+        values: Vec<f32>,
+        examples: Vec<Example>,
+        tokens: Vec<String>,
+        seed: u64,
+    ) -> Result<Self, String> {
+        if values.len() != shape.len() {
+            return Err(format!("{} α values for a map of {} units", values.len(), shape.len()));
+        }
+        if examples.is_empty() {
+            return Err("no prompts to interpret the intervention on".into());
+        }
+        let order = ranked(&values);
+        let n = order.len();
+        let mut queue = Vec::new();
+        for (i, &u) in order.iter().enumerate() {
+            let mut set = values.clone();
+            set[u] = 0.0;
+            queue.push((Tag::LeaveOut(i), set));
+        }
+        for k in keep_grid(n) {
+            queue.push((Tag::Keep(k), keep_only(&values, &order[..k])));
+        }
+        for k in random_grid(n) {
+            for draw in 0..DRAWS {
+                let mut pool = order.clone();
+                Rng::new(seed ^ ((k as u64) << 20) ^ draw as u64).shuffle(&mut pool);
+                queue.push((Tag::Random(k), keep_only(&values, &pool[..k])));
+            }
+        }
+        Ok(InterpretJob { shape, values, order, examples, tokens, queue, done: vec![], next: 0, filled: false })
+    }
+
+    /// (α-sets measured, α-sets in all so far).
+    pub fn progress(&self) -> (usize, usize) {
+        (self.next, self.queue.len())
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.next == self.queue.len() && self.filled
+    }
+
+    /// Measures up to `sets` more α-sets.
+    pub async fn step(&mut self, model: &Model, sets: usize) -> Result<(), ComputeError> {
+        if self.next == self.queue.len() {
+            if !self.filled {
+                self.fill_gap_below_k_star();
+            }
+            return Ok(());
+        }
+        let end = (self.next + sets.max(1)).min(self.queue.len());
+        let batch: Vec<Vec<f32>> = self.queue[self.next..end].iter().map(|(_, s)| s.clone()).collect();
+        let metrics = measure(model, self.shape, &batch, &self.examples).await?;
+        self.done.extend(self.queue[self.next..end].iter().map(|(t, _)| *t).zip(metrics));
+        self.next = end;
+        Ok(())
+    }
+
+    /// Past `EVERY_K_UP_TO` the curve is on a grid; every k between k* and the grid point
+    /// before it is measured too, so that k* is the smallest k.
+    fn fill_gap_below_k_star(&mut self) {
+        self.filled = true;
+        let keep = self.keep_points();
+        let Some(i) = keep.iter().position(flips_all) else { return };
+        let below = if i == 0 { 0 } else { keep[i - 1].k };
+        for k in below + 1..keep[i].k {
+            self.queue.push((Tag::Keep(k), keep_only(&self.values, &self.order[..k])));
+        }
+    }
+
+    fn keep_points(&self) -> Vec<KeepPoint> {
+        let mut keep: Vec<KeepPoint> = self
+            .done
+            .iter()
+            .filter_map(|(t, m)| match t {
+                Tag::Keep(k) => Some(KeepPoint { k: *k, metrics: m.clone() }),
+                _ => None,
+            })
+            .collect();
+        keep.sort_by_key(|p| p.k);
+        keep
+    }
+
+    /// The result (call when `is_done`).
+    pub fn result(&self) -> Interpretation {
+        let units = self
+            .order
+            .iter()
+            .enumerate()
+            .map(|(i, &u)| {
+                let unit = self.shape.unit(u);
+                let loo = self.done.iter().find_map(|(t, m)| matches!(t, Tag::LeaveOut(j) if *j == i).then_some(m));
+                RankedUnit {
+                    unit,
+                    token: self.tokens.get(unit.position).cloned().unwrap_or_default(),
+                    alpha: self.values[u],
+                    loo_delta_pos: loo.map_or(f32::NAN, |m| m.delta_pos),
+                    loo_delta_neg: loo.map_or(f32::NAN, |m| m.delta_neg),
+                }
+            })
+            .collect();
+        let keep_k = self.keep_points();
+        let k_star = keep_k.iter().find(|p| flips_all(p)).map(|p| p.k);
+        let random = random_grid(self.order.len())
+            .into_iter()
+            .map(|k| {
+                let flips: Vec<f32> = self
+                    .done
+                    .iter()
+                    .filter_map(|(t, m)| matches!(t, Tag::Random(j) if *j == k).then_some(m.flip_rate))
+                    .collect();
+                let n = flips.len().max(1) as f32;
+                let mean = flips.iter().sum::<f32>() / n;
+                let var = flips.iter().map(|f| (f - mean).powi(2)).sum::<f32>() / (n - 1.0).max(1.0);
+                RandomPoint { k, flip_mean: mean, flip_sd: var.sqrt(), draws: flips.len() }
+            })
+            .collect();
+        Interpretation { units, keep_k, k_star, random }
+    }
+}
+
+fn flips_all(p: &KeepPoint) -> bool {
+    p.metrics.flip_rate >= 1.0
+}

@@ -1,0 +1,126 @@
+//! Units and their order: the layout every map of this module shares (the ActivScalar
+//! parameter layout: row r = site · n_layers + layer, then position), the ranking by |α|, and
+//! the grids of k the keep-top-k curve is measured at.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::site::Site;
+
+/// One (site, layer, position).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unit {
+    pub site: Site,
+    pub layer: usize,
+    pub position: usize,
+}
+
+/// The shape of a map: n_layers × positions for each site.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MapShape {
+    pub n_layers: usize,
+    pub positions: usize,
+}
+
+impl MapShape {
+    pub fn len(self) -> usize {
+        Site::ALL.len() * self.n_layers * self.positions
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn index(self, u: Unit) -> usize {
+        (u.site.index() * self.n_layers + u.layer) * self.positions + u.position
+    }
+
+    pub fn unit(self, index: usize) -> Unit {
+        let t = self.positions.max(1);
+        let (r, position) = (index / t, index % t);
+        Unit { site: Site::ALL[r / self.n_layers.max(1)], layer: r % self.n_layers.max(1), position }
+    }
+
+    /// The map's values of one site as rows (layers) of positions.
+    pub fn rows(self, values: &[f32], site: Site) -> Vec<Vec<f32>> {
+        (0..self.n_layers)
+            .map(|l| {
+                let start = (site.index() * self.n_layers + l) * self.positions;
+                values[start..start + self.positions].to_vec()
+            })
+            .collect()
+    }
+}
+
+/// Indices of the non-zero values, largest |value| first, ties broken by index.
+pub fn ranked(values: &[f32]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..values.len()).filter(|&i| values[i] != 0.0).collect();
+    order.sort_by(|&a, &b| values[b].abs().total_cmp(&values[a].abs()).then(a.cmp(&b)));
+    order
+}
+
+/// `values` with only the indices in `keep` left, every other value 0.
+pub fn keep_only(values: &[f32], keep: &[usize]) -> Vec<f32> {
+    let mut out = vec![0.0; values.len()];
+    for &i in keep {
+        out[i] = values[i];
+    }
+    out
+}
+
+/// Every k measured exactly up to this; past it a geometric grid.
+pub const EVERY_K_UP_TO: usize = 64;
+
+/// k = 1 … n: every k up to `EVERY_K_UP_TO`, then a grid growing by a quarter each step, and n.
+pub fn keep_grid(n: usize) -> Vec<usize> {
+    let mut ks: Vec<usize> = (1..=n.min(EVERY_K_UP_TO)).collect();
+    let mut k = EVERY_K_UP_TO;
+    while k < n {
+        k = (k + k / 4).min(n);
+        ks.push(k);
+    }
+    ks
+}
+
+/// The k the random baseline draws at: powers of two below n, and n (each draw costs as much
+/// as a point of the curve, and the band is smooth in k).
+pub fn random_grid(n: usize) -> Vec<usize> {
+    let mut ks: Vec<usize> = std::iter::successors(Some(1usize), |k| Some(k * 2)).take_while(|&k| k < n).collect();
+    if n > 0 {
+        ks.push(n);
+    }
+    ks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_and_unit_are_inverse_and_follow_the_activ_scalar_layout() {
+        let shape = MapShape { n_layers: 3, positions: 4 };
+        for i in 0..shape.len() {
+            assert_eq!(shape.index(shape.unit(i)), i);
+        }
+        // Row r = site·L + layer: mlp_out layer 1 is row 4, position 2 → 4·4 + 2.
+        assert_eq!(shape.unit(18), Unit { site: Site::MlpOut, layer: 1, position: 2 });
+        let v: Vec<f32> = (0..24).map(|i| i as f32).collect();
+        assert_eq!(shape.rows(&v, Site::MlpOut)[1], vec![16.0, 17.0, 18.0, 19.0]);
+    }
+
+    #[test]
+    fn ranked_orders_non_zero_units_by_magnitude_then_index() {
+        assert_eq!(ranked(&[0.0, -0.5, 0.2, 0.5, 0.0, -0.1]), vec![1, 3, 2, 5]);
+        assert_eq!(keep_only(&[0.0, -0.5, 0.2, 0.5], &[3, 1]), vec![0.0, -0.5, 0.0, 0.5]);
+    }
+
+    #[test]
+    fn grids_cover_every_small_k_and_end_at_n() {
+        assert_eq!(keep_grid(3), vec![1, 2, 3]);
+        let g = keep_grid(200);
+        assert_eq!(&g[..64], &(1..=64).collect::<Vec<_>>()[..]);
+        assert_eq!(&g[64..], &[80, 100, 125, 156, 195, 200]);
+        assert_eq!(random_grid(10), vec![1, 2, 4, 8, 10]);
+        assert_eq!(random_grid(8), vec![1, 2, 4, 8]);
+        assert!(random_grid(0).is_empty() && keep_grid(0).is_empty());
+    }
+}
