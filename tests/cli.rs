@@ -203,3 +203,91 @@ fn until_converged_stops_before_the_budget_and_says_why() {
     let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!((v["steps"].as_u64(), v["converged"].is_null()), (Some(60), true));
 }
+
+/// `interpret`'s k* and `eval` agree: the file that keeps only the top k* units flips every
+/// prompt both ways, the top-(k* − 1) file does not.
+#[test]
+fn interpret_k_star_is_the_fewest_units_that_eval_finds_flipping() {
+    let model = two_layer_file();
+    let dir = std::env::temp_dir().join(format!("actscale-cli-interpret-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = |name: &str| dir.join(name).display().to_string();
+    let (code, _, stderr) = actscale(&[
+        "train",
+        "--model",
+        &model,
+        "--task",
+        "pair",
+        "--prompt",
+        "The capital of Italy is",
+        "--from",
+        " Rome",
+        "--to",
+        " Paris",
+        "--lambda-m",
+        "0.002",
+        "--out",
+        &path("iv.json"),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) =
+        actscale(&["interpret", "--model", &model, "--intervention", &path("iv.json"), "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    for key in ["site", "layer", "position", "token", "alpha", "loo_delta_pos", "loo_delta_neg"] {
+        assert!(!v["units"][0][key].is_null(), "units[0].{key} missing in {v}");
+    }
+    for key in ["k", "flip_rate", "delta_pos", "delta_neg", "kl_pos", "kl_neg"] {
+        assert!(v["keep_k"][0][key].is_number(), "keep_k[0].{key} missing in {v}");
+    }
+    let k_star = v["k_star"].as_u64().expect("this intervention flips its prompt, so k* exists") as usize;
+    let flip_with = |k: usize| {
+        let file = path(&format!("top{k}.json"));
+        let keep = k.to_string();
+        let args =
+            ["interpret", "--model", &model, "--intervention", &path("iv.json"), "--keep", &keep, "--out", &file];
+        let (code, _, stderr) = actscale(&args);
+        assert_eq!(code, 0, "{stderr}");
+        let (code, stdout, stderr) = actscale(&["eval", "--model", &model, "--intervention", &file, "--json"]);
+        assert_eq!(code, 0, "{stderr}");
+        let e: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+        assert_eq!(e["train"]["nonzero"].as_u64(), Some(k as u64), "the file keeps exactly {k} units");
+        e["train"]["flip_rate"].as_f64().unwrap()
+    };
+    assert_eq!(flip_with(k_star), 1.0, "top k* = {k_star} flips every prompt");
+    assert!(flip_with(k_star - 1) < 1.0, "top k* − 1 does not");
+}
+
+#[test]
+fn patch_json_has_exactly_its_keys_and_one_effect_per_layer_and_position() {
+    let model = two_layer_file();
+    let args = ["patch", "--model", &model, "--prompt", "Rome is in", "--corrupt", "Paris is in"];
+    let (code, stdout, stderr) = actscale(&[&args[..], &["--from", " Italy", "--to", " France", "--json"]].concat());
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, ["attn_out", "delta_clean", "delta_corrupt", "mlp_out", "tokens"]);
+    assert_eq!(v["tokens"], serde_json::json!(["Rome", " is", " in"]));
+    for site in ["attn_out", "mlp_out"] {
+        let rows = v[site].as_array().unwrap();
+        assert_eq!(rows.len(), 2, "one row per layer");
+        assert!(rows.iter().all(|r| r.as_array().unwrap().len() == 3), "one effect per position");
+    }
+    // A corrupted prompt of another length is refused, naming both counts.
+    let (code, _, stderr) = actscale(&[
+        "patch",
+        "--model",
+        &model,
+        "--prompt",
+        "Rome is in",
+        "--corrupt",
+        "The city of Paris is in",
+        "--from",
+        " Italy",
+        "--to",
+        " France",
+    ]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("3 tokens") && stderr.contains("corrupted prompt 6"), "{stderr}");
+}

@@ -17,9 +17,12 @@ mod common;
 
 use std::sync::OnceLock;
 
+use actscale::interpret::attribution::grad_at_units;
+use actscale::interpret::capture::Activations;
 use actscale::model::Model;
 use actscale::model::gguf::Gguf;
 use actscale::model::hook::{Hook, Site};
+use actscale::model::transformer::Positions;
 use actscale::readback::to_vec_f64;
 use actscale::steer::hyper::{Method, Selection};
 use actscale::steer::intervention::Intervention;
@@ -245,4 +248,49 @@ fn rounding_noise_is_far_below_the_bound() {
     let norm = g.map(|g| dot(&g, &g).sqrt()).unwrap();
     eprintln!("loss {l0}, δ ≈ {noise:.3e}, 1.5·δ/(h·‖g‖) = {:.3e}", 1.5 * noise / (h * norm));
     assert!(1.5 * noise / (h * norm) < TOL / 100.0, "δ = {noise:e} leaves too little room under the bound");
+}
+
+/// Attribution's g(u) = ∂Δ/∂α_u at α = 0, computed as h_u·∂Δ/∂h_u from one backward pass
+/// (`interpret::attribution`), against the same central differences of Δ itself along g and
+/// along random directions of α. Δ has no hinge, so any point is smooth; α's scale is 1 here,
+/// and the step the same 1e-3 as above.
+#[test]
+fn attribution_gradient_matches_finite_differences_of_delta() {
+    let m = model();
+    let ex = pair(&m.tokenizer, "Rome is in", " Italy", " France").unwrap();
+    let acts = Activations::record(m, &ex.ids).unwrap();
+    let grad = grad_at_units(m, &ex.ids, ex.from, ex.to).unwrap();
+    let units = grad.dims()[0];
+    let g = block_on(to_vec_f64((acts.unit_rows() * grad).sum_dim(1).reshape([units]))).unwrap();
+    let c = &m.net.config;
+    let zero = Intervention::zeros(
+        Method::ActivScalar,
+        Selection::default(),
+        c.n_layers,
+        c.d_model,
+        ex.ids.len(),
+        m.net.device(),
+    );
+    assert_eq!(zero.params.dims()[0] * zero.params.dims()[1], units, "one g per α");
+    let delta_at = |x: Vec<f64>| {
+        let params = Tensor::<2>::from_data(TensorData::new(x, zero.params.dims()), m.net.device());
+        let iv = Intervention { params, ..zero.clone() };
+        let logits = m.net.forward(&[ex.ids.clone()], &iv.hook(&[1.0]), Positions::Last).unwrap();
+        let z = block_on(to_vec_f64(logits)).unwrap();
+        z[ex.to as usize] - z[ex.from as usize]
+    };
+    let norm = dot(&g, &g).sqrt();
+    assert!(norm > 1e-3, "‖g‖ = {norm}");
+    let mut rng = Rng(0xa77);
+    let mut dirs = vec![unit(g.clone())];
+    dirs.extend((0..4).map(|_| unit((0..units).map(|_| rng.normal()).collect())));
+    let h = 1e-3;
+    let mut worst = 0.0f64;
+    for u in &dirs {
+        let at = |t: f64| delta_at(u.iter().map(|x| t * x).collect());
+        let fd = (8.0 * (at(h) - at(-h)) - (at(2.0 * h) - at(-2.0 * h))) / (12.0 * h);
+        worst = worst.max((fd - dot(&g, u)).abs() / norm);
+    }
+    eprintln!("attribution g: worst |D(u) − g·u|/‖g‖ = {worst:.3e} (bound {TOL:.0e})");
+    assert!(worst <= TOL, "{worst:e}");
 }
