@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendKind;
+use crate::interpret::report::{InterpretReport, PatchReport};
 use crate::model::id::ModelId;
 use crate::model::site::Site;
 use crate::self_check::SelfCheckResult;
@@ -58,6 +59,22 @@ pub enum Request {
     Export,
     /// Use this intervention (from a link or a file) as if it had been learned here.
     Apply(SavedIntervention),
+    /// Which units carry the ActivScalar intervention in use (`interpret::keep_k`), on its
+    /// training prompts: `JobProgress`es, then `Interpreted` (or `JobStopped` after Stop).
+    Interpret,
+    /// Use only the top `k` units of the interpreted intervention (None: all of them again);
+    /// answered with `Kept`. The β slider, the steered predictions and links follow it.
+    KeepTop { k: Option<usize> },
+    /// Activation patching and attribution of `prompt` against `corrupt` (same number of
+    /// tokens): `JobProgress`es, then `Patched` (or `JobStopped`).
+    Patch { prompt: String, corrupt: String, from: String, to: String },
+}
+
+/// A long computation other than training, which reports progress and honours Stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Job {
+    Interpret,
+    Patch,
 }
 
 /// What to train on: the prompt with its two answers, or a task's train split.
@@ -273,6 +290,21 @@ pub enum Response {
     Applied(Result<AppliedState, EngineError>),
     /// A request failed; the text is for the user.
     Error(EngineError),
+    /// How far an `Interpret` or `Patch` has come (`done` of `total` pieces).
+    JobProgress {
+        job: Job,
+        done: usize,
+        total: usize,
+    },
+    /// Stop ended the job before its result.
+    JobStopped(Job),
+    Interpreted(Result<InterpretReport, EngineError>),
+    Patched(Result<PatchReport, EngineError>),
+    /// Only the top `k` units are in use now (None: all); the heatmap's new values.
+    Kept {
+        k: Option<usize>,
+        heat: Vec<f32>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

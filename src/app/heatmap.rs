@@ -23,10 +23,19 @@ const LEFT: f32 = 26.0;
 const TOP: f32 = 16.0;
 
 #[component]
-pub fn Heatmap(heat: ReadSignal<Option<Heat>>, on_cell: Callback<Cell>) -> impl IntoView {
+pub fn Heatmap(
+    heat: ReadSignal<Option<Heat>>,
+    on_cell: Callback<Cell>,
+    /// The element's id (a page can show more than one map).
+    #[prop(default = "heatmap")]
+    id: &'static str,
+    /// What the panel says before there are values.
+    #[prop(default = "The learned scalars appear here while training.")]
+    empty: &'static str,
+) -> impl IntoView {
     move || {
         let Some(h) = heat.get() else {
-            return view! { <p class="muted">"The learned scalars appear here while training."</p> }.into_any();
+            return view! { <p class="muted">{empty}</p> }.into_any();
         };
         let t = h.tokens.len().max(1);
         let scale = h.values.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-6);
@@ -83,7 +92,7 @@ pub fn Heatmap(heat: ReadSignal<Option<Heat>>, on_cell: Callback<Cell>) -> impl 
             })
             .collect_view();
         view! {
-            <div class="heatmaps" id="heatmap">
+            <div class="heatmaps" id=id>
                 {panels}
                 <p class="scale-note">
                     <span class="swatch" style=format!("background:{}", colour(-1.0))></span>{format!("−{scale:.3}")}

@@ -99,12 +99,14 @@ pub fn LineChart(
                 view! { <polyline points=path.join(" ") fill="none" stroke=s.color stroke-width="1.5" />{dots} }
             })
             .collect_view();
+        // A series without a name (a band's second edge) has no legend entry.
         let legend = series
             .iter()
+            .filter(|s| !s.name.is_empty())
             .enumerate()
             .map(|(i, s)| {
                 view! {
-                    <g transform=format!("translate({}, {})", L + 8.0 + 110.0 * i as f32, T + 4.0)>
+                    <g transform=format!("translate({}, {})", L + 8.0 + 100.0 * i as f32, T + 4.0)>
                         <rect width="10" height="3" y="-3" fill=s.color />
                         <text x="14" class="legend">{s.name}</text>
                     </g>

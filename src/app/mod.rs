@@ -9,6 +9,7 @@ mod engine_link;
 mod engine_start;
 mod file_picker;
 mod heatmap;
+mod interpret_panel;
 mod line_chart;
 mod model_loader;
 mod model_status;
@@ -32,6 +33,7 @@ use cell_editor::CellEditor;
 use continuation::ContinuationPanel;
 use engine_fault::EngineFault;
 use heatmap::Heatmap;
+use interpret_panel::InterpretPanel;
 use line_chart::{LineChart, Series};
 use model_loader::ModelLoader;
 use model_status::ModelStatus;
@@ -179,6 +181,9 @@ pub fn App() -> impl IntoView {
                     })}
                 </section>
                 <Sweep page=page request=request />
+            </div>
+            <div class="column">
+                <InterpretPanel page=page />
             </div>
         </main>
         <section class="panel self-check-wrap"><SelfCheckPanel engine=page.engine.state.read_only() /></section>

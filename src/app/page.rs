@@ -6,6 +6,7 @@ use actscale::protocol::{Request, SelfCheckReport};
 
 use super::engine_link::EngineLink;
 use super::state::engine::{Engine, EngineState, ModelState};
+use super::state::interpret::Interp;
 use super::state::run::{Run, TrainState};
 use super::state::view::View;
 
@@ -19,12 +20,19 @@ pub struct Page {
     pub engine: Engine,
     pub run: Run,
     pub view: View,
+    pub interp: Interp,
     link_cell: StoredValue<Option<EngineLink>, LocalStorage>,
 }
 
 impl Page {
     pub fn new() -> Self {
-        Page { engine: Engine::new(), run: Run::new(), view: View::new(), link_cell: StoredValue::new_local(None) }
+        Page {
+            engine: Engine::new(),
+            run: Run::new(),
+            view: View::new(),
+            interp: Interp::new(),
+            link_cell: StoredValue::new_local(None),
+        }
     }
 
     pub fn connect(&self, link: EngineLink) {
@@ -39,9 +47,11 @@ impl Page {
         });
     }
 
-    /// Whether a training run or a sweep is in progress.
+    /// Whether a training run, a sweep, an interpretation or a patching run is in progress.
     pub fn run_in_progress(&self) -> bool {
-        self.run.sweeping.get_untracked() || matches!(self.run.train_state.get_untracked(), TrainState::Running { .. })
+        self.run.sweeping.get_untracked()
+            || matches!(self.run.train_state.get_untracked(), TrainState::Running { .. })
+            || self.interp.running()
     }
 
     /// Before a load, a backend switch or an applied intervention: stops the run in progress

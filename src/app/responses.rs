@@ -4,12 +4,13 @@ use leptos::prelude::*;
 
 use actscale::backend::BackendKind;
 use actscale::page_state::recovery::Applied;
-use actscale::protocol::{AppliedState, Request, Response};
+use actscale::protocol::{AppliedState, Job, Request, Response};
 use actscale::steer::hyper::Method;
 
 use super::page::Page;
 use super::share;
 use super::state::engine::{EngineNotice, EngineState, ModelState};
+use super::state::interpret::JobState;
 use super::state::run::TrainState;
 use super::state::view::{Continuation, ExportFor, Heat};
 
@@ -66,6 +67,7 @@ pub fn handle(page: Page, response: Response) {
                 page.view.prompt.set(prompt.clone());
             }
             page.run.steer_prompt.set_value(prompt);
+            page.interp.forget_interpretation();
             page.run.history.set(vec![]);
             page.run.task_metrics.set(None);
             page.view.cell.set(None);
@@ -133,6 +135,7 @@ pub fn handle(page: Page, response: Response) {
             }
         }
         Response::Edited { heat } => {
+            page.interp.forget_interpretation();
             page.view.heat.update(|h| {
                 if let Some(h) = h {
                     h.values = heat
@@ -159,6 +162,7 @@ pub fn handle(page: Page, response: Response) {
                 (Applied::Opened, Ok(state)) => {
                     restore(page, state);
                     page.keep_copy();
+                    open_view(page);
                 }
                 (_, Err(why)) => {
                     page.view.share_message.set(Some((false, format!("The shared intervention cannot be used: {why}"))))
@@ -166,6 +170,36 @@ pub fn handle(page: Page, response: Response) {
             }
         }
         Response::Error(message) => page.view.error.set(Some(message.to_string())),
+        Response::JobProgress { job, done, total } => page.interp.job.set(JobState::Running { job, done, total }),
+        Response::JobStopped(job) => page.interp.job.set(JobState::Stopped(job)),
+        Response::Interpreted(Ok(report)) => {
+            page.interp.job.set(JobState::Idle);
+            page.interp.report.set(Some(report));
+            // A link's k goes back into use once its units are known.
+            if let Some(k) = page.interp.pending_keep.try_update_value(|k| k.take()).flatten() {
+                page.send(Request::KeepTop { k: Some(k) });
+            }
+            if page.interp.pending_patch.try_update_value(std::mem::take).unwrap_or(false) {
+                patch(page);
+            }
+        }
+        Response::Patched(Ok(report)) => {
+            page.interp.job.set(JobState::Idle);
+            page.interp.patch.set(Some(report));
+        }
+        Response::Interpreted(Err(why)) | Response::Patched(Err(why)) => {
+            page.interp.job.set(JobState::Failed(why.to_string()))
+        }
+        Response::Kept { k, heat } => {
+            page.interp.keep.set(k);
+            page.view.heat.update(|h| {
+                if let Some(h) = h {
+                    h.values = heat
+                }
+            });
+            page.request_steer();
+            page.keep_copy();
+        }
     }
 }
 
@@ -201,6 +235,7 @@ fn restore(page: Page, s: AppliedState) {
     st.hyper.set(s.saved.hyper.clone());
     page.view.prompt.set(s.prompt.clone());
     page.run.steer_prompt.set_value(s.prompt);
+    page.interp.forget_interpretation();
     page.view.beta.set(s.saved.beta);
     page.run.history.set(vec![]);
     page.run.task_metrics.set(None);
@@ -218,4 +253,35 @@ fn restore(page: Page, s: AppliedState) {
         .set(Some((true, format!("{stopped}Restored the shared intervention: the steered predictions use it."))));
     page.view.steered.set(None);
     page.request_steer();
+}
+
+/// Puts a link's interpret view back: the map, the corrupted prompt, and the measurements it
+/// showed (run again here: the units first, then the top k, then patching).
+fn open_view(page: Page) {
+    let Some(view) = page.interp.pending_view.try_update_value(|v| v.take()).flatten() else { return };
+    let it = page.interp;
+    it.map.set(view.map);
+    if let Some(c) = view.corrupt {
+        it.corrupt.set(c);
+        it.pending_patch.set_value(true);
+    }
+    if view.interpreted {
+        it.pending_keep.set_value(view.keep);
+        it.job.set(JobState::Running { job: Job::Interpret, done: 0, total: 0 });
+        page.send(Request::Interpret);
+    } else if it.pending_patch.try_update_value(std::mem::take).unwrap_or(false) {
+        patch(page);
+    }
+}
+
+/// Activation patching of the prompt against the panel's corrupted prompt.
+pub fn patch(page: Page) {
+    let s = page.run.settings;
+    page.interp.job.set(JobState::Running { job: Job::Patch, done: 0, total: 0 });
+    page.send(Request::Patch {
+        prompt: page.view.prompt.get_untracked(),
+        corrupt: page.interp.corrupt.get_untracked(),
+        from: s.from.get_untracked(),
+        to: s.to.get_untracked(),
+    });
 }

@@ -6,6 +6,7 @@ use leptos::task::spawn_local;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
+use actscale::page_state::interpret_view;
 use actscale::permalink::{self, PermalinkError};
 use actscale::protocol::Request;
 use actscale::steer::hyper::Method;
@@ -42,9 +43,17 @@ pub fn open_fragment(page: Page, fragment: String) {
 /// Decodes the waiting fragment (if any) and asks the worker to apply it.
 pub fn apply_pending(page: Page) {
     let Some(fragment) = page.view.pending_fragment.try_update_value(|f| f.take()).flatten() else { return };
-    match permalink::decode(&fragment) {
+    let (payload, view) = interpret_view::split(&fragment);
+    match permalink::decode(payload) {
         Ok(saved) => {
-            page.view.share_message.set(Some((true, "Opening the shared intervention…".into())));
+            let note = match view {
+                Ok(view) => {
+                    page.interp.pending_view.set_value(view);
+                    String::new()
+                }
+                Err(why) => format!(" (its interpret view is left out: {why})"),
+            };
+            page.view.share_message.set(Some((true, format!("Opening the shared intervention…{note}"))));
             page.stop_run_for("open the shared intervention");
             page.send(Request::Apply(saved));
         }
@@ -61,6 +70,7 @@ pub fn make_link(page: Page, mut saved: SavedIntervention) {
     saved.beta = page.view.beta.get_untracked();
     match permalink::link(&base_url(), &saved) {
         Ok(link) => {
+            let link = link + &page.interp.view().to_fragment_tail();
             if let Some(w) = web_sys::window() {
                 if let Ok(h) = w.history() {
                     let _ = h.push_state_with_url(&JsValue::NULL, "", Some(&link));

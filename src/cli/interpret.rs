@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 
 use actscale::interpret::agreement::agreement;
 use actscale::interpret::attribution::attribute;
-use actscale::interpret::keep_k::{InterpretJob, Interpretation};
+use actscale::interpret::keep_k::InterpretJob;
 use actscale::interpret::patching::{PatchJob, PatchMap};
+use actscale::interpret::report::Interpretation;
 use actscale::interpret::units::MapShape;
 use actscale::model::Model;
 use actscale::model::hook::Site;

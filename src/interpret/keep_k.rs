@@ -4,10 +4,9 @@
 //! Every measurement is an α-set run by `scale_sets::measure`; a job queues them all and runs a
 //! few per `step`, so that the worker can report progress and stop between steps.
 
-use serde::{Deserialize, Serialize};
-
-use super::scale_sets::{SetMetrics, measure};
-use super::units::{MapShape, Unit, keep_grid, keep_only, random_grid, ranked};
+use super::report::{Interpretation, KeepPoint, RandomPoint, RankedUnit, SetMetrics};
+use super::scale_sets::measure;
+use super::units::{MapShape, keep_grid, keep_only, random_grid, ranked};
 use crate::compute_error::ComputeError;
 use crate::model::Model;
 use crate::steer::prompts::Example;
@@ -15,55 +14,6 @@ use crate::tasks::split::Rng;
 
 /// Random draws per k of the baseline.
 pub const DRAWS: usize = 20;
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RankedUnit {
-    #[serde(flatten)]
-    pub unit: Unit,
-    /// The first training prompt's token at this position.
-    pub token: String,
-    pub alpha: f32,
-    /// Mean Δ at β = +1 and β = −1 with only this unit's α set to 0.
-    pub loo_delta_pos: f32,
-    pub loo_delta_neg: f32,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct KeepPoint {
-    pub k: usize,
-    #[serde(flatten)]
-    pub metrics: SetMetrics,
-}
-
-/// The flip rate of k units drawn at random among the non-zero ones: mean and sample sd.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RandomPoint {
-    pub k: usize,
-    pub flip_mean: f32,
-    pub flip_sd: f32,
-    pub draws: usize,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Interpretation {
-    /// Non-zero units, largest |α| first (ties by parameter index).
-    pub units: Vec<RankedUnit>,
-    pub keep_k: Vec<KeepPoint>,
-    /// The smallest k whose top-k flips every training prompt both ways.
-    pub k_star: Option<usize>,
-    pub random: Vec<RandomPoint>,
-}
-
-impl Interpretation {
-    /// The α values that keep only the top `k` units (in the units' order).
-    pub fn keep_top(&self, shape: MapShape, k: usize) -> Vec<f32> {
-        let mut out = vec![0.0; shape.len()];
-        for u in self.units.iter().take(k) {
-            out[shape.index(u.unit)] = u.alpha;
-        }
-        out
-    }
-}
 
 #[derive(Clone, Copy)]
 enum Tag {

@@ -5,6 +5,7 @@
 //! objective. `units` and `agreement` are burn-free so the page can use them.
 
 pub mod agreement;
+pub mod report;
 pub mod units;
 
 #[cfg(feature = "engine")]

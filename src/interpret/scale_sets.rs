@@ -3,8 +3,8 @@
 //! random baseline are each a list of α-sets; this measures them in batches of rows.
 
 use burn::tensor::{Tensor, TensorData};
-use serde::{Deserialize, Serialize};
 
+use super::report::SetMetrics;
 use super::units::MapShape;
 use crate::compute_error::ComputeError;
 use crate::model::Model;
@@ -30,17 +30,6 @@ impl Hook for RowScales {
         let r = site.index() * self.n_layers + layer;
         h * self.alpha.clone().narrow(1, r, 1).reshape([rows, t, 1]).add_scalar(1.0)
     }
-}
-
-/// What one α-set does on the prompts (at β = +1 the set, at β = −1 its negation).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct SetMetrics {
-    /// Share of prompts with Δ > 0 at β = +1 and Δ < 0 at β = −1.
-    pub flip_rate: f32,
-    pub delta_pos: f32,
-    pub delta_neg: f32,
-    pub kl_pos: f32,
-    pub kl_neg: f32,
 }
 
 /// The metrics of each α-set (each `shape.len()` values in the units' order) on `examples`,

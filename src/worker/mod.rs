@@ -17,6 +17,8 @@ mod engine;
 #[cfg(feature = "engine")]
 mod fetch;
 #[cfg(feature = "engine")]
+mod interpret;
+#[cfg(feature = "engine")]
 mod learned;
 #[cfg(feature = "engine")]
 mod state;
@@ -106,6 +108,15 @@ impl Worker for EngineWorker {
             Request::Apply(saved) => scope.send_future(async move {
                 training::stop_and_wait(&e).await;
                 Done(id, learned::apply(&e, saved).await)
+            }),
+            Request::Interpret => scope.send_future(async move {
+                let send = move |r| scope2.respond(id, r);
+                Done(id, interpret::interpret(&e, send).await)
+            }),
+            Request::KeepTop { k } => scope.send_future(async move { Done(id, interpret::keep_top(&e, k).await) }),
+            Request::Patch { prompt, corrupt, from, to } => scope.send_future(async move {
+                let send = move |r| scope2.respond(id, r);
+                Done(id, interpret::patch(&e, prompt, corrupt, from, to, send).await)
             }),
         }
     }

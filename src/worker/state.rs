@@ -34,6 +34,8 @@ pub struct Engine {
     loaded: RefCell<Option<Rc<Loaded>>>,
     /// The intervention in use (learned here, edited by hand, or restored from a link or file).
     learned: RefCell<Option<Rc<Learned>>>,
+    /// While only the top k units are in use (`interpret::keep_top`): all of the parameters.
+    whole: RefCell<Option<Rc<Vec<f32>>>>,
     /// A run or sweep is in progress (`training::Running`).
     pub training: Cell<bool>,
     /// Stop was asked for; the run ends before its next step.
@@ -69,7 +71,20 @@ impl Engine {
         self.learned.borrow().clone()
     }
 
+    /// A new intervention is in use (trained, edited, applied): no top-k cut of an older one.
     pub fn set_learned(&self, learned: Learned) {
         *self.learned.borrow_mut() = Some(Rc::new(learned));
+        *self.whole.borrow_mut() = None;
+    }
+
+    /// The whole intervention's parameters when only its top k are in use.
+    pub fn whole(&self) -> Option<Rc<Vec<f32>>> {
+        self.whole.borrow().clone()
+    }
+
+    /// `kept` (a top-k cut of `whole`) is in use; `whole` is what Interpret and "all" go back to.
+    pub fn set_kept(&self, kept: Learned, whole: Rc<Vec<f32>>) {
+        self.set_learned(kept);
+        *self.whole.borrow_mut() = Some(whole);
     }
 }

@@ -37,12 +37,12 @@ pub async fn stop_and_wait(e: &Engine) {
     }
 }
 
-fn stop_requested(e: &Engine) -> bool {
+pub(super) fn stop_requested(e: &Engine) -> bool {
     e.stop.get()
 }
 
 /// Lets queued messages (Stop, Steer) run before the next step.
-async fn yield_to_event_loop() {
+pub(super) async fn yield_to_event_loop() {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
         let _ = scope.set_timeout_with_callback(&resolve);
@@ -63,12 +63,12 @@ fn split_metrics(m: &Metrics) -> SplitMetrics {
 }
 
 /// Marks training as running until dropped (also when a step fails).
-struct Running<'a>(&'a Engine);
+pub(super) struct Running<'a>(&'a Engine);
 
 impl Running<'_> {
-    fn start(e: &Engine) -> Result<Running<'_>, String> {
+    pub(super) fn start(e: &Engine) -> Result<Running<'_>, String> {
         if e.training.get() {
-            return Err("training is already running: press Stop first".into());
+            return Err("a run is already going: press Stop first".into());
         }
         e.stop.set(false);
         e.training.set(true);
@@ -161,15 +161,20 @@ async fn train_steps(
 /// moves to the CPU (the page hears `BackendLost`, then the model and the intervention learned so
 /// far on the CPU).
 async fn failed(e: &Engine, error: ComputeError, send: &impl Fn(Response)) -> Response {
+    Response::TrainFailed(failure(e, error, send).await)
+}
+
+/// A computation's failure as the page hears it (after the move to the CPU when WebGPU failed).
+pub(super) async fn failure(e: &Engine, error: ComputeError, send: &impl Fn(Response)) -> EngineError {
     match error {
         ComputeError::Device(why) if device_lost::on_webgpu(e) => {
             device_lost::fall_back_to_cpu(e, &why, send).await;
-            Response::TrainFailed(EngineError::BackendLost(format!(
+            EngineError::BackendLost(format!(
                 "WebGPU failed during this run ({}); the run stopped and the engine now runs on the CPU",
                 device_lost::first_line(&why)
-            )))
+            ))
         }
-        other => Response::TrainFailed(EngineError::Failed(other.to_string())),
+        other => EngineError::Failed(other.to_string()),
     }
 }
 

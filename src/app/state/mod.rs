@@ -5,5 +5,6 @@
 //! engine's recovery, the model's sources) live in the library's `page_state`, tested natively.
 
 pub mod engine;
+pub mod interpret;
 pub mod run;
 pub mod view;

@@ -1,0 +1,221 @@
+//! The interpret panel: which units carry the intervention (the keep-top-k curve against a
+//! random baseline, k*, the ranked units, "keep only the top k"), and activation patching and
+//! attribution on a corrupted prompt, shown beside the α heatmap with their agreement.
+
+use leptos::prelude::*;
+
+use actscale::interpret::agreement::{Agreement, agreement};
+use actscale::interpret::report::{InterpretReport, PatchReport};
+use actscale::protocol::{Job, Request, TaskChoice};
+use actscale::steer::hyper::Method;
+
+use super::heatmap::Heatmap;
+use super::line_chart::{LineChart, Series};
+use super::page::Page;
+use super::state::interpret::{JobState, MapChoice};
+use super::state::run::TrainState;
+use super::state::view::Heat;
+
+fn job_text(state: &JobState) -> Option<(bool, String)> {
+    match state {
+        JobState::Idle => None,
+        JobState::Running { job: Job::Interpret, done, total } => {
+            Some((false, format!("Measuring the units: {done} of {total} α-sets…")))
+        }
+        JobState::Running { job: Job::Patch, done, total } => {
+            Some((false, format!("Patching: layer {done} of {total}…")))
+        }
+        JobState::Stopped(Job::Interpret) => Some((false, "Stopped before the units were all measured.".into())),
+        JobState::Stopped(Job::Patch) => Some((false, "Stopped before every layer was patched.".into())),
+        JobState::Failed(why) => Some((true, why.clone())),
+    }
+}
+
+/// The keep-top-k flip rate, the random baseline's mean ± sd, and k*.
+fn keep_series(r: &InterpretReport) -> Vec<Series> {
+    let i = &r.interpretation;
+    let mean: Vec<(f32, f32)> = i.random.iter().map(|p| (p.k as f32, p.flip_mean)).collect();
+    let edge = |s: f32| i.random.iter().map(|p| (p.k as f32, (p.flip_mean + s * p.flip_sd).clamp(0.0, 1.0))).collect();
+    let mut out = vec![
+        Series {
+            name: "top k",
+            color: "#c0392b",
+            points: i.keep_k.iter().map(|p| (p.k as f32, p.metrics.flip_rate)).collect(),
+        },
+        Series { name: "random k ± sd", color: "#7f8c8d", points: mean },
+        Series { name: "", color: "#bdc3c7", points: edge(1.0) },
+        Series { name: "", color: "#bdc3c7", points: edge(-1.0) },
+    ];
+    if let Some(k) = i.k_star {
+        out.push(Series { name: "k*", color: "#27ae60", points: vec![(k as f32, 0.0), (k as f32, 1.0)] });
+    }
+    out
+}
+
+fn fmt_agreement(a: &Agreement) -> (String, String) {
+    (
+        a.spearman.map_or("—".into(), |r| format!("{r:.2}")),
+        a.top_k_overlap.map_or("—".into(), |o| format!("{:.0}%", 100.0 * o)),
+    )
+}
+
+/// Spearman ρ and top-k* overlap between each pair of maps (α only when it is of this prompt).
+fn agreements(patch: &PatchReport, report: Option<&InterpretReport>) -> Vec<(&'static str, Agreement)> {
+    let k = report.and_then(|r| r.interpretation.k_star);
+    let mut rows = vec![];
+    if let Some(r) = report.filter(|r| r.shape == patch.shape) {
+        rows.push(("α · patching", agreement(&r.alpha, &patch.effects, k)));
+        rows.push(("α · attribution", agreement(&r.alpha, &patch.gradient, k)));
+        rows.push(("α · AtP", agreement(&r.alpha, &patch.atp, k)));
+    }
+    rows.push(("patching · attribution", agreement(&patch.effects, &patch.gradient, k)));
+    rows.push(("patching · AtP", agreement(&patch.effects, &patch.atp, k)));
+    rows
+}
+
+#[component]
+pub fn InterpretPanel(page: Page) -> impl IntoView {
+    let it = page.interp;
+    let s = page.run.settings;
+    let busy = move || {
+        page.run.sweeping.get()
+            || matches!(page.run.train_state.get(), TrainState::Running { .. })
+            || matches!(it.job.get(), JobState::Running { .. })
+    };
+    let activ = move || s.method.get() == Method::ActivScalar && page.run.has_intervention.get();
+    let on_interpret = move |_| {
+        if !busy() {
+            it.job.set(JobState::Running { job: Job::Interpret, done: 0, total: 0 });
+            page.send(Request::Interpret);
+        }
+    };
+    let on_patch = move |_| {
+        if !busy() {
+            super::responses::patch(page);
+        }
+    };
+    let keep_input = RwSignal::new(String::new());
+    // A new interpretation proposes its k*.
+    Effect::new(move |_| {
+        if let Some(k) = it.report.with(|r| r.as_ref().and_then(|r| r.interpretation.k_star)) {
+            keep_input.set(k.to_string());
+        }
+    });
+    let on_keep = move |_| {
+        if let Ok(k) = keep_input.get_untracked().trim().parse::<usize>() {
+            page.send(Request::KeepTop { k: Some(k) });
+        } else {
+            it.job.set(JobState::Failed("type how many units to keep (a whole number)".into()));
+        }
+    };
+    let map_heat = RwSignal::new(None::<Heat>);
+    Effect::new(move |_| {
+        let choice = it.map.get();
+        map_heat.set(it.patch.with(|p| {
+            p.as_ref().map(|p| Heat {
+                tokens: p.tokens.clone(),
+                n_layers: p.shape.n_layers,
+                values: choice.values(p).to_vec(),
+                what: choice.label(),
+            })
+        }));
+    });
+    let keep_chart = Signal::derive(move || it.report.with(|r| r.as_ref().map(keep_series).unwrap_or_default()));
+
+    let summary = move || {
+        it.report.with(|r| {
+            r.as_ref().map(|r| {
+                let n = r.interpretation.units.len();
+                let text = match r.interpretation.k_star {
+                    Some(k) => format!("k* = {k}: the top {k} of {n} non-zero units flip every prompt both ways."),
+                    None => format!("No top-k of the {n} non-zero units flips every prompt both ways."),
+                };
+                let in_use = match it.keep.get() {
+                    Some(k) => format!("In use: the top {k} units."),
+                    None => format!("In use: all {n} units."),
+                };
+                view! {
+                    <p id="k-star" data-k-star=r.interpretation.k_star.map_or(-1, |k| k as i64)>{text}</p>
+                    <LineChart id="chart-keep-k" title="Flip rate of the top k units (random k: mean ± sd of 20 draws)"
+                        x_label="k, units kept (largest |α| first)" y_label="share flipped" series=keep_chart />
+                    <div class="keep-row">
+                        <label for="keep-k">"Keep only the top"</label>
+                        <input id="keep-k" type="number" min="1" max=n
+                            prop:value=move || keep_input.get()
+                            on:input=move |ev| keep_input.set(event_target_value(&ev)) />
+                        <button id="keep-apply" on:click=on_keep disabled=busy>"Apply"</button>
+                        <button id="keep-all" on:click=move |_| page.send(Request::KeepTop { k: None })
+                            disabled=move || busy() || it.keep.get().is_none()>"All units"</button>
+                        <span id="keep-in-use" class="muted" data-keep=it.keep.get().map_or(0, |k| k)>{in_use}</span>
+                    </div>
+                    <table class="units" id="units">
+                        <thead><tr><th>"#"</th><th>"site"</th><th>"layer"</th><th>"token"</th><th>"α"</th>
+                            <th title="mean Δ at β = +1 with this unit's α set to 0">"LOO Δ+"</th>
+                            <th title="mean Δ at β = −1 with this unit's α set to 0">"LOO Δ−"</th></tr></thead>
+                        <tbody>
+                            {r.interpretation.units.iter().take(10).enumerate().map(|(i, u)| view! {
+                                <tr><td>{i + 1}</td><td>{u.unit.site.name()}</td><td>{u.unit.layer}</td>
+                                    <td>{format!("{:?}", u.token)}</td><td>{format!("{:+.3}", u.alpha)}</td>
+                                    <td>{format!("{:+.2}", u.loo_delta_pos)}</td><td>{format!("{:+.2}", u.loo_delta_neg)}</td></tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }
+            })
+        })
+    };
+    let patch_view = move || {
+        it.patch.with(|p| {
+            p.as_ref().map(|p| {
+                let rows = it.report.with(|r| agreements(p, r.as_ref()));
+                view! {
+                    <p class="muted" id="patch-deltas">
+                        {format!("Δ clean {:+.2}, Δ corrupted {:+.2} (Δ = z[to] − z[from] at the last token)", p.delta_clean, p.delta_corrupt)}
+                    </p>
+                    <table class="agreement" id="agreement">
+                        <thead><tr><th>"maps"</th><th>"Spearman ρ (|values|)"</th><th>"top-k* overlap"</th></tr></thead>
+                        <tbody>
+                            {rows.into_iter().map(|(name, a)| {
+                                let (rho, overlap) = fmt_agreement(&a);
+                                view! { <tr><td>{name}</td><td>{rho}</td><td>{overlap}</td></tr> }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }
+            })
+        })
+    };
+
+    view! {
+        <section class="panel interpret" id="interpret" aria-label="Interpret">
+            <h2>"What carries it"</h2>
+            <p class="muted">"Rank the learned units, find the fewest that still flip the prompt (k*), and compare with activation patching and attribution on a corrupted prompt."</p>
+            <div class="interpret-actions">
+                <button id="interpret-run" on:click=on_interpret disabled=move || busy() || !activ()
+                    title="activ-scalar interventions, after training or from a link">"Find the units"</button>
+                <button id="interpret-stop" on:click=move |_| page.send(Request::Stop) class:hidden=move || !it.running()>"Stop"</button>
+            </div>
+            {move || job_text(&it.job.get()).map(|(error, text)| if error {
+                view! { <p class="error" id="interpret-status" role="alert">{text}</p> }.into_any()
+            } else {
+                view! { <p class="muted" id="interpret-status">{text}</p> }.into_any()
+            })}
+            {summary}
+            <div class="patch-row" class:hidden=move || s.task.get() != TaskChoice::Pair>
+                <label for="corrupt">"Corrupted prompt (same number of tokens)"</label>
+                <input id="corrupt" type="text" prop:value=move || it.corrupt.get()
+                    on:input=move |ev| it.corrupt.set(event_target_value(&ev)) />
+                <button id="patch-run" on:click=on_patch disabled=busy>"Patch"</button>
+            </div>
+            <label for="map-choice">"Map"</label>
+            <select id="map-choice" on:change=move |ev| if let Some(m) = MapChoice::parse(&event_target_value(&ev)) { it.map.set(m) }>
+                {MapChoice::ALL.iter().map(|m| view! {
+                    <option value=m.key() selected=move || it.map.get() == *m>{m.label()}</option>
+                }).collect_view()}
+            </select>
+            <Heatmap heat=map_heat.read_only() on_cell=Callback::new(|_| {}) id="patch-map"
+                empty="Patch to see each unit's effect on Δ here." />
+            {patch_view}
+        </section>
+    }
+}

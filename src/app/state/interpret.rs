@@ -1,0 +1,71 @@
+//! The interpret panel's state: the corrupted prompt, the job in progress, the interpretation
+//! and the patching maps it got, which map it shows, and how many top units are in use.
+
+use leptos::prelude::*;
+
+use actscale::interpret::report::{InterpretReport, PatchReport};
+use actscale::page_state::interpret_view::InterpretView;
+pub use actscale::page_state::interpret_view::MapChoice;
+use actscale::protocol::Job;
+
+/// Where the panel's job is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum JobState {
+    Idle,
+    Running { job: Job, done: usize, total: usize },
+    Stopped(Job),
+    Failed(String),
+}
+
+#[derive(Clone, Copy)]
+pub struct Interp {
+    pub corrupt: RwSignal<String>,
+    pub job: RwSignal<JobState>,
+    pub report: RwSignal<Option<InterpretReport>>,
+    pub patch: RwSignal<Option<PatchReport>>,
+    pub map: RwSignal<MapChoice>,
+    /// The top k units in use (None: all of them).
+    pub keep: RwSignal<Option<usize>>,
+    /// A link's view, put back once the intervention it came with is in use.
+    pub pending_view: StoredValue<Option<InterpretView>>,
+    /// A link's k, applied once its interpretation is back.
+    pub pending_keep: StoredValue<Option<usize>>,
+    /// A link's patching, run once its interpretation is back.
+    pub pending_patch: StoredValue<bool>,
+}
+
+impl Interp {
+    pub fn new() -> Self {
+        Interp {
+            corrupt: RwSignal::new("The capital of France is".into()),
+            job: RwSignal::new(JobState::Idle),
+            report: RwSignal::new(None),
+            patch: RwSignal::new(None),
+            map: RwSignal::new(MapChoice::default()),
+            keep: RwSignal::new(None),
+            pending_view: StoredValue::new(None),
+            pending_keep: StoredValue::new(None),
+            pending_patch: StoredValue::new(false),
+        }
+    }
+
+    /// A new intervention is in use: what was found about the old one no longer holds.
+    pub fn forget_interpretation(&self) {
+        self.report.set(None);
+        self.keep.set(None);
+    }
+
+    pub fn running(&self) -> bool {
+        matches!(self.job.get_untracked(), JobState::Running { .. })
+    }
+
+    /// What a link made now carries of the panel.
+    pub fn view(&self) -> InterpretView {
+        InterpretView {
+            map: self.map.get_untracked(),
+            interpreted: self.report.with_untracked(Option::is_some),
+            keep: self.keep.get_untracked(),
+            corrupt: self.patch.with_untracked(Option::is_some).then(|| self.corrupt.get_untracked()),
+        }
+    }
+}

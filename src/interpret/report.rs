@@ -1,0 +1,91 @@
+//! What an interpretation and a patching run found, burn-free: the worker sends these to the
+//! page, the CLI prints them.
+
+use serde::{Deserialize, Serialize};
+
+use super::units::{MapShape, Unit};
+
+/// What one α-set does on the prompts (at β = +1 the set, at β = −1 its negation).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SetMetrics {
+    /// Share of prompts with Δ > 0 at β = +1 and Δ < 0 at β = −1.
+    pub flip_rate: f32,
+    pub delta_pos: f32,
+    pub delta_neg: f32,
+    pub kl_pos: f32,
+    pub kl_neg: f32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RankedUnit {
+    #[serde(flatten)]
+    pub unit: Unit,
+    /// The first training prompt's token at this position.
+    pub token: String,
+    pub alpha: f32,
+    /// Mean Δ at β = +1 and β = −1 with only this unit's α set to 0.
+    pub loo_delta_pos: f32,
+    pub loo_delta_neg: f32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KeepPoint {
+    pub k: usize,
+    #[serde(flatten)]
+    pub metrics: SetMetrics,
+}
+
+/// The flip rate of k units drawn at random among the non-zero ones: mean and sample sd.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RandomPoint {
+    pub k: usize,
+    pub flip_mean: f32,
+    pub flip_sd: f32,
+    pub draws: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Interpretation {
+    /// Non-zero units, largest |α| first (ties by parameter index).
+    pub units: Vec<RankedUnit>,
+    pub keep_k: Vec<KeepPoint>,
+    /// The smallest k whose top-k flips every training prompt both ways.
+    pub k_star: Option<usize>,
+    pub random: Vec<RandomPoint>,
+}
+
+impl Interpretation {
+    /// The α values that keep only the top `k` units (in the units' order).
+    pub fn keep_top(&self, shape: MapShape, k: usize) -> Vec<f32> {
+        let mut out = vec![0.0; shape.len()];
+        for u in self.units.iter().take(k) {
+            out[shape.index(u.unit)] = u.alpha;
+        }
+        out
+    }
+}
+
+/// Activation patching and attribution on one prompt pair, each map in the units' order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PatchReport {
+    pub shape: MapShape,
+    pub tokens: Vec<String>,
+    pub delta_clean: f32,
+    pub delta_corrupt: f32,
+    /// Δ(clean with u patched from the corrupted run) − Δ(clean).
+    pub effects: Vec<f32>,
+    /// g(u) = ∂Δ/∂α_u at α = 0.
+    pub gradient: Vec<f32>,
+    /// AtP(u) = (h_u(corrupt) − h_u(clean)) · ∂Δ/∂h_u.
+    pub atp: Vec<f32>,
+}
+
+/// An interpretation as the page gets it: the result, with the map's shape and labels and the
+/// α it is of (the whole intervention, also while only its top k are in use).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InterpretReport {
+    pub interpretation: Interpretation,
+    pub shape: MapShape,
+    pub tokens: Vec<String>,
+    pub alpha: Vec<f32>,
+}

@@ -1,0 +1,175 @@
+//! Interpretation in the worker: which units carry the intervention in use, keeping only its
+//! top k, and activation patching with attribution. Progress after each piece, Stop honoured
+//! between pieces, like training (`training::Running` marks the worker busy).
+
+use std::rc::Rc;
+
+use actscale::compute_error::ComputeError;
+use actscale::interpret::attribution::attribute;
+use actscale::interpret::keep_k::InterpretJob;
+use actscale::interpret::patching::PatchJob;
+use actscale::interpret::report::{InterpretReport, PatchReport};
+use actscale::interpret::units::{MapShape, keep_only, ranked};
+use actscale::model::Model;
+use actscale::protocol::{EngineError, Job, Response};
+use actscale::steer::heat::heat;
+use actscale::steer::hyper::Method;
+use actscale::tasks::pair::pair;
+
+use super::state::{Engine, Learned};
+use super::training::{Running, failure, stop_requested, yield_to_event_loop};
+
+/// Rows of the batched forwards one piece of an interpretation runs (a piece is a few α-sets,
+/// each 2 rows per prompt): small enough that Stop and progress come every second or so.
+const ROWS_PER_PIECE: usize = 128;
+
+/// The worker's model and ActivScalar intervention, or why there is none to interpret.
+fn activ_scalar(e: &Engine) -> Result<(Rc<Model>, Rc<Learned>), EngineError> {
+    let model = e.model().ok_or_else(|| EngineError::Refused("the model is not loaded yet".into()))?;
+    let l = e.learned().ok_or_else(|| EngineError::Refused("nothing learned yet: train first".into()))?;
+    if l.iv.method != Method::ActivScalar {
+        return Err(EngineError::Refused(format!(
+            "interpretation reads activ-scalar interventions; this one is {}",
+            l.iv.method.name()
+        )));
+    }
+    Ok((model, l))
+}
+
+pub async fn interpret(e: &Engine, send: impl Fn(Response)) -> Response {
+    let _running = match Running::start(e) {
+        Ok(r) => r,
+        Err(why) => return Response::Interpreted(Err(EngineError::Refused(why))),
+    };
+    let (model, l) = match activ_scalar(e) {
+        Ok(x) => x,
+        Err(why) => return Response::Interpreted(Err(why)),
+    };
+    let whole = e.whole().map_or_else(|| l.params.clone(), |w| w.to_vec());
+    let shape = MapShape { n_layers: l.iv.n_layers, positions: l.iv.n_positions };
+    let tokens: Vec<String> =
+        l.examples.first().map(|x| x.ids.iter().map(|&i| model.tokenizer.token_text(i)).collect()).unwrap_or_default();
+    let mut job = match InterpretJob::new(shape, whole.clone(), l.examples.clone(), tokens.clone(), 0) {
+        Ok(j) => j,
+        Err(why) => return Response::Interpreted(Err(EngineError::Refused(why))),
+    };
+    let sets = (ROWS_PER_PIECE / (2 * l.examples.len().max(1))).max(1);
+    while !job.is_done() {
+        if stop_requested(e) {
+            return Response::JobStopped(Job::Interpret);
+        }
+        if let Err(error) = job.step(&model, sets).await {
+            return Response::Interpreted(Err(failure(e, error, &send).await));
+        }
+        let (done, total) = job.progress();
+        send(Response::JobProgress { job: Job::Interpret, done, total });
+        yield_to_event_loop().await;
+    }
+    Response::Interpreted(Ok(InterpretReport { interpretation: job.result(), shape, tokens, alpha: whole }))
+}
+
+/// Puts only the top `k` units of the whole intervention in use (None: all of it again).
+pub async fn keep_top(e: &Engine, k: Option<usize>) -> Response {
+    let refuse = |why: String| Response::Error(EngineError::Refused(why));
+    if e.training.get() {
+        return refuse("a run is going: wait for it or press Stop".into());
+    }
+    let (model, l) = match activ_scalar(e) {
+        Ok(x) => x,
+        Err(why) => return Response::Error(why),
+    };
+    let whole = e.whole().unwrap_or_else(|| Rc::new(l.params.clone()));
+    let order = ranked(&whole);
+    let values = match k {
+        Some(k) if k == 0 || k > order.len() => {
+            return refuse(format!("keep 1 to {} units (the non-zero ones), not {k}", order.len()));
+        }
+        Some(k) => keep_only(&whole, &order[..k]),
+        None => whole.to_vec(),
+    };
+    let iv = match l.iv.with_values(values.clone()) {
+        Ok(iv) => iv,
+        Err(why) => return refuse(why),
+    };
+    let ids = l.examples.first().map(|x| x.ids.clone()).unwrap_or_default();
+    let h = match heat(&model, &iv, &ids).await {
+        Ok(h) => h,
+        Err(error) => return Response::Error(EngineError::Failed(error.to_string())),
+    };
+    let kept = Learned { iv, request: l.request.clone(), examples: l.examples.clone(), params: values };
+    match k {
+        Some(_) => e.set_kept(kept, whole),
+        None => e.set_learned(kept),
+    }
+    Response::Kept { k, heat: h }
+}
+
+pub async fn patch(
+    e: &Engine,
+    prompt: String,
+    corrupt: String,
+    from: String,
+    to: String,
+    send: impl Fn(Response),
+) -> Response {
+    let _running = match Running::start(e) {
+        Ok(r) => r,
+        Err(why) => return Response::Patched(Err(EngineError::Refused(why))),
+    };
+    let Some(model) = e.model() else {
+        return Response::Patched(Err(EngineError::Refused("the model is not loaded yet".into())));
+    };
+    let inputs = pair(&model.tokenizer, &prompt, &from, &to).and_then(|clean| {
+        let bad = pair(&model.tokenizer, &corrupt, &from, &to).map_err(|why| format!("the corrupted prompt: {why}"))?;
+        if bad.ids.len() != clean.ids.len() {
+            return Err(format!(
+                "the prompt has {} tokens and the corrupted prompt {}: patching needs the same number",
+                clean.ids.len(),
+                bad.ids.len()
+            ));
+        }
+        Ok((clean, bad.ids))
+    });
+    let (clean, corrupt_ids) = match inputs {
+        Ok(x) => x,
+        Err(why) => return Response::Patched(Err(EngineError::Refused(why))),
+    };
+    match patch_steps(e, &model, &clean.ids, &corrupt_ids, clean.from, clean.to, &send).await {
+        Ok(Some(report)) => Response::Patched(Ok(report)),
+        Ok(None) => Response::JobStopped(Job::Patch),
+        Err(error) => Response::Patched(Err(failure(e, error, &send).await)),
+    }
+}
+
+async fn patch_steps(
+    e: &Engine,
+    model: &Model,
+    clean: &[u32],
+    corrupt: &[u32],
+    from: u32,
+    to: u32,
+    send: &impl Fn(Response),
+) -> Result<Option<PatchReport>, ComputeError> {
+    let mut job = PatchJob::new(model, clean, corrupt, from, to).await?;
+    while !job.is_done() {
+        if stop_requested(e) {
+            return Ok(None);
+        }
+        job.step(model).await?;
+        let (done, total) = job.progress();
+        send(Response::JobProgress { job: Job::Patch, done, total });
+        yield_to_event_loop().await;
+    }
+    let (c, k) = job.runs();
+    let a = attribute(model, clean, from, to, c, Some(k)).await?;
+    let map = job.result();
+    Ok(Some(PatchReport {
+        shape: map.shape,
+        tokens: clean.iter().map(|&i| model.tokenizer.token_text(i)).collect(),
+        delta_clean: map.delta_clean,
+        delta_corrupt: map.delta_corrupt,
+        effects: map.effects,
+        gradient: a.gradient,
+        atp: a.atp.unwrap_or_default(),
+    }))
+}
