@@ -9,7 +9,7 @@ fn rows(top: &[TopToken]) -> impl IntoView + use<> {
         .enumerate()
         .map(|(i, t)| {
             view! {
-                <tr class="prediction" data-token=t.token.clone()>
+                <tr class="prediction" data-token=t.token.clone() data-logit=t.logit>
                     <td class="rank">{i + 1}</td>
                     <td class="tok">{format!("{:?}", t.token)}</td>
                     <td class="num prob">{format!("{:.1}%", 100.0 * t.prob)}</td>

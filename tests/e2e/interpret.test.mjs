@@ -1,0 +1,101 @@
+// Interpreting a learned intervention in the page, on the real model (its numbers are the
+// point: which of its 30 layers carry the flip): the keep-top-k curve and k*, "keep only the top
+// k" still flips both ways, activation patching and attribution beside α with their agreement,
+// a corrupted prompt of another length refused with both counts, and a link that reopens the view.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { serve, sharedBrowser, openPage, screenshot, trainPair, copyLink, FRANCE_PAIR } from './support.mjs';
+
+let site;
+before(async () => { site = await serve(); });
+after(async () => { await site?.close(); });
+
+/** Δ = z[to] − z[from] in the steered top-5 at the current β, as a sign: a token outside the
+ * top 5 is below all of them. */
+async function steeredSign(page, from, to) {
+  await page.locator('#after tr.prediction').first().waitFor({ timeout: 60_000 });
+  const rows = await page.locator('#after tr.prediction').evaluateAll((rs) => rs.map((r) => [r.dataset.token, Number(r.dataset.logit)]));
+  const logit = new Map(rows);
+  const floor = Math.min(...rows.map(([, l]) => l)) - 1;
+  const [zt, zf] = [logit.get(to) ?? floor, logit.get(from) ?? floor];
+  assert.ok(logit.has(to) || logit.has(from), `neither answer in the steered top 5: ${JSON.stringify(rows)}`);
+  return Math.sign(zt - zf);
+}
+
+async function setBeta(page, value) {
+  const before = await page.locator('#after').innerText();
+  await page.locator('#beta').fill(String(value));
+  await page.waitForFunction((prev) => document.querySelector('#after')?.innerText !== prev, before, { timeout: 60_000 });
+}
+
+const cells = (page, id) => page.locator(`#${id} rect.cell`).count();
+
+test('real model: k*, keep only the top k, patching and attribution beside α, and the link reopens the view', async () => {
+  const browser = await sharedBrowser({ webgpu: false });
+  const errors = [];
+  try {
+    const page = await openPage(browser, site.url, errors);
+    await page.locator('#model-status.ready').waitFor({ timeout: 120_000 });
+    await trainPair(page, { steps: 40, lambdaM: 20 });
+
+    await page.locator('#interpret-run').click();
+    await page.locator('#k-star').waitFor({ timeout: 300_000 });
+    const kStar = Number(await page.locator('#k-star').getAttribute('data-k-star'));
+    const units = await page.locator('#units tbody tr').count();
+    assert.ok(kStar >= 1, `this run flips its prompt, so k* exists: ${await page.locator('#k-star').textContent()}`);
+    // The curve: every k from 1 to the number of non-zero units (up to 64), and the k* marker.
+    const points = await page.locator('#chart-keep-k circle.point').count();
+    assert.ok(points > kStar && units >= Math.min(10, kStar), `${points} points, ${units} rows`);
+    assert.equal(await page.locator('#keep-k').inputValue(), String(kStar), 'k* is proposed');
+
+    // Keep only the top k*: the heatmap shows k* non-zero α and the prompt still flips both ways.
+    await page.locator('#keep-apply').click();
+    await page.waitForFunction((k) => document.querySelector('#keep-in-use')?.dataset.keep === String(k), kStar, { timeout: 60_000 });
+    await page.waitForFunction((k) => [...document.querySelectorAll('#heatmap rect.cell')].filter((c) => Number(c.dataset.value) !== 0).length === k, kStar, { timeout: 60_000 });
+    await setBeta(page, 0.95);
+    await setBeta(page, 1);
+    assert.equal(await steeredSign(page, FRANCE_PAIR.from, FRANCE_PAIR.to), 1, 'β = +1 prefers " London"');
+    await setBeta(page, -1);
+    assert.equal(await steeredSign(page, FRANCE_PAIR.from, FRANCE_PAIR.to), -1, 'β = −1 prefers " Paris"');
+
+    // A corrupted prompt of another length is refused, naming both counts.
+    await page.locator('#corrupt').fill('The capital of the United Kingdom is');
+    await page.locator('#patch-run').click();
+    await page.locator('#interpret-status.error').waitFor({ timeout: 60_000 });
+    assert.match(await page.locator('#interpret-status').textContent(), /prompt has 5 tokens and the corrupted prompt \d+/);
+
+    // Patching against "The capital of Italy is": a map beside α, with the same layout.
+    await page.locator('#corrupt').fill('The capital of Italy is');
+    await page.locator('#patch-run').click();
+    await page.locator('#agreement').waitFor({ timeout: 300_000 });
+    assert.equal(await cells(page, 'patch-map'), 2 * 30 * 5);
+    assert.equal(await cells(page, 'heatmap'), 2 * 30 * 5);
+    const effects = await page.locator('#patch-map rect.cell').evaluateAll((cs) => cs.map((c) => Number(c.dataset.value)));
+    assert.ok(effects.some((e) => Math.abs(e) > 0.5), 'patching the country moves Δ');
+    assert.equal(await page.locator('#agreement tbody tr').count(), 5);
+    await page.locator('#map-choice').selectOption('attribution');
+    await page.waitForFunction(() => /attribution/.test(document.querySelector('#patch-map figcaption')?.textContent ?? ''));
+    await page.locator('#map-choice').selectOption('atp');
+    await screenshot(page, 'interpret-panel');
+
+    // The link carries the view: the map, k and the corrupted prompt.
+    await setBeta(page, 1);
+    const link = await copyLink(page);
+    assert.match(link, new RegExp(`&map=atp&keep=${kStar}&corrupt=The%20capital%20of%20Italy%20is$`));
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const viewer = await context.newPage();
+    viewer.on('pageerror', (e) => errors.push(String(e)));
+    await viewer.goto(link);
+    await viewer.locator('#agreement').waitFor({ timeout: 300_000 });
+    await viewer.waitForFunction((k) => document.querySelector('#keep-in-use')?.dataset.keep === String(k), kStar, { timeout: 60_000 });
+    assert.equal(await viewer.locator('#map-choice').inputValue(), 'atp');
+    assert.equal(await viewer.locator('#corrupt').inputValue(), 'The capital of Italy is');
+    assert.equal(await cells(viewer, 'patch-map'), 2 * 30 * 5);
+    assert.equal(await steeredSign(viewer, FRANCE_PAIR.from, FRANCE_PAIR.to), 1);
+    await screenshot(viewer, 'interpret-link-reopened');
+    await context.close();
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
