@@ -62,12 +62,16 @@ fn truncated_and_foreign_files_give_clear_errors_in_the_browser() {
 
 // --- The worker protocol: every message as the worker codec (plain JS values) carries it. ---
 
+use actscale::interpret::report::{
+    InterpretReport, Interpretation, KeepPoint, PatchReport, RandomPoint, RankedUnit, SetMetrics,
+};
+use actscale::interpret::units::{MapShape, Unit};
 use actscale::model::id::ModelId;
 use actscale::model::site::Site;
 use actscale::permalink;
 use actscale::protocol::{
-    AppliedState, EngineError, ModelInfo, Prediction, Request, Response, SelfCheckReport, SplitMetrics, StepReport,
-    SweepPoint, TaskChoice, TopToken, TrainProgress, TrainRequest,
+    AppliedState, EngineError, Job, ModelInfo, Prediction, Request, Response, SelfCheckReport, SplitMetrics,
+    StepReport, SweepPoint, TaskChoice, TopToken, TrainProgress, TrainRequest,
 };
 use actscale::steer::example::Example;
 use actscale::steer::hyper::{Hyper, Method, Selection};
@@ -136,6 +140,15 @@ fn every_request_crosses_the_worker_boundary_unchanged() {
         Request::Train(a_train_request(TaskChoice::Ccc)),
         Request::Sweep { request: a_train_request(TaskChoice::Ioi), lambdas: vec![0.0, 1.5, 40.0] },
         Request::Stop,
+        Request::Interpret,
+        Request::KeepTop { k: Some(14) },
+        Request::KeepTop { k: None },
+        Request::Patch {
+            prompt: "Rome is in".into(),
+            corrupt: "Paris is in".into(),
+            from: " Italy".into(),
+            to: " France".into(),
+        },
         Request::Steer { prompt: "p".into(), beta: -1.0, top_k: 5 },
         Request::Generate { prompt: "p".into(), tokens: 20, beta: 0.5 },
         Request::SetScalar { site: Site::ALL[0], layer: 1, position: 3, value: -2.5 },
@@ -144,6 +157,29 @@ fn every_request_crosses_the_worker_boundary_unchanged() {
     ];
     for r in &requests {
         through_the_worker_codec(r);
+    }
+}
+
+/// An interpretation with every kind of entry (flattened units and metrics included).
+fn an_interpret_report() -> InterpretReport {
+    let unit = Unit { site: Site::MlpOut, layer: 1, position: 0 };
+    let metrics = SetMetrics { flip_rate: 1.0, delta_pos: 2.5, delta_neg: -3.0, kl_pos: 0.125, kl_neg: 0.25 };
+    InterpretReport {
+        interpretation: Interpretation {
+            units: vec![RankedUnit {
+                unit,
+                token: "Rome".into(),
+                alpha: -0.75,
+                loo_delta_pos: 0.5,
+                loo_delta_neg: -1.0,
+            }],
+            keep_k: vec![KeepPoint { k: 1, metrics }],
+            k_star: Some(1),
+            random: vec![RandomPoint { k: 1, flip_mean: 0.5, flip_sd: 0.25, draws: 20 }],
+        },
+        shape: MapShape { n_layers: 2, positions: 1 },
+        tokens: vec!["Rome".into()],
+        alpha: vec![0.0, 0.0, 0.0, -0.75],
     }
 }
 
@@ -253,6 +289,21 @@ async fn every_response_crosses_the_worker_boundary_unchanged() {
         })),
         Response::Applied(Err(EngineError::Refused("different model".into()))),
         Response::Error(EngineError::Failed("oops".into())),
+        Response::JobProgress { job: Job::Patch, done: 3, total: 30 },
+        Response::JobStopped(Job::Interpret),
+        Response::Interpreted(Ok(an_interpret_report())),
+        Response::Interpreted(Err(EngineError::Refused("nothing learned yet".into()))),
+        Response::Patched(Ok(PatchReport {
+            shape: MapShape { n_layers: 1, positions: 2 },
+            tokens: vec!["Rome".into(), " is".into()],
+            delta_clean: -1.5,
+            delta_corrupt: 2.25,
+            effects: vec![0.5, -0.25, 0.0, 1.0],
+            gradient: vec![0.125, 0.0, -0.5, 2.0],
+            atp: vec![0.25, 0.5, 0.0, -1.0],
+        })),
+        Response::Kept { k: Some(2), heat: vec![0.0, 1.5] },
+        Response::Kept { k: None, heat: vec![] },
     ];
     for r in &responses {
         through_the_worker_codec(r);

@@ -190,6 +190,8 @@ pub fn InterpretPanel(page: Page) -> impl IntoView {
         <section class="panel interpret" id="interpret" aria-label="Interpret">
             <h2>"What carries it"</h2>
             <p class="muted">"Rank the learned units, find the fewest that still flip the prompt (k*), and compare with activation patching and attribution on a corrupted prompt."</p>
+            <div class="interpret-body">
+            <div class="interpret-units">
             <div class="interpret-actions">
                 <button id="interpret-run" on:click=on_interpret disabled=move || busy() || !activ()
                     title="activ-scalar interventions, after training or from a link">"Find the units"</button>
@@ -201,6 +203,8 @@ pub fn InterpretPanel(page: Page) -> impl IntoView {
                 view! { <p class="muted" id="interpret-status">{text}</p> }.into_any()
             })}
             {summary}
+            </div>
+            <div class="interpret-maps">
             <div class="patch-row" class:hidden=move || s.task.get() != TaskChoice::Pair>
                 <label for="corrupt">"Corrupted prompt (same number of tokens)"</label>
                 <input id="corrupt" type="text" prop:value=move || it.corrupt.get()
@@ -216,6 +220,8 @@ pub fn InterpretPanel(page: Page) -> impl IntoView {
             <Heatmap heat=map_heat.read_only() on_cell=Callback::new(|_| {}) id="patch-map"
                 empty="Patch to see each unit's effect on Δ here." />
             {patch_view}
+            </div>
+            </div>
         </section>
     }
 }

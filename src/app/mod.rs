@@ -182,7 +182,7 @@ pub fn App() -> impl IntoView {
                 </section>
                 <Sweep page=page request=request />
             </div>
-            <div class="column">
+            <div class="column wide">
                 <InterpretPanel page=page />
             </div>
         </main>

@@ -165,7 +165,8 @@ mod tests {
         assert!(!fragment[2..].contains(' ') && fragment.matches('&').count() == 3, "{fragment}");
         assert_eq!(split(&fragment), ("s=AbC-_1", Ok(Some(view))));
         let all = InterpretView { interpreted: true, ..InterpretView::default() };
-        assert_eq!(split(&format!("s=x{}", all.to_fragment_tail())).1, Ok(Some(all)));
+        let fragment = format!("s=x{}", all.to_fragment_tail());
+        assert_eq!(split(&fragment).1, Ok(Some(all)));
     }
 
     #[test]
@@ -177,7 +178,8 @@ mod tests {
     #[test]
     fn a_tampered_view_is_an_error_and_leaves_the_payload() {
         for tail in ["map=heat", "keep=-3", "keep=0", "corrupt=%G1", "corrupt=%FF", "what=1", "map"] {
-            let (payload, view) = split(&format!("s=AbC&{tail}"));
+            let fragment = format!("s=AbC&{tail}");
+            let (payload, view) = split(&fragment);
             assert_eq!(payload, "s=AbC");
             assert!(view.is_err(), "{tail} was read as {view:?}");
         }
