@@ -53,3 +53,27 @@ fn ioi_templates_each_have_one_length_and_answers_are_the_names() {
         }
     }
 }
+
+/// Every CCC prompt and every IOI prompt of templates 0, 1 and 3 has each role once, where the
+/// template puts it; template 2 starts with the IO name without a space (another token than
+/// the answer " {A}"), so its IO has no label, and the others do.
+#[test]
+fn task_prompts_label_their_roles() {
+    use actscale::protocol::TaskChoice;
+    use actscale::tasks::roles::roles;
+    let tok = &real_model().tokenizer;
+    let (train, test) = ccc::ccc(tok, 3, 0.3).unwrap();
+    for e in train.iter().chain(&test) {
+        let r = roles(TaskChoice::Ccc, e);
+        let found: Vec<&str> = r.iter().flatten().copied().collect();
+        assert_eq!(found, ["COUNTRY1", "CONTEXT", "COUNTRY2", "END"], "{:?}", e.text);
+    }
+    for template in 0..ioi::TEMPLATES.len() {
+        let (train, _) = ioi::ioi(tok, &[template], 6, 1, 0.0).unwrap();
+        for e in &train {
+            let found: Vec<&str> = roles(TaskChoice::Ioi, e).iter().flatten().copied().collect();
+            let expected: &[&str] = if template == 2 { &["S1", "S2", "END"] } else { &["IO", "S1", "S2", "END"] };
+            assert_eq!(found, expected, "{:?}", e.text);
+        }
+    }
+}

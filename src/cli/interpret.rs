@@ -15,9 +15,11 @@ use actscale::interpret::report::Interpretation;
 use actscale::interpret::units::MapShape;
 use actscale::model::Model;
 use actscale::model::hook::Site;
+use actscale::protocol::TaskChoice;
 use actscale::steer::hyper::Method;
 use actscale::steer::saved::SavedIntervention;
 use actscale::tasks::pair::pair;
+use actscale::tasks::roles;
 
 /// α-sets measured per step of an interpretation.
 const SETS_PER_STEP: usize = 64;
@@ -60,7 +62,8 @@ pub fn interpret(a: InterpretArgs) -> Result<(), String> {
     saved.to_intervention(c.n_layers, c.d_model, model.net.device())?; // validates the shape
     let shape = MapShape { n_layers: saved.n_layers, positions: saved.n_positions };
     let first = saved.examples.first().ok_or("the intervention has no prompts")?;
-    let tokens: Vec<String> = first.ids.iter().map(|&i| model.tokenizer.token_text(i)).collect();
+    let task = TaskChoice::parse(saved.task.split('-').next().unwrap_or_default()).unwrap_or_default(); // ioi-mixed: ioi
+    let tokens = roles::labelled(task, first, first.ids.iter().map(|&i| model.tokenizer.token_text(i)).collect());
     let mut job = InterpretJob::new(shape, saved.params.clone(), saved.examples.clone(), tokens.clone(), a.seed)?;
     while !job.is_done() {
         block_on(job.step(&model, SETS_PER_STEP))?;

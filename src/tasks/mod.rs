@@ -4,6 +4,7 @@
 pub mod ccc;
 pub mod ioi;
 pub mod pair;
+pub mod roles;
 pub mod split;
 
 use crate::model::tokenizer::Tokenizer;

@@ -15,6 +15,7 @@ use actscale::protocol::{EngineError, Job, Response};
 use actscale::steer::heat::heat;
 use actscale::steer::hyper::Method;
 use actscale::tasks::pair::pair;
+use actscale::tasks::roles;
 
 use super::state::{Engine, Learned};
 use super::training::{Running, failure, stop_requested, yield_to_event_loop};
@@ -47,8 +48,11 @@ pub async fn interpret(e: &Engine, send: impl Fn(Response)) -> Response {
     };
     let whole = e.whole().map_or_else(|| l.params.clone(), |w| w.to_vec());
     let shape = MapShape { n_layers: l.iv.n_layers, positions: l.iv.n_positions };
-    let tokens: Vec<String> =
-        l.examples.first().map(|x| x.ids.iter().map(|&i| model.tokenizer.token_text(i)).collect()).unwrap_or_default();
+    let tokens: Vec<String> = l
+        .examples
+        .first()
+        .map(|x| roles::labelled(l.request.task, x, x.ids.iter().map(|&i| model.tokenizer.token_text(i)).collect()))
+        .unwrap_or_default();
     let mut job = match InterpretJob::new(shape, whole.clone(), l.examples.clone(), tokens.clone(), 0) {
         Ok(j) => j,
         Err(why) => return Response::Interpreted(Err(EngineError::Refused(why))),

@@ -11,6 +11,7 @@ use actscale::steer::heat::heat;
 use actscale::steer::hyper::Method;
 use actscale::steer::prompts::Example;
 use actscale::steer::saved::{MAX_PROMPT_TOKENS, SavedIntervention};
+use actscale::tasks::roles;
 
 use super::state::{Engine, Learned};
 
@@ -184,7 +185,7 @@ async fn apply_checked(e: &Engine, mut saved: SavedIntervention) -> Result<Appli
         prompt: request.prompt.clone(),
         from: request.from.clone(),
         to: request.to.clone(),
-        tokens: first.ids.iter().map(|&i| tok.token_text(i)).collect(),
+        tokens: roles::labelled(request.task, first, first.ids.iter().map(|&i| tok.token_text(i)).collect()),
         heat: h,
         saved: saved.clone(),
     };

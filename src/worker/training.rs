@@ -112,7 +112,11 @@ async fn train_steps(
     let shown = &train[0];
     send(Response::TrainStarted {
         prompt: shown.text.clone(),
-        tokens: shown.ids.iter().map(|&i| model.tokenizer.token_text(i)).collect(),
+        tokens: tasks::roles::labelled(
+            req.task,
+            shown,
+            shown.ids.iter().map(|&i| model.tokenizer.token_text(i)).collect(),
+        ),
         n_layers: model.net.config.n_layers,
         params: trainer.selection_mask().iter().filter(|m| **m > 0.0).count(),
         method: req.method,
