@@ -240,6 +240,7 @@ fn interpret_k_star_is_the_fewest_units_that_eval_finds_flipping() {
     for key in ["k", "flip_rate", "delta_pos", "delta_neg", "kl_pos", "kl_neg"] {
         assert!(v["keep_k"][0][key].is_number(), "keep_k[0].{key} missing in {v}");
     }
+    assert!(["attn_out", "mlp_out"].contains(&v["units"][0]["site"].as_str().unwrap()), "{}", v["units"][0]);
     let k_star = v["k_star"].as_u64().expect("this intervention flips its prompt, so k* exists") as usize;
     let flip_with = |k: usize| {
         let file = path(&format!("top{k}.json"));

@@ -35,6 +35,10 @@ pub struct InterpretArgs {
     /// patching, attribution and their agreement with α.
     #[arg(long)]
     corrupt: Option<String>,
+    /// Measure on the first N training prompts only (a task's whole split takes minutes per
+    /// α-set batch); k* then means "flips these N both ways".
+    #[arg(long)]
+    prompts: Option<usize>,
     /// Seed of the random baseline's draws.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -64,7 +68,9 @@ pub fn interpret(a: InterpretArgs) -> Result<(), String> {
     let first = saved.examples.first().ok_or("the intervention has no prompts")?;
     let task = TaskChoice::parse(saved.task.split('-').next().unwrap_or_default()).unwrap_or_default(); // ioi-mixed: ioi
     let tokens = roles::labelled(task, first, first.ids.iter().map(|&i| model.tokenizer.token_text(i)).collect());
-    let mut job = InterpretJob::new(shape, saved.params.clone(), saved.examples.clone(), tokens.clone(), a.seed)?;
+    let n = a.prompts.unwrap_or(saved.examples.len()).clamp(1, saved.examples.len());
+    let examples = saved.examples[..n].to_vec();
+    let mut job = InterpretJob::new(shape, saved.params.clone(), examples, tokens.clone(), a.seed)?;
     while !job.is_done() {
         block_on(job.step(&model, SETS_PER_STEP))?;
         let (done, all) = job.progress();
@@ -79,7 +85,7 @@ pub fn interpret(a: InterpretArgs) -> Result<(), String> {
     }
     let mut out = serde_json::to_value(&found).map_err(|e| e.to_string())?;
     out["tokens"] = json!(tokens);
-    out["prompts"] = json!(saved.examples.len());
+    out["prompts"] = json!(n);
     if let Some(corrupt) = &a.corrupt {
         let side = side_by_side(&model, shape, &saved, corrupt, &found)?;
         out.as_object_mut().expect("an object").extend(side);

@@ -9,9 +9,26 @@ use crate::model::site::Site;
 /// One (site, layer, position).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unit {
+    /// Written as "attn_out" / "mlp_out", the names the maps' keys use.
+    #[serde(with = "site_name")]
     pub site: Site,
     pub layer: usize,
     pub position: usize,
+}
+
+mod site_name {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    use crate::model::site::Site;
+
+    pub fn serialize<S: Serializer>(site: &Site, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(site.name())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Site, D::Error> {
+        let name = String::deserialize(d)?;
+        Site::ALL.into_iter().find(|s| s.name() == name).ok_or_else(|| D::Error::custom(format!("no site {name:?}")))
+    }
 }
 
 /// The shape of a map: n_layers × positions for each site.
@@ -105,6 +122,9 @@ mod tests {
         assert_eq!(shape.unit(18), Unit { site: Site::MlpOut, layer: 1, position: 2 });
         let v: Vec<f32> = (0..24).map(|i| i as f32).collect();
         assert_eq!(shape.rows(&v, Site::MlpOut)[1], vec![16.0, 17.0, 18.0, 19.0]);
+        let json = serde_json::to_string(&shape.unit(18)).unwrap();
+        assert_eq!(json, r#"{"site":"mlp_out","layer":1,"position":2}"#);
+        assert_eq!(serde_json::from_str::<Unit>(&json).unwrap(), shape.unit(18));
     }
 
     #[test]
