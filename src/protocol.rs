@@ -249,6 +249,11 @@ pub enum Response {
         n_layers: usize,
         params: usize,
         method: Method,
+        /// The shown prompt's answers as text (a task's own, not the pair fields').
+        from: String,
+        to: String,
+        /// A task's natural corrupted version of the shown prompt, for patching.
+        corrupt: Option<String>,
     },
     TrainProgress(TrainProgress),
     /// A task's train and test metrics after training.

@@ -77,3 +77,28 @@ fn task_prompts_label_their_roles() {
         }
     }
 }
+
+/// The natural corrupted prompts: as many tokens, differing exactly at the swapped role(s).
+#[test]
+fn natural_corruptions_keep_the_length_and_change_only_their_role() {
+    use actscale::protocol::TaskChoice;
+    use actscale::tasks::roles::{natural_corrupt, roles};
+    let tok = &real_model().tokenizer;
+    let (ccc_train, _) = ccc::ccc(tok, 0, 0.3).unwrap();
+    let (ioi_train, _) = ioi::ioi(tok, &[0, 1], 4, 0, 0.0).unwrap();
+    for (task, set, changed) in
+        [(TaskChoice::Ccc, &ccc_train, &["COUNTRY1", "COUNTRY2"][..]), (TaskChoice::Ioi, &ioi_train, &["S2"][..])]
+    {
+        for e in set.iter().take(6) {
+            let c = natural_corrupt(task, e, tok).unwrap_or_else(|| panic!("no corruption of {:?}", e.text));
+            let ids = tok.encode(&c).unwrap();
+            assert_eq!(ids.len(), e.ids.len(), "{c:?}");
+            let r = roles(task, e);
+            for (i, (a, b)) in e.ids.iter().zip(&ids).enumerate() {
+                let swapped = r[i].is_some_and(|role| changed.contains(&role));
+                assert_eq!(a != b, swapped, "{:?} → {c:?} at {i}", e.text);
+            }
+        }
+    }
+    assert_eq!(natural_corrupt(TaskChoice::Pair, &ccc_train[0], tok), None);
+}

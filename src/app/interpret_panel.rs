@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use actscale::interpret::agreement::{Agreement, agreement};
 use actscale::interpret::report::{InterpretReport, PatchReport};
-use actscale::protocol::{Job, Request, TaskChoice};
+use actscale::protocol::{Job, Request};
 use actscale::steer::hyper::Method;
 
 use super::heatmap::Heatmap;
@@ -205,7 +205,7 @@ pub fn InterpretPanel(page: Page) -> impl IntoView {
             {summary}
             </div>
             <div class="interpret-maps">
-            <div class="patch-row" class:hidden=move || s.task.get() != TaskChoice::Pair>
+            <div class="patch-row">
                 <label for="corrupt">"Corrupted prompt (same number of tokens)"</label>
                 <input id="corrupt" type="text" prop:value=move || it.corrupt.get()
                     on:input=move |ev| it.corrupt.set(event_target_value(&ev)) />

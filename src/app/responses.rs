@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use actscale::backend::BackendKind;
 use actscale::page_state::recovery::Applied;
-use actscale::protocol::{AppliedState, Job, Request, Response};
+use actscale::protocol::{AppliedState, Job, Request, Response, TaskChoice};
 use actscale::steer::hyper::Method;
 
 use super::page::Page;
@@ -61,7 +61,13 @@ pub fn handle(page: Page, response: Response) {
                 page.view.prediction.set(Some(p));
             }
         }
-        Response::TrainStarted { prompt, tokens, n_layers, method, .. } => {
+        Response::TrainStarted { prompt, tokens, n_layers, method, from, to, corrupt, .. } => {
+            // A task's prompt brings its own answers and natural corruption for patching.
+            let task = page.run.settings.task.get_untracked() != TaskChoice::Pair;
+            page.interp.task_answers.set_value(task.then_some((from, to)));
+            if let Some(c) = corrupt {
+                page.interp.corrupt.set(c);
+            }
             // A task trains on its own prompts: show and steer the first one.
             if prompt != page.view.prompt.get_untracked() {
                 page.view.prompt.set(prompt.clone());
@@ -277,11 +283,15 @@ fn open_view(page: Page) {
 /// Activation patching of the prompt against the panel's corrupted prompt.
 pub fn patch(page: Page) {
     let s = page.run.settings;
+    let (from, to) = match page.interp.task_answers.get_value() {
+        Some(answers) if s.task.get_untracked() != TaskChoice::Pair => answers,
+        _ => (s.from.get_untracked(), s.to.get_untracked()),
+    };
     page.interp.job.set(JobState::Running { job: Job::Patch, done: 0, total: 0 });
     page.send(Request::Patch {
         prompt: page.view.prompt.get_untracked(),
         corrupt: page.interp.corrupt.get_untracked(),
-        from: s.from.get_untracked(),
-        to: s.to.get_untracked(),
+        from,
+        to,
     });
 }

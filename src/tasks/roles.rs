@@ -7,6 +7,7 @@
 //!
 //! Found from the example's own ids: the answers are single tokens and the names are too.
 
+use crate::model::tokenizer::Tokenizer;
 use crate::protocol::TaskChoice;
 use crate::steer::prompts::Example;
 
@@ -45,6 +46,37 @@ pub fn roles(task: TaskChoice, e: &Example) -> Vec<Option<&'static str>> {
         out[t - 1] = Some("END");
     }
     out
+}
+
+/// The task's natural corrupted prompt for `e`, with the same tokens but one: IOI repeats the
+/// other name (S2 becomes the IO name), CCC asks about another country (both mentions, a
+/// country that is one token too). None for a pair, or when the roles are not found.
+pub fn natural_corrupt(task: TaskChoice, e: &Example, tokenizer: &Tokenizer) -> Option<String> {
+    let r = roles(task, e);
+    let at = |role: &str| r.iter().position(|x| *x == Some(role));
+    let swap = |position: usize, new: &str| {
+        let mut ids = e.ids.clone();
+        ids[position] = tokenizer.token_id(new)?;
+        Some(ids)
+    };
+    let ids = match task {
+        TaskChoice::Pair => return None,
+        TaskChoice::Ioi => {
+            let io = tokenizer.token_text(e.from);
+            swap(at("S2")?, &io)?
+        }
+        TaskChoice::Ccc => {
+            let country = tokenizer.token_text(e.ids[at("COUNTRY1")?]);
+            let other = super::ccc::pairs()
+                .into_iter()
+                .map(|(c, _)| format!(" {c}"))
+                .find(|c| *c != country && tokenizer.token_id(c).is_some())?;
+            let mut ids = swap(at("COUNTRY1")?, &other)?;
+            ids[at("COUNTRY2")?] = ids[at("COUNTRY1")?];
+            ids
+        }
+    };
+    Some(tokenizer.decode(&ids))
 }
 
 /// Token labels with the role in front ("S2: John"), for a task's maps.

@@ -120,6 +120,9 @@ async fn train_steps(
         n_layers: model.net.config.n_layers,
         params: trainer.selection_mask().iter().filter(|m| **m > 0.0).count(),
         method: req.method,
+        from: model.tokenizer.token_text(shown.from),
+        to: model.tokenizer.token_text(shown.to),
+        corrupt: tasks::roles::natural_corrupt(req.task, shown, &model.tokenizer),
     });
     while !trainer.done() {
         if stop_requested(e) {

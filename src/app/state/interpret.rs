@@ -26,6 +26,8 @@ pub struct Interp {
     pub map: RwSignal<MapChoice>,
     /// The top k units in use (None: all of them).
     pub keep: RwSignal<Option<usize>>,
+    /// A task's shown prompt's own answers, which patching uses instead of the pair fields.
+    pub task_answers: StoredValue<Option<(String, String)>>,
     /// A link's view, put back once the intervention it came with is in use.
     pub pending_view: StoredValue<Option<InterpretView>>,
     /// A link's k, applied once its interpretation is back.
@@ -43,6 +45,7 @@ impl Interp {
             patch: RwSignal::new(None),
             map: RwSignal::new(MapChoice::default()),
             keep: RwSignal::new(None),
+            task_answers: StoredValue::new(None),
             pending_view: StoredValue::new(None),
             pending_keep: StoredValue::new(None),
             pending_patch: StoredValue::new(false),
