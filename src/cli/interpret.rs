@@ -53,12 +53,7 @@ pub struct InterpretArgs {
 
 pub fn interpret(a: InterpretArgs) -> Result<(), String> {
     let (model, model_id) = super::load_model_with_id(&a.model)?;
-    let text = std::fs::read_to_string(&a.intervention)
-        .map_err(|e| format!("cannot read {}: {e}", a.intervention.display()))?;
-    let saved = SavedIntervention::from_json(&text)?;
-    if let Some(made_with) = &saved.model {
-        made_with.check(&model_id)?;
-    }
+    let saved = super::read_saved_for(&a.intervention, &model_id)?;
     if saved.method != Method::ActivScalar {
         return Err(format!("interpret reads ActivScalar interventions; this one is {}", saved.method.name()));
     }

@@ -17,6 +17,7 @@ use actscale::model::Model;
 use actscale::model::config::ModelConfig;
 use actscale::model::gguf::Gguf;
 use actscale::model::id::{ModelId, model_hash};
+use actscale::steer::saved::SavedIntervention;
 
 #[derive(Parser)]
 #[command(
@@ -119,6 +120,16 @@ pub fn load_model_with_id(path: &PathBuf) -> Result<(Model, ModelId), String> {
     let c = &model.net.config;
     let id = ModelId { hash, n_layers: c.n_layers, d_model: c.d_model };
     Ok((model, id))
+}
+
+/// A saved intervention file, refused when it names another model than `model`.
+pub fn read_saved_for(path: &PathBuf, model: &ModelId) -> Result<SavedIntervention, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let saved = SavedIntervention::from_json(&text)?;
+    if let Some(made_with) = &saved.model {
+        made_with.check(model)?;
+    }
+    Ok(saved)
 }
 
 /// A model file's id from its header alone (no weights loaded).

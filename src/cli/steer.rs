@@ -248,12 +248,7 @@ pub struct EvalArgs {
 
 pub fn eval(a: EvalArgs) -> Result<(), String> {
     let (model, model_id) = super::load_model_with_id(&a.model)?;
-    let text = std::fs::read_to_string(&a.intervention)
-        .map_err(|e| format!("cannot read {}: {e}", a.intervention.display()))?;
-    let saved = SavedIntervention::from_json(&text)?;
-    if let Some(made_with) = &saved.model {
-        made_with.check(&model_id)?;
-    }
+    let saved = super::read_saved_for(&a.intervention, &model_id)?;
     let c = &model.net.config;
     let iv = saved.to_intervention(c.n_layers, c.d_model, model.net.device())?;
     let (train, test) = match &a.task {
