@@ -12,7 +12,7 @@ use super::share;
 use super::state::engine::{EngineNotice, EngineState, ModelState};
 use super::state::interpret::JobState;
 use super::state::run::TrainState;
-use super::state::view::{Continuation, ExportFor, Heat};
+use super::state::view::{Continuation, ExportFor, Heat, SteeredAt};
 
 pub fn heat_label(m: Method) -> &'static str {
     match m {
@@ -132,7 +132,7 @@ pub fn handle(page: Page, response: Response) {
         }
         Response::Steered { beta, prediction } => {
             if (beta - page.view.beta.get_untracked()).abs() < 1e-6 {
-                page.view.steered.set(Some(prediction));
+                page.view.steered.set(Some(SteeredAt { beta, prediction }));
             }
         }
         Response::Generated { prompt, plain, steered, error } => {
@@ -198,6 +198,8 @@ pub fn handle(page: Page, response: Response) {
         }
         Response::Kept { k, heat } => {
             page.interp.keep.set(k);
+            // The shown steered predictions belong to the previous cut until the new ones arrive.
+            page.view.steered.set(None);
             page.view.heat.update(|h| {
                 if let Some(h) = h {
                     h.values = heat

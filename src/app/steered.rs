@@ -4,6 +4,8 @@ use leptos::prelude::*;
 
 use actscale::protocol::{Prediction, TopToken};
 
+use super::state::view::SteeredAt;
+
 fn rows(top: &[TopToken]) -> impl IntoView + use<> {
     top.iter()
         .enumerate()
@@ -22,16 +24,19 @@ fn rows(top: &[TopToken]) -> impl IntoView + use<> {
 #[component]
 pub fn Steered(
     before: ReadSignal<Option<Prediction>>,
-    after: ReadSignal<Option<Prediction>>,
+    after: ReadSignal<Option<SteeredAt>>,
     beta: ReadSignal<f32>,
     on_beta: Callback<f32>,
 ) -> impl IntoView {
-    let table = move |p: Option<Prediction>, id: &'static str| match p {
+    // data-beta says which β the table was computed at (None: the unmodified model).
+    let table = move |p: Option<Prediction>, beta: Option<f32>, id: &'static str| match p {
         Some(p) if p.error.is_some() => view! { <p class="error" id=id>{p.error.unwrap_or_default()}</p> }.into_any(),
-        Some(p) => {
-            view! { <table class="predictions small" id=id><tbody>{rows(&p.top[..p.top.len().min(5)])}</tbody></table> }
-                .into_any()
+        Some(p) => view! {
+            <table class="predictions small" id=id data-beta=beta.map(|b| b.to_string())>
+                <tbody>{rows(&p.top[..p.top.len().min(5)])}</tbody>
+            </table>
         }
+        .into_any(),
         None => view! { <p class="muted" id=id>"—"</p> }.into_any(),
     };
     view! {
@@ -46,8 +51,11 @@ pub fn Steered(
                        } />
             </label>
             <div class="side-by-side">
-                <div><h3>"unmodified"</h3>{move || table(before.get(), "before")}</div>
-                <div><h3>"with the intervention"</h3>{move || table(after.get(), "after")}</div>
+                <div><h3>"unmodified"</h3>{move || table(before.get(), None, "before")}</div>
+                <div><h3>"with the intervention"</h3>{move || {
+                    let (prediction, at) = after.get().map(|s| (s.prediction, s.beta)).unzip();
+                    table(prediction, at, "after")
+                }}</div>
             </div>
         </section>
     }

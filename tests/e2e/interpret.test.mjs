@@ -4,7 +4,7 @@
 // a corrupted prompt of another length refused with both counts, and a link that reopens the view.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, sharedBrowser, openPage, screenshot, trainPair, copyLink, FRANCE_PAIR } from './support.mjs';
+import { serve, sharedBrowser, openPage, screenshot, trainPair, copyLink, setBeta, FRANCE_PAIR } from './support.mjs';
 
 let site;
 before(async () => { site = await serve(); });
@@ -20,12 +20,6 @@ async function steeredSign(page, from, to) {
   const [zt, zf] = [logit.get(to) ?? floor, logit.get(from) ?? floor];
   assert.ok(logit.has(to) || logit.has(from), `neither answer in the steered top 5: ${JSON.stringify(rows)}`);
   return Math.sign(zt - zf);
-}
-
-async function setBeta(page, value) {
-  const before = await page.locator('#after').innerText();
-  await page.locator('#beta').fill(String(value));
-  await page.waitForFunction((prev) => document.querySelector('#after')?.innerText !== prev, before, { timeout: 60_000 });
 }
 
 const cells = (page, id) => page.locator(`#${id} rect.cell`).count();
@@ -52,7 +46,6 @@ test('real model: k*, keep only the top k, patching and attribution beside α, a
     await page.locator('#keep-apply').click();
     await page.waitForFunction((k) => document.querySelector('#keep-in-use')?.dataset.keep === String(k), kStar, { timeout: 60_000 });
     await page.waitForFunction((k) => [...document.querySelectorAll('#heatmap rect.cell')].filter((c) => Number(c.dataset.value) !== 0).length === k, kStar, { timeout: 60_000 });
-    await setBeta(page, 0.95);
     await setBeta(page, 1);
     assert.equal(await steeredSign(page, FRANCE_PAIR.from, FRANCE_PAIR.to), 1, 'β = +1 prefers " London"');
     await setBeta(page, -1);

@@ -196,3 +196,14 @@ export async function steeredTop(page) {
   await page.locator('#after tr.prediction').first().waitFor({ timeout: 60_000 });
   return page.locator('#after tr.prediction').first().getAttribute('data-token');
 }
+
+/** Moves the β dial and waits for the steered predictions computed at that β (the "after"
+ * table's data-beta), not merely for a change: two β a step apart can print the same top 5. */
+export async function setBeta(page, value, timeout = 60_000) {
+  await page.locator('#beta').fill(String(value));
+  await page.waitForFunction(
+    (v) => Math.abs(Number(document.querySelector('#after')?.dataset.beta ?? NaN) - v) < 1e-6,
+    value,
+    { timeout },
+  );
+}

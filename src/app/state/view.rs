@@ -40,6 +40,13 @@ pub enum ExportFor {
     File,
 }
 
+/// The steered top-k and the β it was computed at (the dial may have moved on since).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SteeredAt {
+    pub beta: f32,
+    pub prediction: Prediction,
+}
+
 /// The view's signals.
 #[derive(Clone, Copy)]
 pub struct View {
@@ -48,7 +55,7 @@ pub struct View {
     pub error: RwSignal<Option<String>>,
     pub heat: RwSignal<Option<Heat>>,
     pub beta: RwSignal<f32>,
-    pub steered: RwSignal<Option<Prediction>>,
+    pub steered: RwSignal<Option<SteeredAt>>,
     pub continuation: RwSignal<Continuation>,
     pub cell: RwSignal<Option<Cell>>,
     /// The last link made or opened, and the share panel's message.
