@@ -15,7 +15,7 @@ stage "docs (links, cited sections)" python3 scripts/check-docs.py
 stage "native tests"          cargo nextest run --cargo-quiet --no-fail-fast
 stage "test model (2 layers)" scripts/make-test-model.sh
 stage "compare (quick, 2 layers)" actscale_cli compare \
-    --model static/models/test-2layer.gguf --steps 3 --max-prompts 4
+    --model static/models/test-2layer.gguf --steps 3 --max-prompts 4 --seeds 2
 # The browser builds run with clippy's no-sync-read lint on the crate (check-sync-reads.sh): all
 # three with the same compiler wrapper, so that they share the crate's compiled units as well as
 # the dependencies'.

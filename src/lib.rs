@@ -9,6 +9,7 @@ pub mod page_state;
 pub mod permalink;
 pub mod protocol;
 pub mod self_check;
+pub mod spread;
 pub mod steer;
 
 #[cfg(feature = "engine")]

@@ -292,3 +292,34 @@ fn patch_json_has_exactly_its_keys_and_one_effect_per_layer_and_position() {
     assert_ne!(code, 0);
     assert!(stderr.contains("3 tokens") && stderr.contains("corrupted prompt 6"), "{stderr}");
 }
+
+/// `sweep --seeds 2` reports each figure as the mean and sample sd of what `--seed 0` and
+/// `--seed 1` report on their own (one λM point, CCC, whose seed draws the prompts and the split).
+#[test]
+fn sweep_over_two_seeds_is_the_mean_and_sd_of_each_seed_alone() {
+    let model = two_layer_file();
+    let sweep = |extra: &[&str]| {
+        let mut args = vec!["sweep", "--model", &model, "--task", "ccc", "--steps", "3", "--points", "1"];
+        args.extend_from_slice(extra);
+        let (code, stdout, stderr) = actscale(&args);
+        assert_eq!(code, 0, "{stderr}");
+        let mut lines = stdout.lines();
+        let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
+        let row: Vec<f64> = lines.next().unwrap().split(',').map(|x| x.parse().unwrap()).collect();
+        move |name: &str| row[header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no {name}"))]
+    };
+    let (both, one, two) = (sweep(&["--seeds", "2"]), sweep(&["--seed", "0"]), sweep(&["--seed", "1"]));
+    assert_eq!(both("seeds"), 2.0);
+    for (figure, printed) in
+        [("nonzero", 0.5), ("l1", 5e-5), ("train_flip_rate", 5e-4), ("test_flip_rate", 5e-4), ("test_kl", 5e-4)]
+    {
+        let (a, b) = (one(figure), two(figure));
+        // Each printed number is rounded to its last decimal: the mean of two roundings is off by
+        // at most that half-unit, the sd (|a − b| / √2) by at most it too.
+        let tol = 2.0 * printed + 1e-9;
+        assert!((both(figure) - (a + b) / 2.0).abs() <= tol, "{figure}: mean {} of {a} and {b}", both(figure));
+        let sd = both(&format!("{figure}_sd"));
+        assert!((sd - (a - b).abs() / 2f64.sqrt()).abs() <= tol, "{figure}: sd {sd} of {a} and {b}");
+    }
+    assert!(one("test_flip_rate") != two("test_flip_rate") || one("l1") != two("l1"), "the seed changes the prompts");
+}

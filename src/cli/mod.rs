@@ -5,6 +5,7 @@ mod compare;
 mod interpret;
 mod permalink;
 mod predict;
+mod seeds;
 mod steer;
 mod task;
 

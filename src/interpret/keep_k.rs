@@ -9,6 +9,7 @@ use super::scale_sets::measure;
 use super::units::{MapShape, keep_grid, keep_only, random_grid, ranked};
 use crate::compute_error::ComputeError;
 use crate::model::Model;
+use crate::spread::Spread;
 use crate::steer::prompts::Example;
 use crate::tasks::split::Rng;
 
@@ -150,10 +151,8 @@ impl InterpretJob {
                     .iter()
                     .filter_map(|(t, m)| matches!(t, Tag::Random(j) if *j == k).then_some(m.flip_rate))
                     .collect();
-                let n = flips.len().max(1) as f32;
-                let mean = flips.iter().sum::<f32>() / n;
-                let var = flips.iter().map(|f| (f - mean).powi(2)).sum::<f32>() / (n - 1.0).max(1.0);
-                RandomPoint { k, flip_mean: mean, flip_sd: var.sqrt(), draws: flips.len() }
+                let s = Spread::of(&flips);
+                RandomPoint { k, flip_mean: s.mean, flip_sd: s.sd, draws: s.n }
             })
             .collect();
         Interpretation { units, keep_k, k_star, random }
