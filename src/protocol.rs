@@ -123,6 +123,13 @@ pub struct TrainRequest {
     pub until_converged: bool,
 }
 
+impl TrainRequest {
+    /// The seed a file or link records: a task's (it drew the prompts), none for one prompt.
+    pub fn recorded_seed(&self) -> Option<u64> {
+        (self.task != TaskChoice::Pair).then_some(self.seed)
+    }
+}
+
 /// Flip rate and logit differences of an intervention on a set of prompts.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SplitMetrics {

@@ -99,6 +99,7 @@ fn a_saved_intervention() -> SavedIntervention {
         d_model: 576,
         n_positions: 5,
         task: "pair".into(),
+        seed: Some(u64::MAX - 1), // above 2^53, as in `a_train_request`
         examples: vec![Example { text: "Rome is in".into(), ids: vec![1, 2, 3], from: 11, to: 12 }],
         params: (0..20).map(|i| if i % 7 == 0 { i as f32 * 0.5 - 3.0 } else { 0.0 }).collect(),
     }

@@ -2,6 +2,7 @@
 //! mutated text; zip bombs), link sizes on the default model's shapes, and the CLI contract.
 #![cfg(not(target_arch = "wasm32"))]
 
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -35,6 +36,7 @@ fn saved(method: Method, n_layers: usize, d_model: usize, n_positions: usize, pa
         d_model,
         n_positions,
         task: "pair".into(),
+        seed: None,
         examples: vec![Example {
             text: "The capital of France is a city".into(),
             ids: vec![1, 2, 3],
@@ -58,8 +60,8 @@ fn sparse_activ_scalar(nonzero: usize) -> SavedIntervention {
 
 fn arb_saved() -> impl Strategy<Value = SavedIntervention> {
     let method = prop_oneof![Just(Method::ActivScalar), Just(Method::SteerVec), Just(Method::DynScalar)];
-    (method, 1usize..5, 1usize..9, 0usize..7, any::<bool>(), -1.0f32..=1.0, 0u64..1000).prop_flat_map(
-        |(method, l, d, t, has_model, beta, seed)| {
+    (method, 1usize..5, 1usize..9, 0usize..7, any::<bool>(), -1.0f32..=1.0, 0u64..1000, any::<Option<u64>>()).prop_flat_map(
+        |(method, l, d, t, has_model, beta, seed, task_seed)| {
             let n = param_count(method, l, d, t).unwrap();
             let value = prop_oneof![3 => Just(0.0f32), 2 => -100.0f32..100.0, 1 => any::<f32>().prop_filter("finite", |v| v.is_finite())];
             let sites = prop::sample::subsequence(Site::ALL.to_vec(), 0..=Site::ALL.len());
@@ -75,6 +77,7 @@ fn arb_saved() -> impl Strategy<Value = SavedIntervention> {
                     s.hyper = Hyper { margin: 1.5, lambda_f: 0.5, lambda_m: seed as f32, lr: 0.01, steps: seed as usize, batch_size: 3 };
                     s.beta = beta;
                     s.task = task;
+                    s.seed = task_seed;
                     s.examples = examples.into_iter().map(|(text, from, to)| Example { text, ids: vec![5, 6], from, to }).collect();
                     s
                 },
@@ -332,4 +335,31 @@ fn links_keep_small_scalars_on_the_grid_and_small_vector_components() {
     v.selection = Selection::default();
     let back = permalink::decode(&permalink::encode(&v).unwrap()).unwrap();
     assert!((back.params[0] - 0.004).abs() < 1e-5, "a SteerVec component is part of a vector: kept");
+}
+
+/// A link and a file made before links and files recorded a seed (`tests/data/compat/README.md`):
+/// they still open, unchanged, and today's build writes the same link for that file.
+#[test]
+fn links_and_files_made_before_seeds_open_unchanged() {
+    let data = |name: &str| {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/compat").join(name);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    let (link, decoded, file) = (data("ccc-seed3.link"), data("ccc-seed3.link.json"), data("ccc-seed3.json"));
+    let link = link.trim();
+    let then: SavedIntervention = serde_json::from_str(&decoded).unwrap();
+    let now = permalink::decode(link).expect("an old link opens");
+    assert_eq!(now, then, "what the old link carries is unchanged");
+    assert_eq!(now.seed, None);
+    let saved = SavedIntervention::from_json(&file).expect("an old file opens");
+    assert_eq!((saved.seed, saved.task.as_str()), (None, "ccc"));
+    assert_eq!(
+        permalink::link("http://127.0.0.1:8080/", &saved).unwrap(),
+        link,
+        "the same link as the build that made it"
+    );
+    // With a seed, the same intervention's link carries it and still decodes to the rest.
+    let seeded = SavedIntervention { seed: Some(3), ..saved };
+    let back = permalink::decode(&permalink::link("http://127.0.0.1:8080/", &seeded).unwrap()).unwrap();
+    assert_eq!(back, SavedIntervention { seed: Some(3), ..now });
 }

@@ -82,7 +82,8 @@ fn decode(a: DecodeArgs) -> Result<(), String> {
         return Ok(());
     }
     let h = &saved.hyper;
-    println!("{} on task {:?}, β = {}", saved.method.name(), saved.task, saved.beta);
+    let seed = saved.seed.map(|s| format!(" (seed {s})")).unwrap_or_default();
+    println!("{} on task {:?}{seed}, β = {}", saved.method.name(), saved.task, saved.beta);
     match &saved.model {
         Some(m) => println!("model: {}", m.describe()),
         None => println!("model: not recorded ({} layers, width {})", saved.n_layers, saved.d_model),

@@ -214,6 +214,7 @@ pub fn train(a: TrainArgs) -> Result<(), String> {
     if let Some(out) = &a.out {
         let mut saved = block_on(SavedIntervention::from_intervention(&iv, &hyper, &a.task.task, &train))?;
         saved.model = Some(model_id);
+        saved.seed = (a.task.task != "pair").then_some(a.task.seed);
         saved.validate().map_err(|e| format!("cannot save this intervention: {e}"))?;
         let text = serde_json::to_string(&saved).map_err(|e| e.to_string())?;
         super::write_atomically(out, text.as_bytes())?;

@@ -17,6 +17,8 @@ use crate::steer::saved::{
 };
 
 const HAS_MODEL: u8 = 1;
+/// Flag bit: a varint seed follows (the hash, if any, first). Links without it open as before.
+const HAS_SEED: u8 = 2;
 const MAX_STEPS: usize = 100_000;
 
 fn damaged(why: String) -> PermalinkError {
@@ -43,9 +45,12 @@ pub fn canonical(values: &[usize]) -> Vec<usize> {
 pub fn write(saved: &SavedIntervention) -> Vec<u8> {
     let mut w = Writer::default();
     let hash = saved.model.as_ref().and_then(ModelId::hash_bytes);
-    w.u8(if hash.is_some() { HAS_MODEL } else { 0 });
+    w.u8(if hash.is_some() { HAS_MODEL } else { 0 } | if saved.seed.is_some() { HAS_SEED } else { 0 });
     if let Some(h) = hash {
         w.bytes.extend_from_slice(&h);
+    }
+    if let Some(seed) = saved.seed {
+        w.varint(seed);
     }
     w.u8(method_code(saved.method));
     w.usize(saved.n_layers);
@@ -100,7 +105,7 @@ fn read_set(r: &mut Reader, below: usize, what: &str) -> Result<Vec<usize>, Perm
 pub fn read(bytes: &[u8]) -> Result<SavedIntervention, PermalinkError> {
     let mut r = Reader::new(bytes);
     let flags = r.u8()?;
-    if flags & !HAS_MODEL != 0 {
+    if flags & !(HAS_MODEL | HAS_SEED) != 0 {
         return Err(damaged(format!("unknown flags {flags:#04x}")));
     }
     let hash = if flags & HAS_MODEL != 0 {
@@ -109,6 +114,7 @@ pub fn read(bytes: &[u8]) -> Result<SavedIntervention, PermalinkError> {
     } else {
         None
     };
+    let seed = if flags & HAS_SEED != 0 { Some(r.varint()?) } else { None };
     let method = match r.u8()? {
         0 => Method::ActivScalar,
         1 => Method::SteerVec,
@@ -155,6 +161,7 @@ pub fn read(bytes: &[u8]) -> Result<SavedIntervention, PermalinkError> {
         d_model,
         n_positions,
         task,
+        seed,
         examples,
         params,
     })

@@ -4,7 +4,8 @@
 //!
 //! payload = base64url without padding of
 //!   u8 FORMAT_VERSION, then raw deflate of the body:
-//!   u8 flags (bit 0: a model hash follows)       [8 bytes: first 8 bytes of the GGUF's SHA-256]
+//!   u8 flags (bit 0: a model hash follows, bit 1: a seed follows)
+//!   [8 bytes: first 8 bytes of the GGUF's SHA-256]   [varint seed: it drew a task's prompts]
 //!   u8 method (0 activ-scalar, 1 steer-vec, 2 dyn-scalar)
 //!   varint n_layers, varint d_model, varint n_positions   (also the model id's sizes)
 //!   u8 sites (bit i = Site::ALL[i])

@@ -50,6 +50,10 @@ pub struct SavedIntervention {
     pub n_positions: usize,
     /// How the task was made (e.g. "pair", "ccc"), and the training prompts.
     pub task: String,
+    /// The seed that drew a task's prompts and its train/test split (None: one prompt, or a file
+    /// or link made before seeds were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
     pub examples: Vec<Example>,
     /// The parameters, row-major in the layout of `Intervention` (see `layout`).
     pub params: Vec<f32>,

@@ -35,6 +35,7 @@ impl SavedIntervention {
             d_model: iv.d_model,
             n_positions: iv.n_positions,
             task: task.into(),
+            seed: None,
             examples: examples.to_vec(),
             params,
         }

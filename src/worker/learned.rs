@@ -126,6 +126,7 @@ pub async fn export(e: &Engine) -> Response {
         saved
             .map(|mut s| {
                 s.model = Some(info.id);
+                s.seed = l.request.recorded_seed();
                 s
             })
             .map_err(EngineError::Failed),
@@ -138,6 +139,7 @@ pub fn host_copy(e: &Engine) -> Option<SavedIntervention> {
     let mut saved =
         SavedIntervention::with_params(&l.iv, &l.request.hyper, l.request.task.name(), &l.examples, l.params.clone());
     saved.model = Some(info.id);
+    saved.seed = l.request.recorded_seed();
     Some(saved)
 }
 
@@ -171,7 +173,7 @@ async fn apply_checked(e: &Engine, mut saved: SavedIntervention) -> Result<Appli
     let tok = &model.tokenizer;
     let request = TrainRequest {
         task: TaskChoice::parse(&saved.task).unwrap_or_default(),
-        seed: 0,
+        seed: saved.seed.unwrap_or(0),
         prompt: first.text.clone(),
         from: tok.token_text(first.from),
         to: tok.token_text(first.to),
