@@ -265,6 +265,8 @@ pub enum Response {
     TrainProgress(TrainProgress),
     /// A task's train and test metrics after training.
     TaskMetrics {
+        /// The seed that drew the prompts and the split.
+        seed: u64,
         train: SplitMetrics,
         test: SplitMetrics,
     },

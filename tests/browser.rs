@@ -259,7 +259,7 @@ async fn every_response_crosses_the_worker_boundary_unchanged() {
         },
         Response::TrainProgress(progress(None)),
         Response::TrainProgress(progress(Some(0.25))),
-        Response::TaskMetrics { train: split.clone(), test: SplitMetrics::default() },
+        Response::TaskMetrics { seed: u64::MAX - 5, train: split.clone(), test: SplitMetrics::default() },
         Response::TrainDone { stopped: true, converged: None },
         Response::TrainDone { stopped: false, converged: Some("stopped at step 63: …".into()) },
         Response::TrainFailed(EngineError::Refused("x".into())),

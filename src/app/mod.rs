@@ -84,7 +84,7 @@ pub fn App() -> impl IntoView {
     let s = page.run.settings;
     let request = Signal::derive(move || TrainRequest {
         task: s.task.get(),
-        seed: 0,
+        seed: s.seed.get(),
         prompt: page.view.prompt.get(),
         from: s.from.get(),
         to: s.to.get(),

@@ -11,7 +11,7 @@ use super::page::Page;
 use super::share;
 use super::state::engine::{EngineNotice, EngineState, ModelState};
 use super::state::interpret::JobState;
-use super::state::run::TrainState;
+use super::state::run::{TaskResult, TrainState};
 use super::state::view::{Continuation, ExportFor, Heat, SteeredAt};
 
 pub fn heat_label(m: Method) -> &'static str {
@@ -90,7 +90,9 @@ pub fn handle(page: Page, response: Response) {
             page.run.history.update(|h| h.push(p));
             page.run.has_intervention.set(true);
         }
-        Response::TaskMetrics { train, test } => page.run.task_metrics.set(Some((train, test))),
+        Response::TaskMetrics { seed, train, test } => {
+            page.run.task_metrics.set(Some(TaskResult { seed, train, test }))
+        }
         Response::TrainDone { stopped, converged } => {
             let step = page.run.history.with_untracked(|h| h.last().map_or(0, |p| p.report.step));
             let stopped_for = page.run.stopped_for.try_update_value(|w| w.take()).flatten();
@@ -236,6 +238,9 @@ fn restore(page: Page, s: AppliedState) {
     };
     let st = page.run.settings;
     st.task.set(s.task);
+    if let Some(seed) = s.saved.seed {
+        st.seed.set(seed);
+    }
     st.from.set(s.from);
     st.to.set(s.to);
     st.method.set(s.saved.method);

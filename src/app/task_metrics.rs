@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use actscale::protocol::SplitMetrics;
 
 use super::page::Page;
+use super::state::run::TaskResult;
 
 fn row(name: &'static str, m: &SplitMetrics) -> impl IntoView + use<> {
     view! {
@@ -23,9 +24,10 @@ fn row(name: &'static str, m: &SplitMetrics) -> impl IntoView + use<> {
 #[component]
 pub fn TaskMetrics(page: Page) -> impl IntoView {
     move || {
-        page.run.task_metrics.get().map(|(train, test)| {
+        page.run.task_metrics.get().map(|TaskResult { seed, train, test }| {
             view! {
-                <table class="metrics" id="task-metrics" aria-label="train and test metrics">
+                <table class="metrics" id="task-metrics" aria-label="train and test metrics" data-seed=seed.to_string()>
+                    <caption>{format!("prompts and split drawn with seed {seed}")}</caption>
                     <thead><tr>
                         <th></th><th>"prompts"</th><th>"flipped"</th><th>"Δ at β=0"</th>
                         <th>"Δ at β=+1"</th><th>"Δ at β=−1"</th><th>"KL at β=+1"</th>

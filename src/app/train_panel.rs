@@ -92,6 +92,11 @@ pub fn TrainPanel(
         TrainState::Restored => view! { <p class="done" id="train-done">"Using a shared intervention (no training needed)."</p> }.into_any(),
     }
     };
+    // Not a whole number ≥ 0: the field shows the seed in use again.
+    let on_seed = move |ev: leptos::ev::Event| match event_target_value(&ev).trim().parse::<u64>() {
+        Ok(v) => s.seed.set(v),
+        Err(_) => s.seed.notify(),
+    };
     view! {
         <section class="panel train-panel" aria-label="Training">
             <h2>"Steer"</h2>
@@ -116,6 +121,11 @@ pub fn TrainPanel(
             </div>
             {move || (s.task.get() != TaskChoice::Pair).then(|| view! {
                 <p class="muted" id="task-note">{task_note(s.task.get())}</p>
+                <div class="row" title="which prompts are drawn and which of them test: train again with another seed to see how much the results vary">
+                    <label for="seed">"seed"</label>
+                    <input id="seed" type="number" min="0" step="1" prop:value=move || s.seed.get().to_string()
+                           on:change=on_seed />
+                </div>
             })}
             <div class="answers" class:hidden=move || s.task.get() != TaskChoice::Pair>
                 <label for="answer-from">"from (the model's answer)"</label>

@@ -159,7 +159,7 @@ async fn train_steps(
         let iv = trainer.intervention();
         let train_m = evaluate(&model, &iv, &train, req.hyper.margin).await?;
         let test_m = evaluate(&model, &iv, &test, req.hyper.margin).await?;
-        send(Response::TaskMetrics { train: split_metrics(&train_m), test: split_metrics(&test_m) });
+        send(Response::TaskMetrics { seed: req.seed, train: split_metrics(&train_m), test: split_metrics(&test_m) });
     }
     Ok((!trainer.done(), trainer.converged().map(String::from)))
 }

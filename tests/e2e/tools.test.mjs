@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { serve, sharedBrowser, openPage, screenshot, trainPair, steeredTop, setNumber, statusMatching, TEST_MODEL, ROOT } from './support.mjs';
+import { serve, sharedBrowser, openPage, screenshot, trainPair, steeredTop, setNumber, copyLink, statusMatching, TEST_MODEL, ROOT } from './support.mjs';
 
 let site;
 before(async () => { site = await serve(); });
@@ -53,7 +53,7 @@ test('edit a scalar by hand; the continuation with it differs from the plain one
   }
 });
 
-test('task mode (CCC): train and test metrics, flip-rate chart; λM sweep points', async () => {
+test('task mode (CCC): its seed, train and test metrics, flip-rate chart, a link that keeps the seed; λM sweep points', async () => {
   const browser = await sharedBrowser({ webgpu: false });
   const errors = [];
   try {
@@ -61,6 +61,11 @@ test('task mode (CCC): train and test metrics, flip-rate chart; λM sweep points
     await ready(page);
     await page.locator('#task').selectOption('ccc');
     assert.equal(await page.locator('#hp-batch').inputValue(), '4');
+    // The seed draws the prompts and the split; one that is not a whole number is not taken.
+    assert.equal(await page.locator('#seed').inputValue(), '0');
+    await setNumber(page, '#seed', 3);
+    await setNumber(page, '#seed', -1);
+    assert.equal(await page.locator('#seed').inputValue(), '3');
     await setNumber(page, '#hp-steps', 10);
     await setNumber(page, '#hp-lambda-m', 1);
     await page.locator('#until-converged').setChecked(false); // exactly 10 steps
@@ -69,12 +74,21 @@ test('task mode (CCC): train and test metrics, flip-rate chart; λM sweep points
     assert.equal(await page.locator('#task-metrics tbody tr').count(), 2);
     const prompts = await page.locator('#task-metrics tbody tr td:nth-of-type(1)').allTextContents();
     assert.deepEqual(prompts.map(Number).sort((a, b) => a - b), [12, 28]);
+    assert.equal(await page.locator('#task-metrics').getAttribute('data-seed'), '3');
+    assert.match(await page.locator('#task-metrics caption').textContent(), /seed 3/);
     // The test flip rate is measured at step 10: one point, the batch flip rate every step.
     await page.locator('#train-done').waitFor({ timeout: 60_000 });
     assert.equal(await page.locator('#chart-flips circle.point').count(), 10 + 1);
     // The heatmap shows the template's tokens (CCC prompts are 18 tokens here).
     assert.ok(await page.locator('#heatmap rect.cell').count() >= 2 * 2 * 10);
     await screenshot(page, 'task-ccc');
+    // Its link records the seed: a fresh page opens on the task with seed 3.
+    const link = await copyLink(page);
+    const viewer = await openPage(browser, link, errors);
+    await viewer.locator('#train-done', { hasText: /shared intervention/ }).waitFor({ timeout: 120_000 });
+    assert.equal(await viewer.locator('#task').inputValue(), 'ccc');
+    assert.equal(await viewer.locator('#seed').inputValue(), '3');
+    await viewer.close();
 
     await page.locator('#task').selectOption('pair');
     await page.locator('#prompt').fill('The capital of France is');

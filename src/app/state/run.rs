@@ -31,6 +31,8 @@ pub enum TrainState {
 #[derive(Clone, Copy)]
 pub struct Settings {
     pub task: RwSignal<TaskChoice>,
+    /// A task's seed: which prompts train and which test.
+    pub seed: RwSignal<u64>,
     pub from: RwSignal<String>,
     pub to: RwSignal<String>,
     pub method: RwSignal<Method>,
@@ -44,6 +46,7 @@ impl Settings {
     pub fn new() -> Self {
         Settings {
             task: RwSignal::new(TaskChoice::Pair),
+            seed: RwSignal::new(0),
             from: RwSignal::new(" Rome".into()),
             to: RwSignal::new(" Paris".into()),
             method: RwSignal::new(Method::ActivScalar),
@@ -54,13 +57,21 @@ impl Settings {
     }
 }
 
+/// A task run's metrics on its two splits, and the seed that drew them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskResult {
+    pub seed: u64,
+    pub train: SplitMetrics,
+    pub test: SplitMetrics,
+}
+
 /// The run's signals.
 #[derive(Clone, Copy)]
 pub struct Run {
     pub settings: Settings,
     pub train_state: RwSignal<TrainState>,
     pub history: RwSignal<Vec<TrainProgress>>,
-    pub task_metrics: RwSignal<Option<(SplitMetrics, SplitMetrics)>>,
+    pub task_metrics: RwSignal<Option<TaskResult>>,
     /// λM sweep points per method, for one set of prompts (`sweep::prompts_key`): a sweep replaces
     /// its own method's points and keeps the others', so the chart compares methods.
     pub sweep: RwSignal<Vec<(Method, SweepPoint)>>,
