@@ -323,3 +323,73 @@ fn sweep_over_two_seeds_is_the_mean_and_sd_of_each_seed_alone() {
     }
     assert!(one("test_flip_rate") != two("test_flip_rate") || one("l1") != two("l1"), "the seed changes the prompts");
 }
+
+/// A SteerVec file: `interpret --json` prints its ‖v‖ map (the file's own vectors' norms, L rows
+/// of T) and its cos(v, h) map (within [−1, 1], 0 where v = 0); a DynScalar file is refused.
+#[test]
+fn interpret_of_a_steer_vec_prints_its_norm_and_cosine_maps() {
+    let model = two_layer_file();
+    let file = std::env::temp_dir().join(format!("actscale-cli-sv-{}.json", std::process::id()));
+    let file_s = file.to_str().unwrap();
+    let train = |method: &str| {
+        let args = [
+            "train",
+            "--model",
+            &model,
+            "--task",
+            "pair",
+            "--prompt",
+            "Rome is in",
+            "--from",
+            " Italy",
+            "--to",
+            " France",
+            "--method",
+            method,
+            "--steps",
+            "5",
+            "--out",
+            file_s,
+        ];
+        let (code, _, stderr) = actscale(&args);
+        assert_eq!(code, 0, "{stderr}");
+    };
+    train("steer-vec");
+    let (code, stdout, stderr) = actscale(&["interpret", "--model", &model, "--intervention", file_s, "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    assert_eq!(v["method"], "steer-vec");
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let (d, t) = (saved["d_model"].as_u64().unwrap() as usize, saved["n_positions"].as_u64().unwrap() as usize);
+    let params: Vec<f64> = saved["params"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+    assert_eq!(v["tokens"].as_array().unwrap().len(), t);
+    let mut switched_on = 0;
+    for (s, site) in ["attn_out", "mlp_out"].into_iter().enumerate() {
+        let (norms, cosines) = (v["norm"][site].as_array().unwrap(), v["cos"][site].as_array().unwrap());
+        assert_eq!((norms.len(), cosines.len()), (2, 2), "one row per layer");
+        for layer in 0..2 {
+            for p in 0..t {
+                let unit = (s * 2 + layer) * t + p;
+                let row = &params[unit * d..(unit + 1) * d];
+                let expected = row.iter().map(|x| x * x).sum::<f64>().sqrt();
+                let (norm, cos) = (norms[layer][p].as_f64().unwrap(), cosines[layer][p].as_f64().unwrap());
+                // f32 sum of d squares: within d·ε of the f64 norm, relative.
+                assert!(
+                    (norm - expected).abs() <= d as f64 * f32::EPSILON as f64 * expected + 1e-12,
+                    "{site} {layer} {p}"
+                );
+                assert!((-1.0..=1.0).contains(&cos), "{site} {layer} {p}: cos {cos}");
+                if expected == 0.0 {
+                    assert_eq!(cos, 0.0);
+                } else {
+                    switched_on += 1;
+                }
+            }
+        }
+    }
+    assert!(switched_on > 0, "training set some vectors");
+    train("dyn-scalar");
+    let (code, _, stderr) = actscale(&["interpret", "--model", &model, "--intervention", file_s, "--json"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("dyn-scalar"), "{stderr}");
+}

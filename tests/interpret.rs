@@ -10,6 +10,7 @@ mod common;
 use std::cell::RefCell;
 
 use actscale::interpret::capture::Activations;
+use actscale::interpret::directions::directions;
 use actscale::interpret::keep_k::InterpretJob;
 use actscale::interpret::patching::{PatchAt, PatchJob, PatchMap};
 use actscale::interpret::scale_sets::measure;
@@ -232,4 +233,64 @@ fn the_keep_top_k_curve_ends_at_the_whole_intervention_and_k_star_is_its_first_f
     let first = &r.random[0];
     assert_eq!((first.k, first.draws), (1, 20));
     assert!(first.flip_mean < 1.0, "some single random units do not flip it: {first:?}");
+}
+
+/// f32 sums over the model width d: each dot product or norm within d·ε of exact relative to
+/// ‖v‖‖h‖, so a cosine within d·ε (576 · 1.2e-7 ≈ 7e-5 on these models).
+fn cosine_tol(d: usize) -> f32 {
+    d as f32 * f32::EPSILON
+}
+
+fn cos64(a: &[f32], b: &[f32]) -> f64 {
+    let dot = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(p, q)| *p as f64 * *q as f64).sum::<f64>();
+    dot(a, b) / (dot(a, a).sqrt() * dot(b, b).sqrt())
+}
+
+#[test]
+fn steer_vec_cosines_are_one_minus_one_and_zero_along_against_and_across_the_activation() {
+    let model = two_layer_model();
+    let c = &model.net.config;
+    let d = c.d_model;
+    let a = pair(&model.tokenizer, "Rome is in", " Italy", " France").unwrap();
+    let b = pair(&model.tokenizer, "Paris is in", " France", " Italy").unwrap();
+    assert_eq!(a.ids.len(), b.ids.len());
+    let rows =
+        |ids: &[u32]| Activations::record(model, ids).unwrap().unit_rows().into_data().try_to_vec::<f32>().unwrap();
+    let (ha, hb) = (rows(&a.ids), rows(&b.ids));
+    let unit = |h: &[f32], u: usize| h[u * d..(u + 1) * d].to_vec();
+    // Unit 0: 2·h; unit 1: −h/2; unit 2: across h (a fixed pattern minus its projection on h).
+    let mut v = vec![0.0f32; ha.len()];
+    v[..d].copy_from_slice(&unit(&ha, 0).iter().map(|x| 2.0 * x).collect::<Vec<_>>());
+    v[d..2 * d].copy_from_slice(&unit(&ha, 1).iter().map(|x| -0.5 * x).collect::<Vec<_>>());
+    let h2: Vec<f64> = unit(&ha, 2).iter().map(|&x| x as f64).collect();
+    let r: Vec<f64> = (0..d).map(|i| (i as f64 * 0.37).sin()).collect();
+    let proj = r.iter().zip(&h2).map(|(p, q)| p * q).sum::<f64>() / h2.iter().map(|q| q * q).sum::<f64>();
+    for i in 0..d {
+        v[2 * d + i] = (r[i] - proj * h2[i]) as f32;
+    }
+    let zero =
+        Intervention::zeros(Method::SteerVec, Selection::default(), c.n_layers, d, a.ids.len(), model.net.device());
+    let iv = zero.with_values(v.clone()).unwrap();
+    let tol = cosine_tol(d);
+
+    let one = block_on(directions(model, &iv, std::slice::from_ref(&a))).unwrap();
+    assert!((one.cos[0] - 1.0).abs() < tol && (one.cos[1] + 1.0).abs() < tol, "{:?}", &one.cos[..3]);
+    assert!(one.cos[2].abs() < tol, "across h: {}", one.cos[2]);
+    assert!(one.cos[3..].iter().all(|&x| x == 0.0), "units with v = 0 have cos 0");
+    let norm0 = 2.0 * h2_norm(&unit(&ha, 0));
+    assert!((one.norm[0] - norm0).abs() <= tol * norm0, "‖v‖ {} vs {norm0}", one.norm[0]);
+    assert!(one.norm[3..].iter().all(|&x| x == 0.0));
+
+    // Over two prompts, the mean of each prompt's cosine (h differs between them).
+    let two = block_on(directions(model, &iv, &[a.clone(), b.clone()])).unwrap();
+    for u in 0..3 {
+        let expected = (cos64(&unit(&v, u), &unit(&ha, u)) + cos64(&unit(&v, u), &unit(&hb, u))) / 2.0;
+        assert!((two.cos[u] as f64 - expected).abs() < tol as f64, "unit {u}: {} vs {expected}", two.cos[u]);
+    }
+    assert!((two.cos[0] - 1.0).abs() > 10.0 * tol, "the second prompt's h points elsewhere");
+    assert_eq!(two.norm, one.norm);
+}
+
+fn h2_norm(h: &[f32]) -> f32 {
+    h.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt() as f32
 }

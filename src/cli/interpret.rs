@@ -1,5 +1,6 @@
 //! `actscale interpret` (which units carry a saved ActivScalar intervention, and how that
-//! agrees with patching and attribution) and `actscale patch` (activation patching alone).
+//! agrees with patching and attribution; a SteerVec's ‖v‖ and cos(v, h) maps) and
+//! `actscale patch` (activation patching alone).
 
 use std::path::PathBuf;
 
@@ -9,6 +10,7 @@ use serde_json::{Value, json};
 
 use actscale::interpret::agreement::agreement;
 use actscale::interpret::attribution::attribute;
+use actscale::interpret::directions::directions;
 use actscale::interpret::keep_k::InterpretJob;
 use actscale::interpret::patching::{PatchJob, PatchMap};
 use actscale::interpret::report::Interpretation;
@@ -28,7 +30,7 @@ const SETS_PER_STEP: usize = 64;
 pub struct InterpretArgs {
     #[arg(long)]
     model: PathBuf,
-    /// A saved ActivScalar intervention (`actscale train --out`).
+    /// A saved ActivScalar or SteerVec intervention (`actscale train --out`).
     #[arg(long)]
     intervention: PathBuf,
     /// A corrupted version of the first prompt (same number of tokens): adds activation
@@ -54,17 +56,38 @@ pub struct InterpretArgs {
 pub fn interpret(a: InterpretArgs) -> Result<(), String> {
     let (model, model_id) = super::load_model_with_id(&a.model)?;
     let saved = super::read_saved_for(&a.intervention, &model_id)?;
-    if saved.method != Method::ActivScalar {
-        return Err(format!("interpret reads ActivScalar interventions; this one is {}", saved.method.name()));
-    }
     let c = &model.net.config;
-    saved.to_intervention(c.n_layers, c.d_model, model.net.device())?; // validates the shape
+    let iv = saved.to_intervention(c.n_layers, c.d_model, model.net.device())?; // validates the shape
     let shape = MapShape { n_layers: saved.n_layers, positions: saved.n_positions };
     let first = saved.examples.first().ok_or("the intervention has no prompts")?;
     let task = TaskChoice::parse(saved.task.split('-').next().unwrap_or_default()).unwrap_or_default(); // ioi-mixed: ioi
     let tokens = roles::labelled(task, first, first.ids.iter().map(|&i| model.tokenizer.token_text(i)).collect());
     let n = a.prompts.unwrap_or(saved.examples.len()).clamp(1, saved.examples.len());
     let examples = saved.examples[..n].to_vec();
+    match saved.method {
+        Method::ActivScalar => {}
+        Method::SteerVec => {
+            let maps = block_on(directions(&model, &iv, &examples))?;
+            let out = json!({
+                "method": saved.method.name(),
+                "tokens": tokens,
+                "prompts": n,
+                "norm": site_rows(&maps.norm, shape),
+                "cos": site_rows(&maps.cos, shape),
+            });
+            match a.json {
+                true => println!("{out}"),
+                false => print_directions(&out, &tokens),
+            }
+            return Ok(());
+        }
+        Method::DynScalar => {
+            return Err(format!(
+                "interpret reads activ-scalar (units, k*, patching) and steer-vec (‖v‖, cos(v, h)) interventions; this one is {}",
+                saved.method.name()
+            ));
+        }
+    }
     let mut job = InterpretJob::new(shape, saved.params.clone(), examples, tokens.clone(), a.seed)?;
     while !job.is_done() {
         block_on(job.step(&model, SETS_PER_STEP))?;
@@ -147,6 +170,21 @@ fn patch_json(map: &PatchMap, shape: MapShape) -> Value {
         "attn_out": shape.rows(&map.effects, Site::AttnOut),
         "mlp_out": shape.rows(&map.effects, Site::MlpOut),
     })
+}
+
+/// SteerVec's two maps as tables: site, layer, then one column per token.
+fn print_directions(out: &Value, tokens: &[String]) {
+    for (map, title) in [("norm", "‖v‖"), ("cos", "cos(v, h), mean over the prompts")] {
+        println!("{title}");
+        for site in Site::ALL {
+            println!("{:>8}: {}", site.name(), tokens.iter().map(|t| format!("{t:>9.9}")).collect::<String>());
+            for (l, row) in out[map][site.name()].as_array().into_iter().flatten().enumerate() {
+                let cells =
+                    row.as_array().into_iter().flatten().map(|x| format!("{:>9.3}", x.as_f64().unwrap_or(f64::NAN)));
+                println!("{l:>8}: {}", cells.collect::<String>());
+            }
+        }
+    }
 }
 
 fn print_interpretation(found: &Interpretation, out: &Value) {

@@ -13,6 +13,8 @@ pub mod attribution;
 #[cfg(feature = "engine")]
 pub mod capture;
 #[cfg(feature = "engine")]
+pub mod directions;
+#[cfg(feature = "engine")]
 pub mod keep_k;
 #[cfg(feature = "engine")]
 pub mod patching;

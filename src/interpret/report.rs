@@ -35,6 +35,14 @@ pub struct KeepPoint {
     pub metrics: SetMetrics,
 }
 
+/// A SteerVec's two maps in the units' order (`interpret::directions`): ‖v_u‖ and the training
+/// prompts' mean cos(v_u, h_u).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Directions {
+    pub norm: Vec<f32>,
+    pub cos: Vec<f32>,
+}
+
 /// The flip rate of k units drawn at random among the non-zero ones: mean and sample sd.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RandomPoint {
