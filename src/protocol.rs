@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendKind;
-use crate::interpret::report::{InterpretReport, PatchReport};
+use crate::interpret::report::{DirectionsReport, InterpretReport, PatchReport};
 use crate::model::id::ModelId;
 use crate::model::site::Site;
 use crate::self_check::SelfCheckResult;
@@ -59,8 +59,9 @@ pub enum Request {
     Export,
     /// Use this intervention (from a link or a file) as if it had been learned here.
     Apply(SavedIntervention),
-    /// Which units carry the ActivScalar intervention in use (`interpret::keep_k`), on its
-    /// training prompts: `JobProgress`es, then `Interpreted` (or `JobStopped` after Stop).
+    /// Which units carry the intervention in use, on its training prompts. ActivScalar
+    /// (`interpret::keep_k`): `JobProgress`es, then `Interpreted` (or `JobStopped` after Stop);
+    /// SteerVec: its ‖v‖ and cos(v, h) maps (`interpret::directions`), as `Directions`.
     Interpret,
     /// Use only the top `k` units of the interpreted intervention (None: all of them again);
     /// answered with `Kept`. The β slider, the steered predictions and links follow it.
@@ -313,6 +314,7 @@ pub enum Response {
     /// Stop ended the job before its result.
     JobStopped(Job),
     Interpreted(Result<InterpretReport, EngineError>),
+    Directions(Result<DirectionsReport, EngineError>),
     Patched(Result<PatchReport, EngineError>),
     /// Only the top `k` units are in use now (None: all); the heatmap's new values.
     Kept {

@@ -63,7 +63,8 @@ fn truncated_and_foreign_files_give_clear_errors_in_the_browser() {
 // --- The worker protocol: every message as the worker codec (plain JS values) carries it. ---
 
 use actscale::interpret::report::{
-    InterpretReport, Interpretation, KeepPoint, PatchReport, RandomPoint, RankedUnit, SetMetrics,
+    Directions, DirectionsReport, InterpretReport, Interpretation, KeepPoint, PatchReport, RandomPoint, RankedUnit,
+    SetMetrics,
 };
 use actscale::interpret::units::{MapShape, Unit};
 use actscale::model::id::ModelId;
@@ -297,6 +298,12 @@ async fn every_response_crosses_the_worker_boundary_unchanged() {
         Response::JobStopped(Job::Interpret),
         Response::Interpreted(Ok(an_interpret_report())),
         Response::Interpreted(Err(EngineError::Refused("nothing learned yet".into()))),
+        Response::Directions(Ok(DirectionsReport {
+            directions: Directions { norm: vec![0.0, 1.5], cos: vec![0.0, -0.25] },
+            shape: MapShape { n_layers: 1, positions: 1 },
+            tokens: vec!["Rome".into()],
+        })),
+        Response::Directions(Err(EngineError::Refused("dyn-scalar".into()))),
         Response::Patched(Ok(PatchReport {
             shape: MapShape { n_layers: 1, positions: 2 },
             tokens: vec!["Rome".into(), " is".into()],

@@ -32,13 +32,16 @@ pub fn Heatmap(
     /// What the panel says before there are values.
     #[prop(default = "The learned scalars appear here while training.")]
     empty: &'static str,
+    /// A fixed colour range ±range (a cosine's is 1); by default the largest |value|.
+    #[prop(optional)]
+    range: Option<f32>,
 ) -> impl IntoView {
     move || {
         let Some(h) = heat.get() else {
             return view! { <p class="muted">{empty}</p> }.into_any();
         };
         let t = h.tokens.len().max(1);
-        let scale = h.values.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-6);
+        let scale = range.unwrap_or_else(|| h.values.iter().fold(0.0f32, |m, v| m.max(v.abs()))).max(1e-6);
         let cell_w = (220.0 / t as f32).clamp(14.0, 48.0);
         let width = LEFT + cell_w * t as f32 + 4.0;
         let height = TOP + CELL_H * h.n_layers as f32 + 64.0;

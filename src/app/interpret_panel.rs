@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use actscale::interpret::agreement::{Agreement, agreement};
-use actscale::interpret::report::{InterpretReport, PatchReport};
+use actscale::interpret::report::{DirectionsReport, InterpretReport, PatchReport};
 use actscale::protocol::{Job, Request};
 use actscale::steer::hyper::Method;
 
@@ -19,6 +19,7 @@ use super::state::view::Heat;
 fn job_text(state: &JobState) -> Option<(bool, String)> {
     match state {
         JobState::Idle => None,
+        JobState::Running { job: Job::Interpret, total: 0, .. } => Some((false, "Measuring the units…".into())),
         JobState::Running { job: Job::Interpret, done, total } => {
             Some((false, format!("Measuring the units: {done} of {total} α-sets…")))
         }
@@ -73,6 +74,28 @@ fn agreements(patch: &PatchReport, report: Option<&InterpretReport>) -> Vec<(&'s
     rows
 }
 
+/// A SteerVec's two maps in the α heatmap's layout: where it acts, and whether it only rescales
+/// the activation there (cos ±1, what a scalar could do) or adds a direction of its own (cos ≈ 0).
+#[component]
+fn DirectionMaps(report: DirectionsReport) -> impl IntoView {
+    let heat = |values: &[f32], what: &'static str| {
+        RwSignal::new(Some(Heat {
+            tokens: report.tokens.clone(),
+            n_layers: report.shape.n_layers,
+            values: values.to_vec(),
+            what,
+        }))
+        .read_only()
+    };
+    let (norm, cos) =
+        (heat(&report.directions.norm, "‖v‖"), heat(&report.directions.cos, "cos(v, h), mean over the prompts"));
+    view! {
+        <p class="muted" id="directions-note">"A steering vector may point anywhere: cos(v, h) ≈ ±1 where it only rescales the activation (what a scalar does), ≈ 0 where it adds a direction of its own."</p>
+        <Heatmap heat=norm on_cell=Callback::new(|_| {}) id="norm-map" empty="" />
+        <Heatmap heat=cos on_cell=Callback::new(|_| {}) id="cos-map" empty="" range=1.0 />
+    }
+}
+
 #[component]
 pub fn InterpretPanel(page: Page) -> impl IntoView {
     let it = page.interp;
@@ -82,7 +105,8 @@ pub fn InterpretPanel(page: Page) -> impl IntoView {
             || matches!(page.run.train_state.get(), TrainState::Running { .. })
             || matches!(it.job.get(), JobState::Running { .. })
     };
-    let activ = move || s.method.get() == Method::ActivScalar && page.run.has_intervention.get();
+    // DynScalar's α depends on the prompt: there is no one set of units to rank.
+    let readable = move || s.method.get() != Method::DynScalar && page.run.has_intervention.get();
     let on_interpret = move |_| {
         if !busy() {
             it.job.set(JobState::Running { job: Job::Interpret, done: 0, total: 0 });
@@ -193,8 +217,8 @@ pub fn InterpretPanel(page: Page) -> impl IntoView {
             <div class="interpret-body">
             <div class="interpret-units">
             <div class="interpret-actions">
-                <button id="interpret-run" on:click=on_interpret disabled=move || busy() || !activ()
-                    title="activ-scalar interventions, after training or from a link">"Find the units"</button>
+                <button id="interpret-run" on:click=on_interpret disabled=move || busy() || !readable()
+                    title="activ-scalar and steer-vec interventions, after training or from a link">"Find the units"</button>
                 <button id="interpret-stop" on:click=move |_| page.send(Request::Stop) class:hidden=move || !it.running()>"Stop"</button>
             </div>
             {move || job_text(&it.job.get()).map(|(error, text)| if error {
@@ -203,6 +227,7 @@ pub fn InterpretPanel(page: Page) -> impl IntoView {
                 view! { <p class="muted" id="interpret-status">{text}</p> }.into_any()
             })}
             {summary}
+            {move || it.directions.get().map(|r| view! { <DirectionMaps report=r /> })}
             </div>
             <div class="interpret-maps">
             <div class="patch-row">

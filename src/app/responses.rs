@@ -191,11 +191,15 @@ pub fn handle(page: Page, response: Response) {
                 patch(page);
             }
         }
+        Response::Directions(Ok(report)) => {
+            page.interp.job.set(JobState::Idle);
+            page.interp.directions.set(Some(report));
+        }
         Response::Patched(Ok(report)) => {
             page.interp.job.set(JobState::Idle);
             page.interp.patch.set(Some(report));
         }
-        Response::Interpreted(Err(why)) | Response::Patched(Err(why)) => {
+        Response::Interpreted(Err(why)) | Response::Patched(Err(why)) | Response::Directions(Err(why)) => {
             page.interp.job.set(JobState::Failed(why.to_string()))
         }
         Response::Kept { k, heat } => {

@@ -88,6 +88,14 @@ pub struct PatchReport {
     pub atp: Vec<f32>,
 }
 
+/// A SteerVec's maps as the page gets them, with their shape and token labels.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DirectionsReport {
+    pub directions: Directions,
+    pub shape: MapShape,
+    pub tokens: Vec<String>,
+}
+
 /// An interpretation as the page gets it: the result, with the map's shape and labels and the
 /// α it is of (the whole intervention, also while only its top k are in use).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -6,9 +6,10 @@ use std::rc::Rc;
 
 use actscale::compute_error::ComputeError;
 use actscale::interpret::attribution::attribute;
+use actscale::interpret::directions::directions;
 use actscale::interpret::keep_k::InterpretJob;
 use actscale::interpret::patching::PatchJob;
-use actscale::interpret::report::{InterpretReport, PatchReport};
+use actscale::interpret::report::{DirectionsReport, InterpretReport, PatchReport};
 use actscale::interpret::units::{MapShape, keep_only, ranked};
 use actscale::model::Model;
 use actscale::protocol::{EngineError, Job, Response};
@@ -30,7 +31,7 @@ fn activ_scalar(e: &Engine) -> Result<(Rc<Model>, Rc<Learned>), EngineError> {
     let l = e.learned().ok_or_else(|| EngineError::Refused("nothing learned yet: train first".into()))?;
     if l.iv.method != Method::ActivScalar {
         return Err(EngineError::Refused(format!(
-            "interpretation reads activ-scalar interventions; this one is {}",
+            "interpretation reads activ-scalar and steer-vec interventions; this one is {}",
             l.iv.method.name()
         )));
     }
@@ -42,17 +43,16 @@ pub async fn interpret(e: &Engine, send: impl Fn(Response)) -> Response {
         Ok(r) => r,
         Err(why) => return Response::Interpreted(Err(EngineError::Refused(why))),
     };
+    if e.learned().is_some_and(|l| l.iv.method == Method::SteerVec) {
+        return Response::Directions(steer_vec_maps(e, &send).await);
+    }
     let (model, l) = match activ_scalar(e) {
         Ok(x) => x,
         Err(why) => return Response::Interpreted(Err(why)),
     };
     let whole = e.whole().map_or_else(|| l.params.clone(), |w| w.to_vec());
     let shape = MapShape { n_layers: l.iv.n_layers, positions: l.iv.n_positions };
-    let tokens: Vec<String> = l
-        .examples
-        .first()
-        .map(|x| roles::labelled(l.request.task, x, x.ids.iter().map(|&i| model.tokenizer.token_text(i)).collect()))
-        .unwrap_or_default();
+    let tokens = labels(&model, &l);
     let mut job = match InterpretJob::new(shape, whole.clone(), l.examples.clone(), tokens.clone(), 0) {
         Ok(j) => j,
         Err(why) => return Response::Interpreted(Err(EngineError::Refused(why))),
@@ -70,6 +70,26 @@ pub async fn interpret(e: &Engine, send: impl Fn(Response)) -> Response {
         yield_to_event_loop().await;
     }
     Response::Interpreted(Ok(InterpretReport { interpretation: job.result(), shape, tokens, alpha: whole }))
+}
+
+/// A SteerVec's ‖v‖ and cos(v, h) maps on its training prompts (one forward each).
+async fn steer_vec_maps(e: &Engine, send: &impl Fn(Response)) -> Result<DirectionsReport, EngineError> {
+    let model = e.model().ok_or_else(|| EngineError::Refused("the model is not loaded yet".into()))?;
+    let l = e.learned().ok_or_else(|| EngineError::Refused("nothing learned yet: train first".into()))?;
+    let tokens = labels(&model, &l);
+    let shape = MapShape { n_layers: l.iv.n_layers, positions: l.iv.n_positions };
+    match directions(&model, &l.iv, &l.examples).await {
+        Ok(directions) => Ok(DirectionsReport { directions, shape, tokens }),
+        Err(error) => Err(failure(e, error, send).await),
+    }
+}
+
+/// The first training prompt's tokens, labelled by role for a task.
+fn labels(model: &Model, l: &Learned) -> Vec<String> {
+    l.examples
+        .first()
+        .map(|x| roles::labelled(l.request.task, x, x.ids.iter().map(|&i| model.tokenizer.token_text(i)).collect()))
+        .unwrap_or_default()
 }
 
 /// Puts only the top `k` units of the whole intervention in use (None: all of it again).

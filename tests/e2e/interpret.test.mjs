@@ -2,9 +2,10 @@
 // point: which of its 30 layers carry the flip): the keep-top-k curve and k*, "keep only the top
 // k" still flips both ways, activation patching and attribution beside α with their agreement,
 // a corrupted prompt of another length refused with both counts, and a link that reopens the view.
+// And a SteerVec's ‖v‖ and cos(v, h) maps, on the 2-layer model (their layout is the point).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, sharedBrowser, openPage, screenshot, trainPair, copyLink, setBeta, FRANCE_PAIR } from './support.mjs';
+import { serve, sharedBrowser, openPage, screenshot, trainPair, copyLink, setBeta, FRANCE_PAIR, TEST_MODEL } from './support.mjs';
 
 let site;
 before(async () => { site = await serve(); });
@@ -87,6 +88,35 @@ test('real model: k*, keep only the top k, patching and attribution beside α, a
     assert.equal(await steeredSign(viewer, FRANCE_PAIR.from, FRANCE_PAIR.to), 1);
     await screenshot(viewer, 'interpret-link-reopened');
     await context.close();
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a steer-vec intervention: its ‖v‖ map equals the heatmap, and cos(v, h) lies in [−1, 1]', async () => {
+  const browser = await sharedBrowser({ webgpu: false });
+  const errors = [];
+  try {
+    const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}`, errors);
+    await page.locator('#model-status.ready').waitFor({ timeout: 120_000 });
+    await page.locator('#method').selectOption('steer-vec');
+    await trainPair(page, { steps: 5 });
+    await page.locator('#interpret-run').click();
+    await page.locator('#cos-map').waitFor({ timeout: 120_000 });
+    const values = (id) => page.locator(`#${id} rect.cell`).evaluateAll((cs) => cs.map((c) => Number(c.dataset.value)));
+    const [norms, cosines, heat] = [await values('norm-map'), await values('cos-map'), await values('heatmap')];
+    assert.equal(norms.length, 2 * 2 * FRANCE_PAIR.tokens);
+    assert.equal(cosines.length, norms.length);
+    // The heatmap of a steer-vec shows ‖v‖ too, computed on the host from the same parameters.
+    norms.forEach((n, i) => assert.ok(Math.abs(n - heat[i]) <= 1e-3 * Math.max(1, heat[i]), `unit ${i}: ${n} vs ${heat[i]}`));
+    assert.ok(norms.some((n) => n > 0), 'training set some vectors');
+    cosines.forEach((c, i) => {
+      assert.ok(c >= -1 && c <= 1, `unit ${i}: cos ${c}`);
+      if (norms[i] === 0) assert.equal(c, 0, `unit ${i}: no vector, no direction`);
+    });
+    assert.equal(await page.locator('#k-star').count(), 0, 'no k* for a steering vector');
+    await screenshot(page, 'steer-vec-directions');
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

@@ -1,9 +1,9 @@
 //! The interpret panel's state: the corrupted prompt, the job in progress, the interpretation
-//! and the patching maps it got, which map it shows, and how many top units are in use.
+//! (or a SteerVec's direction maps) and the patching maps it got, which map it shows, and how many top units are in use.
 
 use leptos::prelude::*;
 
-use actscale::interpret::report::{InterpretReport, PatchReport};
+use actscale::interpret::report::{DirectionsReport, InterpretReport, PatchReport};
 use actscale::page_state::interpret_view::InterpretView;
 pub use actscale::page_state::interpret_view::MapChoice;
 use actscale::protocol::Job;
@@ -22,6 +22,8 @@ pub struct Interp {
     pub corrupt: RwSignal<String>,
     pub job: RwSignal<JobState>,
     pub report: RwSignal<Option<InterpretReport>>,
+    /// A SteerVec's ‖v‖ and cos(v, h) maps.
+    pub directions: RwSignal<Option<DirectionsReport>>,
     pub patch: RwSignal<Option<PatchReport>>,
     pub map: RwSignal<MapChoice>,
     /// The top k units in use (None: all of them).
@@ -42,6 +44,7 @@ impl Interp {
             corrupt: RwSignal::new("The capital of France is".into()),
             job: RwSignal::new(JobState::Idle),
             report: RwSignal::new(None),
+            directions: RwSignal::new(None),
             patch: RwSignal::new(None),
             map: RwSignal::new(MapChoice::default()),
             keep: RwSignal::new(None),
@@ -55,6 +58,7 @@ impl Interp {
     /// A new intervention is in use: what was found about the old one no longer holds.
     pub fn forget_interpretation(&self) {
         self.report.set(None);
+        self.directions.set(None);
         self.keep.set(None);
     }
 
