@@ -130,6 +130,30 @@ fn train_and_eval_json_follow_the_script_contract() {
     );
 }
 
+/// `eval --per-prompt` on a task's split: one row per prompt, whose mean is the split's figure.
+#[test]
+fn eval_per_prompt_lists_every_prompt_of_each_split() {
+    let model = two_layer_file();
+    let out = std::env::temp_dir().join(format!("actscale-cli-pp-{}.json", std::process::id()));
+    let out_s = out.to_str().unwrap();
+    let task = ["--task", "ccc", "--seed", "1"];
+    let train = [&["train", "--model", &model, "--steps", "3", "--out", out_s][..], &task].concat();
+    let (code, _, stderr) = actscale(&train);
+    assert_eq!(code, 0, "{stderr}");
+    let eval = [&["eval", "--model", &model, "--intervention", out_s, "--per-prompt", "--json"][..], &task].concat();
+    let (code, stdout, stderr) = actscale(&eval);
+    assert_eq!(code, 0, "{stderr}");
+    let p: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    for split in ["train", "test"] {
+        let rows = p["per_prompt"][split].as_array().unwrap();
+        assert_eq!(rows.len() as u64, p[split]["prompts"].as_u64().unwrap(), "{split}: one row per prompt");
+        assert!(rows.iter().all(|r| r["text"].as_str().is_some_and(|t| t.contains("capital"))));
+        let mean = rows.iter().map(|r| r["delta_base"].as_f64().unwrap()).sum::<f64>() / rows.len() as f64;
+        // f32 means of the same Δs in another order: a few ulps of their size.
+        assert!((mean - p[split]["logit_diff_base"].as_f64().unwrap()).abs() < 1e-3, "{split}: {mean}");
+    }
+}
+
 #[test]
 fn train_rejects_a_multi_token_answer_naming_its_tokens() {
     let model = two_layer_file();

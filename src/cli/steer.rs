@@ -243,8 +243,31 @@ pub struct EvalArgs {
     task: Option<String>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Also each prompt's own figures (text, Δ at β = 0 and ±1, KL): which prompts fail.
+    #[arg(long)]
+    per_prompt: bool,
     #[arg(long)]
     json: bool,
+}
+
+/// Each prompt of `set` measured alone.
+fn per_prompt(model: &Model, iv: &Intervention, set: &[Example], margin: f32) -> Result<serde_json::Value, String> {
+    let rows = set
+        .iter()
+        .map(|x| {
+            let m = block_on(evaluate(model, iv, std::slice::from_ref(x), margin))?;
+            Ok(json!({
+                "text": x.text,
+                "flipped": m.flip_rate >= 1.0,
+                "delta_base": m.logit_diff_base,
+                "delta_pos": m.logit_diff_pos,
+                "delta_neg": m.logit_diff_neg,
+                "kl_pos": m.kl_pos,
+                "kl_neg": m.kl_neg,
+            }))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(json!(rows))
 }
 
 pub fn eval(a: EvalArgs) -> Result<(), String> {
@@ -267,11 +290,30 @@ pub fn eval(a: EvalArgs) -> Result<(), String> {
         )?,
         None => (saved.examples.clone(), vec![]),
     };
-    let metrics = split_metrics(&model, &iv, &train, &test, saved.hyper.margin)?;
+    let mut metrics = split_metrics(&model, &iv, &train, &test, saved.hyper.margin)?;
+    if a.per_prompt {
+        let margin = saved.hyper.margin;
+        metrics["per_prompt"] = json!({ "train": per_prompt(&model, &iv, &train, margin)?, "test": per_prompt(&model, &iv, &test, margin)? });
+    }
     if a.json {
         println!("{metrics}");
-    } else {
-        print_table(&metrics);
+        return Ok(());
+    }
+    print_table(&metrics);
+    for split in ["train", "test"] {
+        for p in metrics["per_prompt"][split].as_array().into_iter().flatten() {
+            let f = |k: &str| p[k].as_f64().unwrap_or(f64::NAN);
+            println!(
+                "{split:<6} {} Δ {:+.2} → {:+.2} / {:+.2}  KL {:.3}/{:.3}  {:?}",
+                if p["flipped"] == true { "flip" } else { "FAIL" },
+                f("delta_base"),
+                f("delta_pos"),
+                f("delta_neg"),
+                f("kl_pos"),
+                f("kl_neg"),
+                p["text"].as_str().unwrap_or_default()
+            );
+        }
     }
     Ok(())
 }
