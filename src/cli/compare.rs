@@ -131,11 +131,15 @@ pub struct CompareArgs {
     /// only DynScalar can take prompts of several lengths.
     #[arg(long, default_value = "ccc,ioi,ioi-mixed", value_delimiter = ',')]
     tasks: Vec<String>,
+    /// The methods to train, in the table's order.
+    #[arg(long, default_value = "activ-scalar,steer-vec,dyn-scalar", value_delimiter = ',')]
+    methods: Vec<String>,
 }
 
 pub fn compare(a: CompareArgs) -> Result<(), String> {
     let model = super::load_model(&a.model)?;
     let seeds = a.seeds.seeds()?;
+    let methods = a.methods.iter().map(|m| Method::parse(m.trim())).collect::<Result<Vec<_>, _>>()?;
     if seeds.len() > 1 {
         println!("Each figure: mean ± sample sd over seeds {}–{}.\n", seeds[0], seeds[seeds.len() - 1]);
     }
@@ -149,7 +153,7 @@ pub fn compare(a: CompareArgs) -> Result<(), String> {
             let first = train.first().map(|e| e.ids.len());
             train.iter().chain(test).all(|e| Some(e.ids.len()) == first)
         });
-        for method in Method::ALL {
+        for &method in &methods {
             if method.positional() && !one_length {
                 println!("| {task} | {} | – | – | – | – | – | – | – | – |", method.name());
                 continue;
