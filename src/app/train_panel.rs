@@ -105,11 +105,12 @@ pub fn TrainPanel(
                 <select id="task" on:change=move |ev| {
                     if let Some(t) = TaskChoice::parse(&event_target_value(&ev)) {
                         s.task.set(t);
-                        // Tasks have many prompts: train on minibatches of 4 so steps stay quick,
-                        // with the step and budget for one prompt or a task (`Hyper::defaults`).
-                        let d = Hyper::defaults(s.method.get_untracked(), t == TaskChoice::Pair);
+                        // Tasks have many prompts: train on minibatches so steps stay quick, with
+                        // the step and budget for one prompt or a task (`Hyper::defaults`).
+                        let (m, pair) = (s.method.get_untracked(), t == TaskChoice::Pair);
+                        let d = Hyper::defaults(m, pair);
                         s.hyper.update(|h| {
-                            h.batch_size = if t == TaskChoice::Pair { 0 } else { 4 };
+                            h.batch_size = Hyper::page_batch(m, pair);
                             (h.lr, h.steps) = (d.lr, d.steps);
                         });
                     }
@@ -137,10 +138,10 @@ pub fn TrainPanel(
                 <label for="method">"method"</label>
                 <select id="method" on:change=move |ev| {
                     if let Ok(m) = Method::parse(&event_target_value(&ev)) {
-                        // Each method starts from its own margin, lr, budget and λM (`Hyper::defaults`).
-                        let d = Hyper::defaults(m, s.task.get_untracked() == TaskChoice::Pair);
+                        // Each method starts from its own defaults (`Hyper::defaults`, `page_batch`).
+                        let pair = s.task.get_untracked() == TaskChoice::Pair;
                         s.method.set(m);
-                        s.hyper.update(|h| { h.margin = d.margin; h.lr = d.lr; h.steps = d.steps; h.lambda_m = d.lambda_m; });
+                        s.hyper.set(Hyper { batch_size: Hyper::page_batch(m, pair), ..Hyper::defaults(m, pair) });
                     }
                 }>
                     {Method::ALL.iter().map(|m| view! {

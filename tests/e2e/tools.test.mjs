@@ -61,6 +61,11 @@ test('task mode (CCC): its seed, train and test metrics, flip-rate chart, a link
     await ready(page);
     await page.locator('#task').selectOption('ccc');
     assert.equal(await page.locator('#hp-batch').inputValue(), '4');
+    // DynScalar on a task takes the CLI's defaults (batch 8, 80 steps); back to ActivScalar, the page's 4.
+    await page.locator('#method').selectOption('dyn-scalar');
+    assert.deepEqual([await page.locator('#hp-batch').inputValue(), await page.locator('#hp-steps').inputValue()], ['8', '80']);
+    await page.locator('#method').selectOption('activ-scalar');
+    assert.equal(await page.locator('#hp-batch').inputValue(), '4');
     // The seed draws the prompts and the split; one that is not a whole number is not taken.
     assert.equal(await page.locator('#seed').inputValue(), '0');
     await setNumber(page, '#seed', 3);
@@ -101,7 +106,8 @@ test('task mode (CCC): its seed, train and test metrics, flip-rate chart, a link
     // Another method: its own λM and grid; its line joins the first method's on the chart.
     await page.locator('#method').selectOption('dyn-scalar');
     assert.equal(await page.locator('#hp-lambda-m').inputValue(), '0.1');
-    assert.equal(await page.locator('#hp-margin').inputValue(), '4');
+    assert.equal(await page.locator('#hp-margin').inputValue(), '8');
+    assert.equal(await page.locator('#hp-lambda-f').inputValue(), '3');
     assert.equal(await page.locator('#sweep-lambdas').inputValue(), '0.005, 0.025, 0.1, 0.4');
     await page.locator('#sweep-lambdas').fill('0.1');
     await page.locator('#sweep-run').click();
