@@ -87,16 +87,20 @@ pub enum TaskChoice {
     Ccc,
     /// Indirect object identification (one template).
     Ioi,
+    /// IOI: train on templates 0–2, test on the held-out template 3 (other words, another
+    /// length); only DynScalar takes prompts of several lengths.
+    IoiMixed,
 }
 
 impl TaskChoice {
-    pub const ALL: [TaskChoice; 3] = [TaskChoice::Pair, TaskChoice::Ccc, TaskChoice::Ioi];
+    pub const ALL: [TaskChoice; 4] = [TaskChoice::Pair, TaskChoice::Ccc, TaskChoice::Ioi, TaskChoice::IoiMixed];
 
     pub fn name(self) -> &'static str {
         match self {
             TaskChoice::Pair => "pair",
             TaskChoice::Ccc => "ccc",
             TaskChoice::Ioi => "ioi",
+            TaskChoice::IoiMixed => "ioi-mixed",
         }
     }
 

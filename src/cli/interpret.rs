@@ -60,7 +60,7 @@ pub fn interpret(a: InterpretArgs) -> Result<(), String> {
     let iv = saved.to_intervention(c.n_layers, c.d_model, model.net.device())?; // validates the shape
     let shape = MapShape { n_layers: saved.n_layers, positions: saved.n_positions };
     let first = saved.examples.first().ok_or("the intervention has no prompts")?;
-    let task = TaskChoice::parse(saved.task.split('-').next().unwrap_or_default()).unwrap_or_default(); // ioi-mixed: ioi
+    let task = TaskChoice::parse(&saved.task).unwrap_or_default();
     let tokens = roles::labelled(task, first, first.ids.iter().map(|&i| model.tokenizer.token_text(i)).collect());
     let n = a.prompts.unwrap_or(saved.examples.len()).clamp(1, saved.examples.len());
     let examples = saved.examples[..n].to_vec();

@@ -46,13 +46,7 @@ pub fn build(model: &Model, a: &TaskArgs) -> Result<(Vec<Example>, Vec<Example>)
         }
         "ccc" => tasks::ccc::ccc(tok, a.seed, a.test_share),
         "ioi" => tasks::ioi::ioi(tok, &[0], a.per_template, a.seed, a.test_share),
-        "ioi-mixed" => {
-            // No random split: every prompt of templates 0-2 trains, every one of template 3 tests.
-            let all = |templates: &[usize], seed| {
-                tasks::ioi::ioi(tok, templates, a.per_template / 2, seed, 0.0).map(|(a, b)| [a, b].concat())
-            };
-            Ok((all(&[0, 1, 2], a.seed)?, all(&[3], a.seed ^ 1)?))
-        }
+        "ioi-mixed" => tasks::ioi::mixed(tok, a.per_template, a.seed),
         other => Err(format!("unknown task {other:?}: use pair, ccc, ioi or ioi-mixed")),
     }
 }

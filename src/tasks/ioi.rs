@@ -60,3 +60,12 @@ pub fn ioi(
     }
     Ok(train_test(examples, seed, test_share))
 }
+
+/// `ioi-mixed`: every prompt of templates 0–2 trains and every one of the held-out template 3
+/// tests (other words, another length), `per_template / 2` of each; no random split.
+pub fn mixed(tokenizer: &Tokenizer, per_template: usize, seed: u64) -> Result<(Vec<Example>, Vec<Example>), String> {
+    let all = |templates: &[usize], seed| {
+        ioi(tokenizer, templates, per_template / 2, seed, 0.0).map(|(a, b)| [a, b].concat())
+    };
+    Ok((all(&[0, 1, 2], seed)?, all(&[3], seed ^ 1)?))
+}

@@ -29,6 +29,7 @@ pub fn build(
         TaskChoice::Pair => Ok((vec![pair::pair(tokenizer, prompt, from, to)?], vec![])),
         TaskChoice::Ccc => ccc::ccc(tokenizer, seed, TEST_SHARE),
         TaskChoice::Ioi => ioi::ioi(tokenizer, &[0], IOI_PER_TEMPLATE, seed, TEST_SHARE),
+        TaskChoice::IoiMixed => ioi::mixed(tokenizer, IOI_PER_TEMPLATE, seed),
     }
 }
 

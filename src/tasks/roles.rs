@@ -18,7 +18,7 @@ pub fn roles(task: TaskChoice, e: &Example) -> Vec<Option<&'static str>> {
     let at = |id: u32| e.ids.iter().enumerate().filter(move |(_, x)| **x == id).map(|(i, _)| i);
     match task {
         TaskChoice::Pair => return out,
-        TaskChoice::Ioi => {
+        TaskChoice::Ioi | TaskChoice::IoiMixed => {
             if let Some(io) = at(e.from).next() {
                 out[io] = Some("IO");
             }
@@ -61,7 +61,7 @@ pub fn natural_corrupt(task: TaskChoice, e: &Example, tokenizer: &Tokenizer) -> 
     };
     let ids = match task {
         TaskChoice::Pair => return None,
-        TaskChoice::Ioi => {
+        TaskChoice::Ioi | TaskChoice::IoiMixed => {
             let io = tokenizer.token_text(e.from);
             swap(at("S2")?, &io)?
         }

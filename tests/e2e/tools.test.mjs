@@ -121,6 +121,30 @@ test('task mode (CCC): its seed, train and test metrics, flip-rate chart, a link
   }
 });
 
+test('ioi-mixed: a positional method is refused with the reason; DynScalar trains on 36 prompts and tests on 12 of another length', async () => {
+  const browser = await sharedBrowser({ webgpu: false });
+  const errors = [];
+  try {
+    const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}`, errors);
+    await ready(page);
+    await page.locator('#task').selectOption('ioi-mixed');
+    await page.locator('#until-converged').setChecked(false);
+    await setNumber(page, '#hp-steps', 2);
+    await page.locator('#train').click();
+    await page.locator('#train-error', { hasText: /one length/ }).waitFor({ timeout: 120_000 });
+    await page.locator('#method').selectOption('dyn-scalar');
+    assert.equal(await page.locator('#hp-batch').inputValue(), '8');
+    await setNumber(page, '#hp-steps', 2);
+    await page.locator('#train').click();
+    await page.locator('#task-metrics').waitFor({ timeout: 240_000 });
+    const prompts = await page.locator('#task-metrics tbody tr td:nth-of-type(1)').allTextContents();
+    assert.deepEqual(prompts.map(Number), [36, 12]);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
 test('load a model from a file or URL; bad files are rejected and the old model stays', async () => {
   const browser = await sharedBrowser({ webgpu: false });
   const errors = [];
