@@ -446,3 +446,15 @@ fn dyn_scalar_with_its_defaults_generalises_to_a_held_out_template_on_seed_1() {
 fn dyn_scalar_with_its_defaults_generalises_to_a_held_out_template_on_seed_2() {
     dyn_scalar_generalises_on_seed("2");
 }
+
+/// ActivScalar on ioi-mixed (test prompts 7 tokens longer) is refused before training, naming
+/// both lengths and the method that can.
+#[test]
+fn a_positional_method_on_prompts_of_two_lengths_is_refused_before_training() {
+    let model = two_layer_file();
+    let args = ["train", "--model", &model, "--task", "ioi-mixed", "--method", "activ-scalar", "--steps", "500"];
+    let (code, stdout, stderr) = actscale(&args);
+    assert_eq!(code, 2, "{stdout}");
+    assert!(stderr.contains("one length") && stderr.contains("dyn-scalar"), "{stderr}");
+    assert!(!stderr.contains("step 1/"), "refused before the first step: {stderr}");
+}

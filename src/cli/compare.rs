@@ -56,6 +56,9 @@ pub fn sweep(a: SweepArgs) -> Result<(), String> {
     }
     let splits =
         seeds.iter().map(|&seed| build(&model, &TaskArgs { seed, ..a.task.clone() })).collect::<Result<Vec<_>, _>>()?;
+    for (train, test) in &splits {
+        actscale::tasks::check_lengths(method, train, test)?;
+    }
     let several = seeds.len() > 1;
     let mut header = vec!["lambda_m".to_string()];
     for f in SWEEP_FIGURES {

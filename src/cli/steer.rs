@@ -200,6 +200,7 @@ fn print_table(metrics: &serde_json::Value) {
 pub fn train(a: TrainArgs) -> Result<(), String> {
     let (model, model_id) = super::load_model_with_id(&a.model)?;
     let (train, test) = build(&model, &a.task)?;
+    actscale::tasks::check_lengths(a.hyper.method()?, &train, &test)?;
     let hyper = a.hyper.hyper(a.task.task == "pair");
     let Trained { iv, secs, steps, converged } = train_quiet(
         &model,

@@ -9,6 +9,7 @@ pub mod split;
 
 use crate::model::tokenizer::Tokenizer;
 use crate::protocol::TaskChoice;
+use crate::steer::hyper::Method;
 use crate::steer::prompts::Example;
 
 /// Share of a task's prompts held out for testing (the page and the CLI default).
@@ -30,6 +31,20 @@ pub fn build(
         TaskChoice::Ccc => ccc::ccc(tokenizer, seed, TEST_SHARE),
         TaskChoice::Ioi => ioi::ioi(tokenizer, &[0], IOI_PER_TEMPLATE, seed, TEST_SHARE),
         TaskChoice::IoiMixed => ioi::mixed(tokenizer, IOI_PER_TEMPLATE, seed),
+    }
+}
+
+/// A positional method learns one parameter per position of its training prompts, so it cannot
+/// be tested on prompts of another length: refused before training, not after it.
+pub fn check_lengths(method: Method, train: &[Example], test: &[Example]) -> Result<(), String> {
+    let Some(n) = train.first().map(|x| x.ids.len()) else { return Ok(()) };
+    match test.iter().find(|x| x.ids.len() != n) {
+        Some(x) if method.positional() => Err(format!(
+            "{} needs prompts of one length (a parameter per position): the training prompts have {n} tokens, the test prompts {}; dyn-scalar handles mixed lengths",
+            method.name(),
+            x.ids.len()
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -86,6 +86,7 @@ impl Drop for Running<'_> {
 fn prepare(e: &Engine, req: &TrainRequest) -> Result<(std::rc::Rc<Model>, Vec<Example>, Vec<Example>), String> {
     let model = e.model().ok_or("the model is not loaded yet")?;
     let (train, test) = tasks::build(&model.tokenizer, req.task, &req.prompt, &req.from, &req.to, req.seed)?;
+    tasks::check_lengths(req.method, &train, &test)?;
     Ok((model, train, test))
 }
 
