@@ -62,7 +62,9 @@ pub enum Request {
     /// Which units carry the intervention in use, on its training prompts. ActivScalar
     /// (`interpret::keep_k`): `JobProgress`es, then `Interpreted` (or `JobStopped` after Stop);
     /// SteerVec: its ‖v‖ and cos(v, h) maps (`interpret::directions`), as `Directions`.
-    Interpret,
+    /// Measured on the first `prompts` training prompts (0: all; a task's whole split takes
+    /// minutes on the real model).
+    Interpret { prompts: usize },
     /// Use only the top `k` units of the interpreted intervention (None: all of them again);
     /// answered with `Kept`. The β slider, the steered predictions and links follow it.
     KeepTop { k: Option<usize> },

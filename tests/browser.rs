@@ -142,7 +142,7 @@ fn every_request_crosses_the_worker_boundary_unchanged() {
         Request::Train(a_train_request(TaskChoice::Ccc)),
         Request::Sweep { request: a_train_request(TaskChoice::Ioi), lambdas: vec![0.0, 1.5, 40.0] },
         Request::Stop,
-        Request::Interpret,
+        Request::Interpret { prompts: 8 },
         Request::KeepTop { k: Some(14) },
         Request::KeepTop { k: None },
         Request::Patch {
@@ -182,6 +182,8 @@ fn an_interpret_report() -> InterpretReport {
         shape: MapShape { n_layers: 2, positions: 1 },
         tokens: vec!["Rome".into()],
         alpha: vec![0.0, 0.0, 0.0, -0.75],
+        prompts: 4,
+        training_prompts: 28,
     }
 }
 

@@ -110,13 +110,18 @@ pub fn InterpretPanel(page: Page) -> impl IntoView {
     let on_interpret = move |_| {
         if !busy() {
             it.job.set(JobState::Running { job: Job::Interpret, done: 0, total: 0 });
-            page.send(Request::Interpret);
+            page.send(Request::Interpret { prompts: it.prompts.get_untracked() });
         }
     };
     let on_patch = move |_| {
         if !busy() {
             super::responses::patch(page);
         }
+    };
+    // Not a whole number ≥ 0: the field shows the count in use again.
+    let on_prompts = move |ev: leptos::ev::Event| match event_target_value(&ev).trim().parse::<usize>() {
+        Ok(n) => it.prompts.set(n),
+        Err(_) => it.prompts.notify(),
     };
     let keep_input = RwSignal::new(String::new());
     // A new interpretation proposes its k*.
@@ -150,9 +155,13 @@ pub fn InterpretPanel(page: Page) -> impl IntoView {
         it.report.with(|r| {
             r.as_ref().map(|r| {
                 let n = r.interpretation.units.len();
+                let on = match r.prompts < r.training_prompts {
+                    true => format!(" (measured on the first {} of {} training prompts)", r.prompts, r.training_prompts),
+                    false => String::new(),
+                };
                 let text = match r.interpretation.k_star {
-                    Some(k) => format!("k* = {k}: the top {k} of {n} non-zero units flip every prompt both ways."),
-                    None => format!("No top-k of the {n} non-zero units flips every prompt both ways."),
+                    Some(k) => format!("k* = {k}: the top {k} of {n} non-zero units flip every prompt both ways{on}."),
+                    None => format!("No top-k of the {n} non-zero units flips every prompt both ways{on}."),
                 };
                 let in_use = match it.keep.get() {
                     Some(k) => format!("In use: the top {k} units."),
@@ -220,6 +229,10 @@ pub fn InterpretPanel(page: Page) -> impl IntoView {
                 <button id="interpret-run" on:click=on_interpret disabled=move || busy() || !readable()
                     title="activ-scalar and steer-vec interventions, after training or from a link">"Find the units"</button>
                 <button id="interpret-stop" on:click=move |_| page.send(Request::Stop) class:hidden=move || !it.running()>"Stop"</button>
+                <label for="interpret-prompts" title="a task's whole split takes minutes on the real model">"on the first"</label>
+                <input id="interpret-prompts" type="number" min="0" step="1" prop:value=move || it.prompts.get().to_string()
+                    on:change=on_prompts />
+                <span class="muted">"training prompts (0 = all)"</span>
             </div>
             {move || job_text(&it.job.get()).map(|(error, text)| if error {
                 view! { <p class="error" id="interpret-status" role="alert">{text}</p> }.into_any()

@@ -285,7 +285,7 @@ fn open_view(page: Page) {
     if view.interpreted {
         it.pending_keep.set_value(view.keep);
         it.job.set(JobState::Running { job: Job::Interpret, done: 0, total: 0 });
-        page.send(Request::Interpret);
+        page.send(Request::Interpret { prompts: it.prompts.get_untracked() });
     } else if it.pending_patch.try_update_value(std::mem::take).unwrap_or(false) {
         patch(page);
     }

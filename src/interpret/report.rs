@@ -104,4 +104,7 @@ pub struct InterpretReport {
     pub shape: MapShape,
     pub tokens: Vec<String>,
     pub alpha: Vec<f32>,
+    /// Measured on the first `prompts` of the intervention's `training_prompts`.
+    pub prompts: usize,
+    pub training_prompts: usize,
 }

@@ -38,13 +38,19 @@ fn activ_scalar(e: &Engine) -> Result<(Rc<Model>, Rc<Learned>), EngineError> {
     Ok((model, l))
 }
 
-pub async fn interpret(e: &Engine, send: impl Fn(Response)) -> Response {
+/// The first `prompts` training prompts (0 or more than there are: all of them).
+fn first(l: &Learned, prompts: usize) -> &[actscale::steer::prompts::Example] {
+    let n = l.examples.len();
+    &l.examples[..if prompts == 0 { n } else { prompts.min(n) }]
+}
+
+pub async fn interpret(e: &Engine, prompts: usize, send: impl Fn(Response)) -> Response {
     let _running = match Running::start(e) {
         Ok(r) => r,
         Err(why) => return Response::Interpreted(Err(EngineError::Refused(why))),
     };
     if e.learned().is_some_and(|l| l.iv.method == Method::SteerVec) {
-        return Response::Directions(steer_vec_maps(e, &send).await);
+        return Response::Directions(steer_vec_maps(e, prompts, &send).await);
     }
     let (model, l) = match activ_scalar(e) {
         Ok(x) => x,
@@ -53,11 +59,13 @@ pub async fn interpret(e: &Engine, send: impl Fn(Response)) -> Response {
     let whole = e.whole().map_or_else(|| l.params.clone(), |w| w.to_vec());
     let shape = MapShape { n_layers: l.iv.n_layers, positions: l.iv.n_positions };
     let tokens = labels(&model, &l);
-    let mut job = match InterpretJob::new(shape, whole.clone(), l.examples.clone(), tokens.clone(), 0) {
+    let examples = first(&l, prompts).to_vec();
+    let measured_on = examples.len();
+    let mut job = match InterpretJob::new(shape, whole.clone(), examples, tokens.clone(), 0) {
         Ok(j) => j,
         Err(why) => return Response::Interpreted(Err(EngineError::Refused(why))),
     };
-    let sets = (ROWS_PER_PIECE / (2 * l.examples.len().max(1))).max(1);
+    let sets = (ROWS_PER_PIECE / (2 * measured_on.max(1))).max(1);
     while !job.is_done() {
         if stop_requested(e) {
             return Response::JobStopped(Job::Interpret);
@@ -69,16 +77,23 @@ pub async fn interpret(e: &Engine, send: impl Fn(Response)) -> Response {
         send(Response::JobProgress { job: Job::Interpret, done, total });
         yield_to_event_loop().await;
     }
-    Response::Interpreted(Ok(InterpretReport { interpretation: job.result(), shape, tokens, alpha: whole }))
+    Response::Interpreted(Ok(InterpretReport {
+        interpretation: job.result(),
+        shape,
+        tokens,
+        alpha: whole,
+        prompts: measured_on,
+        training_prompts: l.examples.len(),
+    }))
 }
 
 /// A SteerVec's ‖v‖ and cos(v, h) maps on its training prompts (one forward each).
-async fn steer_vec_maps(e: &Engine, send: &impl Fn(Response)) -> Result<DirectionsReport, EngineError> {
+async fn steer_vec_maps(e: &Engine, prompts: usize, send: &impl Fn(Response)) -> Result<DirectionsReport, EngineError> {
     let model = e.model().ok_or_else(|| EngineError::Refused("the model is not loaded yet".into()))?;
     let l = e.learned().ok_or_else(|| EngineError::Refused("nothing learned yet: train first".into()))?;
     let tokens = labels(&model, &l);
     let shape = MapShape { n_layers: l.iv.n_layers, positions: l.iv.n_positions };
-    match directions(&model, &l.iv, &l.examples).await {
+    match directions(&model, &l.iv, first(&l, prompts)).await {
         Ok(directions) => Ok(DirectionsReport { directions, shape, tokens }),
         Err(error) => Err(failure(e, error, send).await),
     }

@@ -109,9 +109,9 @@ impl Worker for EngineWorker {
                 training::stop_and_wait(&e).await;
                 Done(id, learned::apply(&e, saved).await)
             }),
-            Request::Interpret => scope.send_future(async move {
+            Request::Interpret { prompts } => scope.send_future(async move {
                 let send = move |r| scope2.respond(id, r);
-                Done(id, interpret::interpret(&e, send).await)
+                Done(id, interpret::interpret(&e, prompts, send).await)
             }),
             Request::KeepTop { k } => scope.send_future(async move { Done(id, interpret::keep_top(&e, k).await) }),
             Request::Patch { prompt, corrupt, from, to } => scope.send_future(async move {

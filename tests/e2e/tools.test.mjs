@@ -94,6 +94,10 @@ test('task mode (CCC): its seed, train and test metrics, flip-rate chart, a link
     assert.equal(await viewer.locator('#task').inputValue(), 'ccc');
     assert.equal(await viewer.locator('#seed').inputValue(), '3');
     await viewer.close();
+    // Interpreting a task measures its first N training prompts, and says so.
+    await setNumber(page, '#interpret-prompts', 2);
+    await page.locator('#interpret-run').click();
+    await page.locator('#k-star', { hasText: /measured on the first 2 of 28 training prompts/ }).waitFor({ timeout: 120_000 });
 
     await page.locator('#task').selectOption('pair');
     await page.locator('#prompt').fill('The capital of France is');

@@ -8,6 +8,10 @@ use actscale::page_state::interpret_view::InterpretView;
 pub use actscale::page_state::interpret_view::MapChoice;
 use actscale::protocol::Job;
 
+/// Training prompts an interpretation measures by default: a task's whole split takes minutes
+/// on the real model, and the first few say which units carry it.
+pub const DEFAULT_PROMPTS: usize = 8;
+
 /// Where the panel's job is.
 #[derive(Clone, Debug, PartialEq)]
 pub enum JobState {
@@ -20,6 +24,8 @@ pub enum JobState {
 #[derive(Clone, Copy)]
 pub struct Interp {
     pub corrupt: RwSignal<String>,
+    /// Interpret on the first this many training prompts (0: all of them).
+    pub prompts: RwSignal<usize>,
     pub job: RwSignal<JobState>,
     pub report: RwSignal<Option<InterpretReport>>,
     /// A SteerVec's ‖v‖ and cos(v, h) maps.
@@ -42,6 +48,7 @@ impl Interp {
     pub fn new() -> Self {
         Interp {
             corrupt: RwSignal::new("The capital of France is".into()),
+            prompts: RwSignal::new(DEFAULT_PROMPTS),
             job: RwSignal::new(JobState::Idle),
             report: RwSignal::new(None),
             directions: RwSignal::new(None),
