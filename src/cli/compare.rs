@@ -8,6 +8,8 @@ use clap::Args;
 
 use actscale::model::Model;
 use actscale::steer::hyper::{Hyper, Method, Selection};
+use actscale::steer::metrics::Metrics;
+use actscale::steer::prompts::Example;
 
 use super::seeds::{Runs, SeedArgs};
 use super::steer::{HyperArgs, Trained, metrics_of, split_metrics, train_quiet};
@@ -169,7 +171,7 @@ pub fn compare(a: CompareArgs) -> Result<(), String> {
                 let m = split_metrics(&model, &iv, train, test, hyper.margin)?;
                 runs.push(metrics_of(&m, "train").unwrap_or_default(), metrics_of(&m, "test"), secs);
             }
-            let test = |f: fn(&actscale::steer::metrics::Metrics) -> f32| runs.of_test(f).unwrap_or_default();
+            let test = |f: fn(&Metrics) -> f32| runs.of_test(f).unwrap_or_default();
             println!(
                 "| {task} | {} | {:.0} | {} | {} | {} | {} / {} | {} / {} | {} / {} | {} |",
                 method.name(),
@@ -191,12 +193,7 @@ pub fn compare(a: CompareArgs) -> Result<(), String> {
 }
 
 /// One seed's (train, test) prompts of `task`, cut to --max-prompts.
-fn task_split(
-    model: &Model,
-    a: &CompareArgs,
-    task: &str,
-    seed: u64,
-) -> Result<(Vec<actscale::steer::prompts::Example>, Vec<actscale::steer::prompts::Example>), String> {
+fn task_split(model: &Model, a: &CompareArgs, task: &str, seed: u64) -> Result<(Vec<Example>, Vec<Example>), String> {
     let args = TaskArgs {
         task: task.into(),
         prompt: None,

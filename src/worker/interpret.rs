@@ -15,6 +15,7 @@ use actscale::model::Model;
 use actscale::protocol::{EngineError, Job, Response};
 use actscale::steer::heat::heat;
 use actscale::steer::hyper::Method;
+use actscale::steer::prompts::Example;
 use actscale::tasks::pair::pair;
 use actscale::tasks::roles;
 
@@ -39,7 +40,7 @@ fn activ_scalar(e: &Engine) -> Result<(Rc<Model>, Rc<Learned>), EngineError> {
 }
 
 /// The first `prompts` training prompts (0 or more than there are: all of them).
-fn first(l: &Learned, prompts: usize) -> &[actscale::steer::prompts::Example] {
+fn first(l: &Learned, prompts: usize) -> &[Example] {
     let n = l.examples.len();
     &l.examples[..if prompts == 0 { n } else { prompts.min(n) }]
 }
