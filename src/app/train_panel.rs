@@ -47,7 +47,7 @@ fn task_note(t: TaskChoice) -> &'static str {
             "“When Mary and John went to the store, John gave a drink to” — steer from the indirect object to the subject. 70% train, 30% test."
         }
         TaskChoice::IoiMixed => {
-            "IOI on three templates; the test split is a fourth, with other words and 4 more tokens (“Then, Mary and John had a long and really crazy day at the park. Afterwards, John said to”). Prompts of several lengths: dyn-scalar only."
+            "IOI on three templates; the test split is a fourth, with other words and 7 more tokens (“Then, Mary and John had a long and really crazy day at the park. Afterwards, John said to”). Prompts of several lengths: dyn-scalar only."
         }
         TaskChoice::Pair => "",
     }
