@@ -11,12 +11,10 @@ use super::state::Engine;
 
 /// The WebGPU device, or why there is none.
 pub async fn webgpu(e: &Engine) -> Result<Device, String> {
-    if let Some(known) = e.webgpu.borrow().clone() {
-        return known;
+    if let Some(why) = e.webgpu_lost.borrow().clone() {
+        return Err(why);
     }
-    let got = init_webgpu().await;
-    *e.webgpu.borrow_mut() = Some(got.clone());
-    got
+    e.webgpu.get_or_init(init_webgpu()).await.clone()
 }
 
 async fn software_renderer(e: &Engine) -> Option<String> {
@@ -66,7 +64,7 @@ pub async fn choice(e: &Engine) -> Choice {
 /// WebGPU failed for good in this worker (its device was lost): the CPU from now on, and the
 /// self-check and backend switch say why WebGPU is gone.
 pub fn webgpu_lost(e: &Engine, why: &str) {
-    *e.webgpu.borrow_mut() = Some(Err(format!("the WebGPU device was lost ({why})")));
+    *e.webgpu_lost.borrow_mut() = Some(format!("the WebGPU device was lost ({why})"));
     set_preferred(e, BackendKind::Cpu);
 }
 

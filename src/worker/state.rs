@@ -40,8 +40,12 @@ pub struct Engine {
     pub training: Cell<bool>,
     /// Stop was asked for; the run ends before its next step.
     pub stop: Cell<bool>,
-    /// burn initialises WebGPU once per worker: the outcome.
-    pub webgpu: RefCell<Option<Result<Device, String>>>,
+    /// burn initialises WebGPU once per worker (a second try fails: "already initialized"), so
+    /// requests that ask while it is being set up (the self-check, a small model's load) wait
+    /// for the same outcome.
+    pub webgpu: async_once_cell::OnceCell<Result<Device, String>>,
+    /// Why WebGPU is gone for good in this worker (its device was lost), once it is.
+    pub webgpu_lost: RefCell<Option<String>>,
     /// The adapter's software renderer, probed once (Some(None): a hardware adapter).
     pub software: RefCell<Option<Option<String>>>,
     /// What the user picked in the page or its address (None: the engine's choice).
