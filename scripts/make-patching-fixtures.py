@@ -14,6 +14,8 @@ llama.cpp: its last-position logits for "Rome is in" must equal llama.cpp's f32 
 Patching is done the plain way, with no re-use of the clean run: for every unit (site, layer,
 position) one whole forward of the clean prompt in which that site's output at that position is
 replaced by the corrupted run's. effect = Δ(patched) − Δ(clean), Δ = z[to] − z[from].
+Per head ("attn_head", [layer][head][position]): the same with one head's output (its slice of
+the attention output before W_O) replaced by the corrupted run's.
 Each pair is written for the whole model and for its first 2 blocks (the 2-layer test model,
 which `actscale truncate --layers 2` makes from the same file).
 """
@@ -92,6 +94,10 @@ class Model:
                 s = q[:, i] @ k[:, i // group].T / np.sqrt(hd) + mask
                 s = np.exp(s - s.max(axis=1, keepdims=True))
                 out[:, i] = (s / s.sum(axis=1, keepdims=True)) @ v[:, i // group]
+            if record is not None:
+                record[("attn_head", l)] = out.copy()
+            if patch is not None and patch[0] == "attn_head" and patch[1] == l:
+                out[patch[2], patch[4]] = patch[3]
             attn = out.reshape(t, self.d) @ self.w[p + "attn_output.weight"].T
             attn = self.site("attn_out", l, attn, patch, record)
             x = x + attn
@@ -135,6 +141,12 @@ def patching(m, pair, n_layers):
              for p in range(t)]
             for l in range(n_layers)
         ]
+    maps["attn_head"] = [
+        [[delta(m.forward(pair["ids"], n_layers, patch=("attn_head", l, p, corrupt[("attn_head", l)][p, h], h))) - d_clean
+          for p in range(t)]
+         for h in range(m.n_head)]
+        for l in range(n_layers)
+    ]
     return dict(pair, n_layers=n_layers, delta_clean=d_clean, delta_corrupt=d_corrupt, **maps)
 
 

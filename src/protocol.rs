@@ -69,8 +69,16 @@ pub enum Request {
     /// answered with `Kept`. The β slider, the steered predictions and links follow it.
     KeepTop { k: Option<usize> },
     /// Activation patching and attribution of `prompt` against `corrupt` (same number of
-    /// tokens): `JobProgress`es, then `Patched` (or `JobStopped`).
-    Patch { prompt: String, corrupt: String, from: String, to: String },
+    /// tokens): `JobProgress`es, then `Patched` (or `JobStopped`). With `heads`, per attention
+    /// head too.
+    Patch {
+        prompt: String,
+        corrupt: String,
+        from: String,
+        to: String,
+        #[serde(default)]
+        heads: bool,
+    },
 }
 
 /// A long computation other than training, which reports progress and honours Stop.

@@ -176,13 +176,13 @@ async fn a_task_trains_and_evaluates_on_webgpu_as_on_the_cpu() {
     assert!((mg.kl_pos - mc.kl_pos).abs() <= LOGIT_TOL * mc.kl_pos.max(1.0), "KL+ {} vs {}", mg.kl_pos, mc.kl_pos);
 }
 
-/// Activation patching and attribution on WebGPU equal the CPU backend's: the same forward from
-/// a recorded residual, the same batched patched rows, the same backward. The corrupted prompt
+/// Activation patching and attribution on WebGPU equal the CPU backend's, per site and per head:
+/// the same forward from a recorded residual, the same batched patched rows, the same backward. The corrupted prompt
 /// has the same token count ("the kv is in" against "the ring is in" would not; two 2-letter
 /// words of single bytes do).
 #[wasm_bindgen_test]
 async fn patching_and_attribution_on_webgpu_equal_the_cpu() {
-    use actscale::interpret::attribution::attribute;
+    use actscale::interpret::attribution::{attribute, attribute_heads};
     use actscale::interpret::patching::PatchJob;
     let on_gpu = Model::from_bytes(TEST_MODEL.to_vec(), &gpu().await).expect("the fixture loads on WebGPU");
     let on_cpu = Model::from_bytes(TEST_MODEL.to_vec(), &cpu_device()).expect("and on the CPU");
@@ -191,21 +191,29 @@ async fn patching_and_attribution_on_webgpu_equal_the_cpu() {
     assert_eq!(clean.ids.len(), corrupt.len());
     let mut maps = vec![];
     for model in [&on_gpu, &on_cpu] {
-        let mut job = PatchJob::new(model, &clean.ids, &corrupt, clean.from, clean.to).await.unwrap();
+        let mut job = PatchJob::new(model, &clean.ids, &corrupt, clean.from, clean.to).await.unwrap().with_heads(model);
         while !job.is_done() {
             job.step(model).await.unwrap();
         }
         let (c, k) = job.runs();
         let a = attribute(model, &clean.ids, clean.from, clean.to, c, Some(k)).await.unwrap();
+        let h = attribute_heads(model, &clean.ids, clean.from, clean.to, c, Some(k)).await.unwrap();
         let map = job.result();
-        maps.push((map.delta_clean, map.delta_corrupt, map.effects, a.gradient, a.atp.unwrap()));
+        let head_effects = map.heads.expect("per-head effects").values;
+        maps.push((map.delta_clean, map.delta_corrupt, map.effects, a.gradient, a.atp.unwrap(), head_effects, h));
     }
     let (g, c) = (&maps[0], &maps[1]);
     assert!((g.0 - c.0).abs() <= LOGIT_TOL && (g.1 - c.1).abs() <= LOGIT_TOL, "Δ {g:?} vs {c:?}");
     // Each effect and estimate is a difference of logits (or a sum of products of that size).
-    for (what, x, y) in [("patching", &g.2, &c.2), ("attribution", &g.3, &c.3), ("AtP", &g.4, &c.4)] {
+    let per_head = [
+        ("patching per head", &g.5, &c.5),
+        ("attribution per head", &g.6.gradient, &c.6.gradient),
+        ("AtP per head", g.6.atp.as_ref().unwrap(), c.6.atp.as_ref().unwrap()),
+    ];
+    for (what, x, y) in [("patching", &g.2, &c.2), ("attribution", &g.3, &c.3), ("AtP", &g.4, &c.4)].into_iter().chain(per_head) {
         let d = max_diff(x, y);
         assert!(d <= LOGIT_TOL, "{what} differs by {d}");
     }
     assert!(c.2.iter().any(|e| e.abs() > 0.01), "patching moved Δ somewhere: {:?}", c.2);
+    assert!(c.5.iter().any(|e| e.abs() > 0.01), "patching a head moved Δ somewhere: {:?}", c.5);
 }

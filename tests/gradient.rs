@@ -17,8 +17,9 @@ mod common;
 
 use std::sync::OnceLock;
 
-use actscale::interpret::attribution::grad_at_units;
+use actscale::interpret::attribution::{attribute, attribute_heads, grad_at_units};
 use actscale::interpret::capture::Activations;
+use actscale::interpret::units::{MapShape, Unit};
 use actscale::model::Model;
 use actscale::model::gguf::Gguf;
 use actscale::model::hook::{Hook, Site};
@@ -293,4 +294,81 @@ fn attribution_gradient_matches_finite_differences_of_delta() {
     }
     eprintln!("attribution g: worst |D(u) − g·u|/‖g‖ = {worst:.3e} (bound {TOL:.0e})");
     assert!(worst <= TOL, "{worst:e}");
+}
+
+/// Scales each head's output z at (layer, head, position) by 1 + α (`heads::HeadShape` order).
+struct HeadScales {
+    /// [n_layers · heads, positions]
+    alpha: Tensor<2>,
+}
+
+impl Hook for HeadScales {
+    fn heads(&self, layer: usize, z: Tensor<4>) -> Tensor<4> {
+        let [_, nh, t, _] = z.dims();
+        z * self.alpha.clone().narrow(0, layer * nh, nh).reshape([1, nh, t, 1]).add_scalar(1.0)
+    }
+}
+
+/// Per head, g(u) = z_u·∂Δ/∂z_u from one backward pass, against central differences of Δ with
+/// every head's output scaled by 1 + α_u, as the test above does per site.
+#[test]
+fn head_attribution_gradient_matches_finite_differences_of_delta() {
+    let m = model();
+    let ex = pair(&m.tokenizer, "Rome is in", " Italy", " France").unwrap();
+    let acts = Activations::record(m, &ex.ids).unwrap();
+    let g = block_on(attribute_heads(m, &ex.ids, ex.from, ex.to, &acts, None)).unwrap().gradient;
+    let g: Vec<f64> = g.into_iter().map(f64::from).collect();
+    let c = &m.net.config;
+    let (rows, t) = (c.n_layers * c.n_heads, ex.ids.len());
+    assert_eq!(g.len(), rows * t, "one g per (layer, head, position)");
+    let delta_at = |x: Vec<f64>| {
+        let hook = HeadScales { alpha: Tensor::<2>::from_data(TensorData::new(x, [rows, t]), m.net.device()) };
+        let z = block_on(to_vec_f64(m.net.forward(&[ex.ids.clone()], &hook, Positions::Last).unwrap())).unwrap();
+        z[ex.to as usize] - z[ex.from as usize]
+    };
+    let norm = dot(&g, &g).sqrt();
+    assert!(norm > 1e-3, "‖g‖ = {norm}");
+    let mut rng = Rng(0x4ead);
+    let mut dirs = vec![unit(g.clone())];
+    dirs.extend((0..4).map(|_| unit((0..g.len()).map(|_| rng.normal()).collect())));
+    let h = 1e-3;
+    let mut worst = 0.0f64;
+    for u in &dirs {
+        let at = |s: f64| delta_at(u.iter().map(|x| s * x).collect());
+        let fd = (8.0 * (at(h) - at(-h)) - (at(2.0 * h) - at(-2.0 * h))) / (12.0 * h);
+        worst = worst.max((fd - dot(&g, u)).abs() / norm);
+    }
+    eprintln!("head attribution g: worst |D(u) − g·u|/‖g‖ = {worst:.3e} (bound {TOL:.0e})");
+    assert!(worst <= TOL, "{worst:e}");
+}
+
+/// W_O is linear and this model has no W_O bias: scaling every head at (l, p) by 1 + α is
+/// scaling attn_out there, and replacing every head's output is replacing attn_out. So g and AtP
+/// summed over the heads are attn_out's. In f64 the two routes through W_O differ by rounding
+/// of a few hundred ulps of the terms' scale; 1e-9 of the largest value leaves 10⁴ to spare.
+#[test]
+fn head_attribution_adds_up_to_the_attn_out_attribution() {
+    let m = model();
+    let clean = pair(&m.tokenizer, "The capital of Italy is", " Rome", " Paris").unwrap();
+    let corrupt = m.tokenizer.encode("The capital of France is").unwrap();
+    let (c, k) = (Activations::record(m, &clean.ids).unwrap(), Activations::record(m, &corrupt).unwrap());
+    let sites = block_on(attribute(m, &clean.ids, clean.from, clean.to, &c, Some(&k))).unwrap();
+    let heads = block_on(attribute_heads(m, &clean.ids, clean.from, clean.to, &c, Some(&k))).unwrap();
+    let (t, nh, n) = (clean.ids.len(), m.net.config.n_heads, m.net.config.n_layers);
+    let shape = MapShape { n_layers: n, positions: t };
+    for (what, per_site, per_head) in
+        [("g", &sites.gradient, &heads.gradient), ("AtP", sites.atp.as_ref().unwrap(), heads.atp.as_ref().unwrap())]
+    {
+        let scale = per_site.iter().chain(per_head.iter()).fold(0.0f32, |a, x| a.max(x.abs()));
+        assert!(scale > 1e-3, "{what} is not all zero");
+        for l in 0..n {
+            for p in 0..t {
+                let summed: f64 = (0..nh).map(|h| f64::from(per_head[(l * nh + h) * t + p])).sum();
+                let site = f64::from(per_site[shape.index(Unit { site: Site::AttnOut, layer: l, position: p })]);
+                // The maps come back as f32: each of the nh + 1 values within an f32 ulp of scale.
+                let tol = 1e-9 * f64::from(scale) + (nh + 1) as f64 * f64::from(f32::EPSILON) * f64::from(scale);
+                assert!((summed - site).abs() <= tol, "{what} layer {l} pos {p}: heads {summed} vs attn_out {site}");
+            }
+        }
+    }
 }

@@ -33,7 +33,11 @@ use futures_lite::future::block_on;
 const EFFECT_TOL: f32 = 8e-3;
 
 fn patch_map(model: &Model, clean: &[u32], corrupt: &[u32], from: u32, to: u32) -> PatchMap {
-    let mut job = block_on(PatchJob::new(model, clean, corrupt, from, to)).expect("patching starts");
+    let job = block_on(PatchJob::new(model, clean, corrupt, from, to)).expect("patching starts");
+    run(model, job)
+}
+
+fn run(model: &Model, mut job: PatchJob) -> PatchMap {
     while !job.is_done() {
         block_on(job.step(model)).expect("a layer patches");
     }
@@ -51,15 +55,27 @@ fn worst_diff(map: &PatchMap, case: &serde_json::Value) -> f32 {
             }
         }
     }
+    // Per head: [layer][head][position].
+    let heads = map.heads.as_ref().expect("the per-head map was asked for");
+    let ours = heads.shape.nested(&heads.values);
+    let theirs = case["attn_head"].as_array().expect("the fixture has per-head maps");
+    assert_eq!(ours.len(), theirs.len());
+    for (ours, theirs) in ours.iter().zip(theirs) {
+        for (ours, theirs) in ours.iter().zip(theirs.as_array().unwrap()) {
+            for (a, b) in ours.iter().zip(floats(theirs)) {
+                worst = worst.max((a - b).abs());
+            }
+        }
+    }
     worst
 }
 
 #[test]
-fn patching_equals_the_numpy_reference_on_the_2_layer_and_the_real_model() {
+fn patching_equals_the_numpy_reference_on_the_2_layer_and_the_real_model_per_site_and_per_head() {
     let fixture: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(repo_path("tests/data/patching/smollm2.json")).expect("fixture"))
             .unwrap();
-    let mut largest_effect = 0.0f32;
+    let (mut largest_effect, mut largest_head) = (0.0f32, 0.0f32);
     for case in fixture["cases"].as_array().unwrap() {
         let model = match case["n_layers"].as_u64().unwrap() {
             2 => two_layer_model(),
@@ -74,10 +90,12 @@ fn patching_equals_the_numpy_reference_on_the_2_layer_and_the_real_model() {
             (ids.clone(), case["from_id"].as_u64().unwrap() as u32, case["to_id"].as_u64().unwrap() as u32)
         );
         assert_eq!(model.tokenizer.encode(text("corrupt")).unwrap(), corrupt);
-        let map = patch_map(model, &ids, &corrupt, ex.from, ex.to);
+        let map = run(model, block_on(PatchJob::new(model, &ids, &corrupt, ex.from, ex.to)).unwrap().with_heads(model));
         assert_eq!(map.shape, MapShape { n_layers: model.net.config.n_layers, positions: ids.len() });
         let worst = worst_diff(&map, case);
         largest_effect = map.effects.iter().fold(largest_effect, |m, e| m.max(e.abs()));
+        let heads = &map.heads.as_ref().unwrap().values;
+        largest_head = heads.iter().fold(largest_head, |m, e| m.max(e.abs()));
         eprintln!("{:?} ({} layers): worst |ours − numpy| {worst:.2e}", text("prompt"), map.shape.n_layers);
         assert!(
             worst < EFFECT_TOL,
@@ -88,6 +106,7 @@ fn patching_equals_the_numpy_reference_on_the_2_layer_and_the_real_model() {
     }
     // The maps are not near zero, so the comparison can fail.
     assert!(largest_effect > 1.0, "largest effect {largest_effect}");
+    assert!(largest_head > 0.1, "largest per-head effect {largest_head}");
 }
 
 #[test]
@@ -138,6 +157,7 @@ fn patching_every_unit_of_a_layer_adds_the_corrupted_runs_outputs_of_that_layer(
                 layer,
                 take: [all(), all()],
                 source: [k.at(Site::AttnOut, layer).clone(), k.at(Site::MlpOut, layer).clone()],
+                heads: None,
             },
             after: RefCell::new(None),
         };

@@ -8,7 +8,7 @@ use actscale::model::site::Site;
 use super::state::view::{Cell, Heat};
 
 /// Blue for negative, white at 0, red for positive; `v` in [−1, 1].
-fn colour(v: f32) -> String {
+pub fn colour(v: f32) -> String {
     let v = v.clamp(-1.0, 1.0);
     let (r, g, b) = if v >= 0.0 {
         (255.0, 255.0 * (1.0 - v), 255.0 * (1.0 - v))

@@ -9,6 +9,7 @@ use actscale::interpret::report::{DirectionsReport, InterpretReport, PatchReport
 use actscale::protocol::{Job, Request};
 use actscale::steer::hyper::Method;
 
+use super::head_map::HeadMap;
 use super::heatmap::Heatmap;
 use super::line_chart::{LineChart, Series};
 use super::page::Page;
@@ -71,6 +72,10 @@ fn agreements(patch: &PatchReport, report: Option<&InterpretReport>) -> Vec<(&'s
     }
     rows.push(("patching · attribution", agreement(&patch.effects, &patch.gradient, k)));
     rows.push(("patching · AtP", agreement(&patch.effects, &patch.atp, k)));
+    if let Some(h) = &patch.heads {
+        rows.push(("per head: patching · attribution", agreement(&h.effects, &h.gradient, k)));
+        rows.push(("per head: patching · AtP", agreement(&h.effects, &h.atp, k)));
+    }
     rows
 }
 
@@ -214,6 +219,7 @@ pub fn InterpretPanel(page: Page) -> impl IntoView {
                             }).collect_view()}
                         </tbody>
                     </table>
+                    {p.heads.clone().map(|h| view! { <HeadMap it=it report=h tokens=p.tokens.clone() /> })}
                 }
             })
         })
@@ -247,6 +253,11 @@ pub fn InterpretPanel(page: Page) -> impl IntoView {
                 <label for="corrupt">"Corrupted prompt (same number of tokens)"</label>
                 <input id="corrupt" type="text" prop:value=move || it.corrupt.get()
                     on:input=move |ev| it.corrupt.set(event_target_value(&ev)) />
+                <label class="inline" title="patch and attribute each attention head's output too (heads × positions more patched rows)">
+                    <input id="patch-heads" type="checkbox" prop:checked=move || it.heads.get()
+                        on:change=move |ev| it.heads.set(event_target_checked(&ev)) />
+                    "per head"
+                </label>
                 <button id="patch-run" on:click=on_patch disabled=busy>"Patch"</button>
             </div>
             <label for="map-choice">"Map"</label>

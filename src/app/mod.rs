@@ -8,6 +8,7 @@ mod engine_fault;
 mod engine_link;
 mod engine_start;
 mod file_picker;
+mod head_map;
 mod heatmap;
 mod interpret_panel;
 mod line_chart;

@@ -278,6 +278,7 @@ fn open_view(page: Page) {
     let Some(view) = page.interp.pending_view.try_update_value(|v| v.take()).flatten() else { return };
     let it = page.interp;
     it.map.set(view.map);
+    it.heads.set(view.heads);
     if let Some(c) = view.corrupt {
         it.corrupt.set(c);
         it.pending_patch.set_value(true);
@@ -304,5 +305,6 @@ pub fn patch(page: Page) {
         corrupt: page.interp.corrupt.get_untracked(),
         from,
         to,
+        heads: page.interp.heads.get_untracked(),
     });
 }

@@ -9,8 +9,9 @@ use futures_lite::future::block_on;
 use serde_json::{Value, json};
 
 use actscale::interpret::agreement::agreement;
-use actscale::interpret::attribution::attribute;
+use actscale::interpret::attribution::{attribute, attribute_heads};
 use actscale::interpret::directions::directions;
+use actscale::interpret::heads::HeadMap;
 use actscale::interpret::keep_k::InterpretJob;
 use actscale::interpret::patching::{PatchJob, PatchMap};
 use actscale::interpret::report::Interpretation;
@@ -37,6 +38,10 @@ pub struct InterpretArgs {
     /// patching, attribution and their agreement with α.
     #[arg(long)]
     corrupt: Option<String>,
+    /// With --corrupt: patch and attribute each attention head too (`attn_head` maps,
+    /// [layer][head][position]; H·T more rows per layer's forward).
+    #[arg(long, requires = "corrupt")]
+    heads: bool,
     /// Measure on the first N training prompts only (a task's whole split takes minutes per
     /// α-set batch); k* then means "flips these N both ways".
     #[arg(long)]
@@ -105,7 +110,7 @@ pub fn interpret(a: InterpretArgs) -> Result<(), String> {
     out["tokens"] = json!(tokens);
     out["prompts"] = json!(n);
     if let Some(corrupt) = &a.corrupt {
-        let side = side_by_side(&model, shape, &saved, corrupt, &found)?;
+        let side = side_by_side(&model, shape, &saved, corrupt, &found, a.heads)?;
         out.as_object_mut().expect("an object").extend(side);
     }
     if a.json {
@@ -123,10 +128,11 @@ fn side_by_side(
     saved: &SavedIntervention,
     corrupt: &str,
     found: &Interpretation,
+    heads: bool,
 ) -> Result<serde_json::Map<String, Value>, String> {
     let first = &saved.examples[0];
     let corrupt_ids = model.tokenizer.encode(corrupt).map_err(|e| e.to_string())?;
-    let job = run_patching(model, &first.ids, &corrupt_ids, first.from, first.to)?;
+    let job = run_patching(model, &first.ids, &corrupt_ids, first.from, first.to, heads)?;
     let map = job.result();
     let (clean_run, corrupt_run) = job.runs();
     let attribution = block_on(attribute(model, &first.ids, first.from, first.to, clean_run, Some(corrupt_run)))?;
@@ -136,6 +142,20 @@ fn side_by_side(
     let mut out = serde_json::Map::new();
     out.insert("patching".into(), patch_json(&map, shape));
     out.insert("attribution".into(), json!({ "gradient": site_rows(&gradient, shape), "atp": site_rows(&atp, shape) }));
+    if let Some(patched) = &map.heads {
+        let per_head =
+            block_on(attribute_heads(model, &first.ids, first.from, first.to, clean_run, Some(corrupt_run)))?;
+        let (g, atp) = (per_head.gradient, per_head.atp.unwrap_or_default());
+        out["attribution"]["attn_head"] =
+            json!({ "gradient": patched.shape.nested(&g), "atp": patched.shape.nested(&atp) });
+        out.insert(
+            "agreement_heads".into(),
+            json!({
+                "patching_attribution": agreement(&patched.values, &g, k),
+                "patching_atp": agreement(&patched.values, &atp, k),
+            }),
+        );
+    }
     out.insert(
         "agreement".into(),
         json!({
@@ -148,8 +168,18 @@ fn side_by_side(
     Ok(out)
 }
 
-fn run_patching(model: &Model, clean: &[u32], corrupt: &[u32], from: u32, to: u32) -> Result<PatchJob, String> {
+fn run_patching(
+    model: &Model,
+    clean: &[u32],
+    corrupt: &[u32],
+    from: u32,
+    to: u32,
+    heads: bool,
+) -> Result<PatchJob, String> {
     let mut job = block_on(PatchJob::new(model, clean, corrupt, from, to))?;
+    if heads {
+        job = job.with_heads(model);
+    }
     while !job.is_done() {
         block_on(job.step(model))?;
         let (done, all) = job.progress();
@@ -164,12 +194,33 @@ fn site_rows(values: &[f32], shape: MapShape) -> Value {
 }
 
 fn patch_json(map: &PatchMap, shape: MapShape) -> Value {
-    json!({
+    let mut out = json!({
         "delta_clean": map.delta_clean,
         "delta_corrupt": map.delta_corrupt,
         "attn_out": shape.rows(&map.effects, Site::AttnOut),
         "mlp_out": shape.rows(&map.effects, Site::MlpOut),
-    })
+    });
+    if let Some(heads) = &map.heads {
+        out["attn_head"] = json!(heads.shape.nested(&heads.values));
+    }
+    out
+}
+
+/// A per-head map as a table: layers × heads, each the effect of largest magnitude over
+/// positions, and at which position.
+fn print_heads(map: &HeadMap, tokens: &[String]) {
+    let s = map.shape;
+    println!("attn_head (largest effect over positions, at token):");
+    println!("{:>8}: {}", "layer", (0..s.n_heads).map(|h| format!("{:>16}", format!("head {h}"))).collect::<String>());
+    for l in 0..s.n_layers {
+        let cells = (0..s.n_heads).map(|h| {
+            let row = &map.values[s.index(l, h, 0)..s.index(l, h, 0) + s.positions];
+            let p = (0..row.len()).max_by(|&a, &b| row[a].abs().total_cmp(&row[b].abs()).then(b.cmp(&a))).unwrap_or(0);
+            let token = tokens.get(p).map_or(String::new(), |t| format!("{t:.7}"));
+            format!("{:>16}", format!("{:+.3} {token}", row.get(p).copied().unwrap_or(0.0)))
+        });
+        println!("{l:>8}: {}", cells.collect::<String>());
+    }
 }
 
 /// SteerVec's two maps as tables: site, layer, then one column per token.
@@ -241,6 +292,9 @@ pub struct PatchArgs {
     from: String,
     #[arg(long)]
     to: String,
+    /// Patch each attention head's output too: adds `attn_head`, [layer][head][position].
+    #[arg(long)]
+    heads: bool,
     #[arg(long)]
     json: bool,
 }
@@ -256,7 +310,7 @@ pub fn patch(a: PatchArgs) -> Result<(), String> {
             corrupt.ids.len()
         ));
     }
-    let map = run_patching(&model, &clean.ids, &corrupt.ids, clean.from, clean.to)?.result();
+    let map = run_patching(&model, &clean.ids, &corrupt.ids, clean.from, clean.to, a.heads)?.result();
     let shape = map.shape;
     let tokens: Vec<String> = clean.ids.iter().map(|&i| model.tokenizer.token_text(i)).collect();
     let mut out = patch_json(&map, shape);
@@ -273,6 +327,9 @@ pub fn patch(a: PatchArgs) -> Result<(), String> {
             for (l, row) in shape.rows(&map.effects, site).iter().enumerate() {
                 println!("{l:>8}: {}", row.iter().map(|e| format!("{e:>9.3}")).collect::<String>());
             }
+        }
+        if let Some(heads) = &map.heads {
+            print_heads(heads, &tokens);
         }
     }
     Ok(())

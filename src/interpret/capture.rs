@@ -16,6 +16,8 @@ pub struct Activations {
     pub resid: Vec<Tensor<3>>,
     /// site[s][l]: the output of site s (`Site::index`) of block l.
     pub site: [Vec<Tensor<3>>; 2],
+    /// heads[l]: the heads' outputs z of block l, [1, head, positions, head_dim] (`Hook::heads`).
+    pub heads: Vec<Tensor<4>>,
     /// Last-position logits [1, vocab].
     pub logits: Tensor<2>,
 }
@@ -24,8 +26,11 @@ impl Activations {
     /// Runs `ids` through the unmodified model and keeps every activation.
     pub fn record(model: &Model, ids: &[u32]) -> Result<Activations, ModelError> {
         let n = model.net.config.n_layers;
-        let rec =
-            Recorder { resid: RefCell::new(vec![None; n + 1]), site: RefCell::new([vec![None; n], vec![None; n]]) };
+        let rec = Recorder {
+            resid: RefCell::new(vec![None; n + 1]),
+            site: RefCell::new([vec![None; n], vec![None; n]]),
+            heads: RefCell::new(vec![None; n]),
+        };
         let logits = model.net.forward(&[ids.to_vec()], &rec, Positions::Last)?;
         let v = logits.dims()[2];
         let all = |x: Vec<Option<Tensor<3>>>| x.into_iter().collect::<Option<Vec<_>>>();
@@ -34,6 +39,7 @@ impl Activations {
         Ok(Activations {
             resid: all(rec.resid.into_inner()).ok_or_else(missing)?,
             site: [all(attn).ok_or_else(missing)?, all(mlp).ok_or_else(missing)?],
+            heads: rec.heads.into_inner().into_iter().collect::<Option<Vec<_>>>().ok_or_else(missing)?,
             logits: logits.reshape([1, v]).detach(),
         })
     }
@@ -51,17 +57,33 @@ impl Activations {
         });
         Tensor::cat(rows.collect(), 0)
     }
+
+    /// Every head's output as rows [n_layers · heads · positions, head_dim], in the order of
+    /// `heads::HeadShape::index`.
+    pub fn head_rows(&self) -> Tensor<2> {
+        let rows = self.heads.iter().map(|z| {
+            let [_, nh, t, hd] = z.dims();
+            z.clone().reshape([nh * t, hd])
+        });
+        Tensor::cat(rows.collect(), 0)
+    }
 }
 
 struct Recorder {
     resid: RefCell<Vec<Option<Tensor<3>>>>,
     site: RefCell<[Vec<Option<Tensor<3>>>; 2]>,
+    heads: RefCell<Vec<Option<Tensor<4>>>>,
 }
 
 impl Hook for Recorder {
     fn site(&self, site: Site, layer: usize, h: Tensor<3>) -> Tensor<3> {
         self.site.borrow_mut()[site.index()][layer] = Some(h.clone().detach());
         h
+    }
+
+    fn heads(&self, layer: usize, z: Tensor<4>) -> Tensor<4> {
+        self.heads.borrow_mut()[layer] = Some(z.clone().detach());
+        z
     }
 
     fn resid(&self, layer: usize, h: &Tensor<3>) {

@@ -1,10 +1,11 @@
 //! Interpreting what was learned, the paper's second half: which units carry the behaviour
 //! (ranked units, leave-one-out, keep-top-k and the minimal k*), and how that compares with the
 //! standard ways of localising a behaviour on the same prompts (activation patching, attribution).
-//! A *unit* is (site, layer, position); Δ = z[to] − z[from] at the last position, as in the
+//! A *unit* is (site, layer, position), or per head (layer, head, position) (`heads`); Δ = z[to] − z[from] at the last position, as in the
 //! objective. `units` and `agreement` are burn-free so the page can use them.
 
 pub mod agreement;
+pub mod heads;
 pub mod report;
 pub mod units;
 

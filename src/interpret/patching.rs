@@ -3,11 +3,14 @@
 //!
 //! One forward per layer l, from the clean run's residual entering l (the blocks before l are
 //! not run again), with 2·T rows: row p patches attn_out at position p, row T + p mlp_out.
+//! With heads (`PatchJob::with_heads`), H·T rows more: row 2T + h·T + p patches head h's
+//! output z_h at position p (so its contribution W_O[:, h-slice] · z_h).
 
 use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::capture::Activations;
+use super::heads::{HeadMap, HeadShape};
 use super::units::MapShape;
 use crate::compute_error::ComputeError;
 use crate::model::Model;
@@ -22,6 +25,9 @@ pub struct PatchMap {
     pub delta_clean: f32,
     pub delta_corrupt: f32,
     pub effects: Vec<f32>,
+    /// The per-head effects, when asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heads: Option<HeadMap>,
 }
 
 /// Replaces, at one layer, the output of chosen (row, site, position)s by a source's.
@@ -31,6 +37,9 @@ pub struct PatchAt {
     pub take: [Tensor<3>; 2],
     /// Per site: the source's output [1, positions, d].
     pub source: [Tensor<3>; 2],
+    /// Per head, when heads are patched: [rows, heads, positions, 1] 1 where that row takes the
+    /// source's z, and the source's z [1, heads, positions, head_dim].
+    pub heads: Option<(Tensor<4>, Tensor<4>)>,
 }
 
 impl Hook for PatchAt {
@@ -41,6 +50,13 @@ impl Hook for PatchAt {
         let i = site.index();
         let take = self.take[i].clone();
         h.clone() + take * (self.source[i].clone() - h)
+    }
+
+    fn heads(&self, layer: usize, z: Tensor<4>) -> Tensor<4> {
+        match &self.heads {
+            Some((take, source)) if layer == self.layer => z.clone() + take.clone() * (source.clone() - z),
+            _ => z,
+        }
     }
 }
 
@@ -54,6 +70,7 @@ pub struct PatchJob {
     delta_clean: f32,
     delta_corrupt: f32,
     effects: Vec<f32>,
+    heads: Option<HeadMap>,
     next_layer: usize,
 }
 
@@ -86,8 +103,17 @@ impl PatchJob {
             delta_clean: both[0],
             delta_corrupt: both[1],
             effects: vec![0.0; shape.len()],
+            heads: None,
             next_layer: 0,
         })
+    }
+
+    /// Patches each head's output too (H·T more rows per layer's forward).
+    pub fn with_heads(mut self, model: &Model) -> Self {
+        let c = &model.net.config;
+        let shape = HeadShape { n_layers: c.n_layers, n_heads: c.n_heads, positions: self.shape.positions };
+        self.heads = Some(HeadMap { shape, values: vec![0.0; shape.len()] });
+        self
     }
 
     pub fn shape(&self) -> MapShape {
@@ -110,7 +136,8 @@ impl PatchJob {
             return Ok(());
         }
         let t = self.shape.positions;
-        let rows = 2 * t;
+        let nh = self.heads.as_ref().map_or(0, |m| m.shape.n_heads);
+        let rows = 2 * t + nh * t;
         let device = model.net.device();
         // Row p of the first half takes attn_out at p, row T + p of the second half mlp_out at p.
         let one_hot = |half: usize| {
@@ -118,10 +145,18 @@ impl PatchJob {
             (0..t).for_each(|p| m[(half * t + p) * t + p] = 1.0);
             Tensor::<3>::from_data(TensorData::new(m, [rows, t, 1]), device)
         };
+        let heads = (nh > 0).then(|| {
+            let mut m = vec![0.0f32; rows * nh * t];
+            for h in 0..nh {
+                (0..t).for_each(|p| m[((2 * t + h * t + p) * nh + h) * t + p] = 1.0);
+            }
+            (Tensor::<4>::from_data(TensorData::new(m, [rows, nh, t, 1]), device), self.corrupt.heads[l].clone())
+        });
         let hook = PatchAt {
             layer: l,
             take: [one_hot(0), one_hot(1)],
             source: [self.corrupt.at(Site::AttnOut, l).clone(), self.corrupt.at(Site::MlpOut, l).clone()],
+            heads,
         };
         let [_, _, d] = self.clean.resid[l].dims();
         let x = self.clean.resid[l].clone().expand([rows, t, d]);
@@ -133,6 +168,13 @@ impl PatchJob {
             for p in 0..t {
                 let u = self.shape.index(super::units::Unit { site, layer: l, position: p });
                 self.effects[u] = patched[half * t + p] - self.delta_clean;
+            }
+        }
+        if let Some(map) = &mut self.heads {
+            for h in 0..nh {
+                for p in 0..t {
+                    map.values[map.shape.index(l, h, p)] = patched[2 * t + h * t + p] - self.delta_clean;
+                }
             }
         }
         self.next_layer += 1;
@@ -150,6 +192,7 @@ impl PatchJob {
             delta_clean: self.delta_clean,
             delta_corrupt: self.delta_corrupt,
             effects: self.effects.clone(),
+            heads: self.heads.clone(),
         }
     }
 }

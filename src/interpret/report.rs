@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::heads::HeadShape;
 use super::units::{MapShape, Unit};
 
 /// What one α-set does on the prompts (at β = +1 the set, at β = −1 its negation).
@@ -85,6 +86,18 @@ pub struct PatchReport {
     /// g(u) = ∂Δ/∂α_u at α = 0.
     pub gradient: Vec<f32>,
     /// AtP(u) = (h_u(corrupt) − h_u(clean)) · ∂Δ/∂h_u.
+    pub atp: Vec<f32>,
+    /// The same three maps per attention head, when asked for.
+    #[serde(default)]
+    pub heads: Option<HeadPatchReport>,
+}
+
+/// Patching, g and AtP per (layer, head, position), in `HeadShape::index` order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HeadPatchReport {
+    pub shape: HeadShape,
+    pub effects: Vec<f32>,
+    pub gradient: Vec<f32>,
     pub atp: Vec<f32>,
 }
 

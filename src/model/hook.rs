@@ -12,6 +12,14 @@ pub trait Hook {
         h
     }
 
+    /// Transforms the attention heads' outputs `z` [batch, head, position, head_dim] of `layer`,
+    /// before W_O mixes them into attn_out: head h's contribution is W_O[:, h-slice] · z_h
+    /// (`Transformer::head_contributions`), so scaling or replacing z_h does the same to it.
+    fn heads(&self, layer: usize, z: Tensor<4>) -> Tensor<4> {
+        let _ = layer;
+        z
+    }
+
     /// Sees the residual stream [batch, position, d] entering `layer` (`layer == n_layers`: after
     /// the last block, before the final norm).
     fn resid(&self, layer: usize, h: &Tensor<3>) {

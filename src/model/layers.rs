@@ -22,6 +22,11 @@ impl Linear {
         Linear { w, rows, b }
     }
 
+    /// W [out, in].
+    pub fn weight(&self) -> &Tensor<2> {
+        &self.w
+    }
+
     /// Whether the CPU backend's kernels (`model::kernels`) compute this map for a few rows.
     pub fn on_kernels(&self) -> bool {
         self.rows.is_some()

@@ -188,7 +188,8 @@ impl Transformer {
             Tensor::<2, Bool>::tril_mask([t, t], 0, &self.device).reshape([1, 1, t, t]).expand([b, c.n_heads, t, t]);
         for (l, layer) in self.layers.iter().enumerate().skip(first) {
             hook.resid(l, &x);
-            let attn = self.attention(layer.attn_norm.forward(x.clone()), layer, rope.as_ref(), mask.clone());
+            let attn =
+                self.attention(layer.attn_norm.forward(x.clone()), (l, layer), rope.as_ref(), mask.clone(), hook);
             let attn = hook.site(Site::AttnOut, l, attn);
             if c.parallel_residual {
                 // The MLP reads the block's input, as attention did (GPT-NeoX).
@@ -210,7 +211,14 @@ impl Transformer {
         logits.reshape([b, tp, c.vocab_size])
     }
 
-    fn attention(&self, h: Tensor<3>, layer: &Block, rope: Option<&Rope>, mask: Tensor<4, Bool>) -> Tensor<3> {
+    fn attention(
+        &self,
+        h: Tensor<3>,
+        (l, layer): (usize, &Block),
+        rope: Option<&Rope>,
+        mask: Tensor<4, Bool>,
+        hook: &dyn Hook,
+    ) -> Tensor<3> {
         let c = &self.config;
         let [b, t, d] = h.dims();
         let (nh, nkv, hd) = (c.n_heads, c.n_kv_heads, c.head_dim);
@@ -229,8 +237,21 @@ impl Transformer {
         let (k, v) = (widen(k), widen(v));
         let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(1.0 / (hd as f32).sqrt());
         let probs = softmax(scores.mask_fill(mask, -1.0e9), 3);
-        let out = probs.matmul(v).swap_dims(1, 2).reshape([b * t, d]);
+        let z = hook.heads(l, probs.matmul(v));
+        let out = z.swap_dims(1, 2).reshape([b * t, d]);
         layer.wo.forward(out).reshape([b, t, d])
+    }
+
+    /// Each head's contribution to `layer`'s attn_out, [batch, head, position, d], from the
+    /// heads' outputs `z` [batch, head, position, head_dim]: W_O[:, h-slice] · z_h. Their sum
+    /// over heads, plus W_O's bias where the model has one (GPT-2), is attn_out.
+    pub fn head_contributions(&self, layer: usize, z: Tensor<4>) -> Tensor<4> {
+        let c = &self.config;
+        let (nh, hd, d) = (c.n_heads, c.head_dim, c.d_model);
+        // W_O [d, nh·hd]: columns h·hd … (h+1)·hd read head h.
+        let per_head = self.layers[layer].wo.weight().clone().reshape([d, nh, hd]).permute([1, 2, 0]);
+        let b = z.dims()[0];
+        z.matmul(per_head.reshape([1, nh, hd, d]).expand([b, nh, hd, d]))
     }
 }
 

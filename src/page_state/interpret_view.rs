@@ -1,10 +1,10 @@
 //! The interpret panel's view in a link: which map it shows, how many top units are in use,
 //! and the corrupted prompt that was patched. It follows the intervention's payload in the
-//! fragment, `#s=<payload>&map=patching&keep=14&corrupt=<percent-encoded text>`, so links made
+//! fragment, `#s=<payload>&map=patching&keep=14&corrupt=<percent-encoded text>&heads=1`, so links made
 //! before it (payload alone) open unchanged. A part that cannot be read is left out, with a
 //! message; it never costs the intervention.
 
-use crate::interpret::report::PatchReport;
+use crate::interpret::report::{HeadPatchReport, PatchReport};
 
 /// The map the panel shows beside the α heatmap.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -47,6 +47,15 @@ impl MapChoice {
             MapChoice::AttributionPatching => &r.atp,
         }
     }
+
+    /// This map's values per head.
+    pub fn head_values(self, r: &HeadPatchReport) -> &[f32] {
+        match self {
+            MapChoice::Patching => &r.effects,
+            MapChoice::Attribution => &r.gradient,
+            MapChoice::AttributionPatching => &r.atp,
+        }
+    }
 }
 
 /// The panel's state a link carries.
@@ -59,6 +68,8 @@ pub struct InterpretView {
     pub keep: Option<usize>,
     /// The corrupted prompt patched against (None: no patching).
     pub corrupt: Option<String>,
+    /// Whether patching was per head too.
+    pub heads: bool,
 }
 
 /// Longest corrupted prompt a link carries (a prompt is at most 4,096 bytes anyway).
@@ -77,6 +88,9 @@ impl InterpretView {
         if let Some(c) = &self.corrupt {
             out.push_str("&corrupt=");
             out.push_str(&percent_encode(c));
+            if self.heads {
+                out.push_str("&heads=1");
+            }
         }
         out
     }
@@ -113,6 +127,13 @@ fn parse_tail(tail: &str) -> Result<InterpretView, String> {
                     return Err(format!("the corrupted prompt is longer than {MAX_CORRUPT_BYTES} bytes"));
                 }
                 view.corrupt = Some(text);
+            }
+            "heads" => {
+                view.heads = match value {
+                    "1" => true,
+                    "0" => false,
+                    v => return Err(format!("heads={v:?} is neither 1 nor 0")),
+                }
             }
             other => return Err(format!("unknown part {other:?}")),
         }
@@ -160,10 +181,15 @@ mod tests {
             interpreted: true,
             keep: Some(14),
             corrupt: Some("The capital of Ünited \"France\" & co. is".into()),
+            heads: false,
         };
         let fragment = format!("s=AbC-_1{}", view.to_fragment_tail());
         assert!(!fragment[2..].contains(' ') && fragment.matches('&').count() == 3, "{fragment}");
-        assert_eq!(split(&fragment), ("s=AbC-_1", Ok(Some(view))));
+        assert_eq!(split(&fragment), ("s=AbC-_1", Ok(Some(view.clone()))));
+        let per_head = InterpretView { heads: true, ..view };
+        let fragment = format!("s=AbC-_1{}", per_head.to_fragment_tail());
+        assert!(fragment.ends_with("&heads=1"), "{fragment}");
+        assert_eq!(split(&fragment), ("s=AbC-_1", Ok(Some(per_head))));
         let all = InterpretView { interpreted: true, ..InterpretView::default() };
         let fragment = format!("s=x{}", all.to_fragment_tail());
         assert_eq!(split(&fragment).1, Ok(Some(all)));
@@ -177,7 +203,7 @@ mod tests {
 
     #[test]
     fn a_tampered_view_is_an_error_and_leaves_the_payload() {
-        for tail in ["map=heat", "keep=-3", "keep=0", "corrupt=%G1", "corrupt=%FF", "what=1", "map"] {
+        for tail in ["map=heat", "keep=-3", "keep=0", "corrupt=%G1", "corrupt=%FF", "what=1", "map", "heads=yes"] {
             let fragment = format!("s=AbC&{tail}");
             let (payload, view) = split(&fragment);
             assert_eq!(payload, "s=AbC");

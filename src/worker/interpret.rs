@@ -5,11 +5,11 @@
 use std::rc::Rc;
 
 use actscale::compute_error::ComputeError;
-use actscale::interpret::attribution::attribute;
+use actscale::interpret::attribution::{attribute, attribute_heads};
 use actscale::interpret::directions::directions;
 use actscale::interpret::keep_k::InterpretJob;
 use actscale::interpret::patching::PatchJob;
-use actscale::interpret::report::{DirectionsReport, InterpretReport, PatchReport};
+use actscale::interpret::report::{DirectionsReport, HeadPatchReport, InterpretReport, PatchReport};
 use actscale::interpret::units::{MapShape, keep_only, ranked};
 use actscale::model::Model;
 use actscale::protocol::{EngineError, Job, Response};
@@ -150,6 +150,7 @@ pub async fn patch(
     corrupt: String,
     from: String,
     to: String,
+    heads: bool,
     send: impl Fn(Response),
 ) -> Response {
     let _running = match Running::start(e) {
@@ -174,7 +175,7 @@ pub async fn patch(
         Ok(x) => x,
         Err(why) => return Response::Patched(Err(EngineError::Refused(why))),
     };
-    match patch_steps(e, &model, &clean.ids, &corrupt_ids, clean.from, clean.to, &send).await {
+    match patch_steps(e, &model, (&clean.ids, &corrupt_ids), clean.from, clean.to, heads, &send).await {
         Ok(Some(report)) => Response::Patched(Ok(report)),
         Ok(None) => Response::JobStopped(Job::Patch),
         Err(error) => Response::Patched(Err(failure(e, error, &send).await)),
@@ -184,13 +185,16 @@ pub async fn patch(
 async fn patch_steps(
     e: &Engine,
     model: &Model,
-    clean: &[u32],
-    corrupt: &[u32],
+    (clean, corrupt): (&[u32], &[u32]),
     from: u32,
     to: u32,
+    heads: bool,
     send: &impl Fn(Response),
 ) -> Result<Option<PatchReport>, ComputeError> {
     let mut job = PatchJob::new(model, clean, corrupt, from, to).await?;
+    if heads {
+        job = job.with_heads(model);
+    }
     while !job.is_done() {
         if stop_requested(e) {
             return Ok(None);
@@ -203,6 +207,18 @@ async fn patch_steps(
     let (c, k) = job.runs();
     let a = attribute(model, clean, from, to, c, Some(k)).await?;
     let map = job.result();
+    let heads = match &map.heads {
+        Some(patched) => {
+            let h = attribute_heads(model, clean, from, to, c, Some(k)).await?;
+            Some(HeadPatchReport {
+                shape: patched.shape,
+                effects: patched.values.clone(),
+                gradient: h.gradient,
+                atp: h.atp.unwrap_or_default(),
+            })
+        }
+        None => None,
+    };
     Ok(Some(PatchReport {
         shape: map.shape,
         tokens: clean.iter().map(|&i| model.tokenizer.token_text(i)).collect(),
@@ -211,5 +227,6 @@ async fn patch_steps(
         effects: map.effects,
         gradient: a.gradient,
         atp: a.atp.unwrap_or_default(),
+        heads,
     }))
 }

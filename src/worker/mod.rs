@@ -114,9 +114,9 @@ impl Worker for EngineWorker {
                 Done(id, interpret::interpret(&e, prompts, send).await)
             }),
             Request::KeepTop { k } => scope.send_future(async move { Done(id, interpret::keep_top(&e, k).await) }),
-            Request::Patch { prompt, corrupt, from, to } => scope.send_future(async move {
+            Request::Patch { prompt, corrupt, from, to, heads } => scope.send_future(async move {
                 let send = move |r| scope2.respond(id, r);
-                Done(id, interpret::patch(&e, prompt, corrupt, from, to, send).await)
+                Done(id, interpret::patch(&e, prompt, corrupt, from, to, heads, send).await)
             }),
         }
     }

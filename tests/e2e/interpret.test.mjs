@@ -2,9 +2,11 @@
 // point: which of its 30 layers carry the flip): the keep-top-k curve and k*, "keep only the top
 // k" still flips both ways, activation patching and attribution beside α with their agreement,
 // a corrupted prompt of another length refused with both counts, and a link that reopens the view.
-// And a SteerVec's ‖v‖ and cos(v, h) maps, on the 2-layer model (their layout is the point).
+// And a SteerVec's ‖v‖ and cos(v, h) maps, and patching per head against the numpy reference,
+// on the 2-layer model (their layout is the point).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { serve, sharedBrowser, openPage, screenshot, trainPair, copyLink, setBeta, FRANCE_PAIR, TEST_MODEL } from './support.mjs';
 
 let site;
@@ -117,6 +119,57 @@ test('a steer-vec intervention: its ‖v‖ map equals the heatmap, and cos(v, h
     });
     assert.equal(await page.locator('#k-star').count(), 0, 'no k* for a steering vector');
     await screenshot(page, 'steer-vec-directions');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+/** Rust vs numpy on one effect: tests/interpret.rs EFFECT_TOL (4 logits, each within 2e-3). */
+const EFFECT_TOL = 8e-3;
+
+test('patching per head on the 2-layer model equals the numpy reference, at each position, and the link keeps it', async () => {
+  const fixture = JSON.parse(readFileSync(new URL('../data/patching/smollm2.json', import.meta.url)));
+  const ref = fixture.cases.find((c) => c.n_layers === 2 && c.prompt === 'The capital of Italy is');
+  const browser = await sharedBrowser({ webgpu: false });
+  const errors = [];
+  try {
+    const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}`, errors);
+    await page.locator('#model-status.ready').waitFor({ timeout: 120_000 });
+    // A link needs an intervention: a short run on the reference's own pair.
+    await trainPair(page, { steps: 2, pair: { prompt: ref.prompt, tokens: ref.ids.length, from: ref.answer_from, to: ref.answer_to } });
+    await page.locator('#corrupt').fill(ref.corrupt);
+    await page.locator('#patch-heads').check();
+    await page.locator('#patch-run').click();
+    await page.locator('#head-map rect.cell').first().waitFor({ timeout: 120_000 });
+    const heads = ref.attn_head[0].length;
+    const headCells = (p) => p.locator('#head-map rect.cell').evaluateAll((cs) => cs.map((c) => [Number(c.dataset.layer), Number(c.dataset.head), Number(c.dataset.value)]));
+    let worst = 0;
+    for (let pos = 0; pos < ref.ids.length; pos++) {
+      await page.locator('#head-position').selectOption(String(pos));
+      await page.waitForFunction((p) => document.querySelector('#head-map svg')?.dataset.position === String(p), pos);
+      const shown = await headCells(page);
+      assert.equal(shown.length, 2 * heads);
+      for (const [l, h, v] of shown) worst = Math.max(worst, Math.abs(v - ref.attn_head[l][h][pos]));
+    }
+    console.log(`# per-head patching, page vs numpy: worst |diff| ${worst.toExponential(2)}`);
+    assert.ok(worst <= EFFECT_TOL, `per-head patching differs from numpy by ${worst}`);
+    const largest = Math.max(...ref.attn_head.flat(2).map(Math.abs));
+    assert.ok(largest > 10 * EFFECT_TOL, `the reference map is not near zero (${largest})`);
+    assert.equal(await page.locator('#agreement tbody tr').count(), 4, 'patching · 2, per head · 2 (no α rows: the units were not measured)');
+    await page.locator('#head-position').selectOption('max');
+    await screenshot(page, 'interpret-heads');
+
+    const link = await copyLink(page);
+    assert.match(link, /&heads=1$/);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const viewer = await context.newPage();
+    viewer.on('pageerror', (e) => errors.push(String(e)));
+    await viewer.goto(link);
+    await viewer.locator('#head-map rect.cell').first().waitFor({ timeout: 120_000 });
+    assert.equal(await viewer.locator('#patch-heads').isChecked(), true);
+    assert.deepEqual(await headCells(viewer), await headCells(page), 'the reopened per-head map is the same');
+    await context.close();
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

@@ -32,6 +32,10 @@ pub struct Interp {
     pub directions: RwSignal<Option<DirectionsReport>>,
     pub patch: RwSignal<Option<PatchReport>>,
     pub map: RwSignal<MapChoice>,
+    /// Patch per attention head too.
+    pub heads: RwSignal<bool>,
+    /// The per-head map's position (None: each head's largest |value| over positions).
+    pub head_position: RwSignal<Option<usize>>,
     /// The top k units in use (None: all of them).
     pub keep: RwSignal<Option<usize>>,
     /// A task's shown prompt's own answers, which patching uses instead of the pair fields.
@@ -54,6 +58,8 @@ impl Interp {
             directions: RwSignal::new(None),
             patch: RwSignal::new(None),
             map: RwSignal::new(MapChoice::default()),
+            heads: RwSignal::new(false),
+            head_position: RwSignal::new(None),
             keep: RwSignal::new(None),
             task_answers: StoredValue::new(None),
             pending_view: StoredValue::new(None),
@@ -80,6 +86,7 @@ impl Interp {
             interpreted: self.report.with_untracked(Option::is_some),
             keep: self.keep.get_untracked(),
             corrupt: self.patch.with_untracked(Option::is_some).then(|| self.corrupt.get_untracked()),
+            heads: self.patch.with_untracked(|p| p.as_ref().is_some_and(|p| p.heads.is_some())),
         }
     }
 }
