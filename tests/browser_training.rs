@@ -210,7 +210,9 @@ async fn patching_and_attribution_on_webgpu_equal_the_cpu() {
         ("attribution per head", &g.6.gradient, &c.6.gradient),
         ("AtP per head", g.6.atp.as_ref().unwrap(), c.6.atp.as_ref().unwrap()),
     ];
-    for (what, x, y) in [("patching", &g.2, &c.2), ("attribution", &g.3, &c.3), ("AtP", &g.4, &c.4)].into_iter().chain(per_head) {
+    for (what, x, y) in
+        [("patching", &g.2, &c.2), ("attribution", &g.3, &c.3), ("AtP", &g.4, &c.4)].into_iter().chain(per_head)
+    {
         let d = max_diff(x, y);
         assert!(d <= LOGIT_TOL, "{what} differs by {d}");
     }

@@ -363,3 +363,26 @@ fn links_and_files_made_before_seeds_open_unchanged() {
     let back = permalink::decode(&permalink::link("http://127.0.0.1:8080/", &seeded).unwrap()).unwrap();
     assert_eq!(back, SavedIntervention { seed: Some(3), ..now });
 }
+
+/// Links and files made by the build before per-head sites (`tests/data/compat/README.md`), a
+/// task with its seed and one prompt: they open to what they carried, and today's build writes
+/// the same file and the same link for them.
+#[test]
+fn links_and_files_made_before_per_head_sites_open_unchanged() {
+    let data = |name: &str| {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/compat").join(name);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    for name in ["before-heads-ccc-seed4", "before-heads-pair"] {
+        let (link, decoded, file) =
+            (data(&format!("{name}.link")), data(&format!("{name}.link.json")), data(&format!("{name}.json")));
+        let link = link.trim();
+        let then: SavedIntervention = serde_json::from_str(&decoded).unwrap();
+        let now = permalink::decode(link).unwrap_or_else(|e| panic!("{name}: the link opens: {e}"));
+        assert_eq!(now, then, "{name}: what the link carries is unchanged");
+        let saved = SavedIntervention::from_json(&file).unwrap_or_else(|e| panic!("{name}: the file opens: {e}"));
+        assert!(saved.nonzero() > 0, "{name}: a file with something in it");
+        assert_eq!(serde_json::to_string(&saved).unwrap(), file.trim(), "{name}: written back the same");
+        assert_eq!(permalink::link("http://127.0.0.1:8080/", &saved).unwrap(), link, "{name}: the same link");
+    }
+}
