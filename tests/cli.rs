@@ -429,3 +429,81 @@ fn a_positional_method_on_prompts_of_two_lengths_is_refused_before_training() {
     assert!(stderr.contains("one length") && stderr.contains("dyn-scalar"), "{stderr}");
     assert!(!stderr.contains("step 1/"), "refused before the first step: {stderr}");
 }
+
+/// `patch --heads` adds `attn_head`: per layer, one row per head of one effect per position.
+#[test]
+fn patch_with_heads_adds_one_effect_per_layer_head_and_position() {
+    let model = two_layer_file();
+    let args = ["patch", "--model", &model, "--prompt", "Rome is in", "--corrupt", "Paris is in"];
+    let (code, stdout, stderr) =
+        actscale(&[&args[..], &["--from", " Italy", "--to", " France", "--heads", "--json"]].concat());
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, ["attn_head", "attn_out", "delta_clean", "delta_corrupt", "mlp_out", "tokens"]);
+    let layers = v["attn_head"].as_array().unwrap();
+    assert_eq!(layers.len(), 2);
+    for heads in layers {
+        let heads = heads.as_array().unwrap();
+        assert_eq!(heads.len(), 9, "SmolLM2 has 9 heads");
+        assert!(heads.iter().all(|h| h.as_array().unwrap().len() == 3));
+    }
+}
+
+/// ActivScalar trained on attn_head alone: the file says so (sites, n_heads), its link carries
+/// it, `eval` of the file gives training's figures, and `interpret` refuses it by name.
+#[test]
+fn a_per_head_intervention_trains_saves_links_and_evals() {
+    let model = two_layer_file();
+    let dir = std::env::temp_dir().join(format!("actscale-cli-heads-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("heads.json");
+    let file_s = file.to_str().unwrap();
+    let pair = ["--task", "pair", "--prompt", "The capital of France is", "--from", " Paris", "--to", " London"];
+    let (code, stdout, stderr) = actscale(
+        &[
+            &["train", "--model", &model][..],
+            &pair,
+            &["--sites", "attn_head", "--steps", "40", "--lambda-m", "1", "--out", file_s, "--json"],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let trained: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(trained["train"]["params"], 2 * 9 * 5, "one α per layer, head and position");
+    assert_eq!(trained["train"]["flip_rate"], 1.0, "{trained}");
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(saved["n_heads"], 9);
+    assert_eq!(saved["selection"]["sites"], serde_json::json!(["AttnHead"]));
+    let (code, link, stderr) = actscale(&["permalink", "encode", "--intervention", file_s]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, decoded, stderr) = actscale(&["permalink", "decode", "--json", link.trim()]);
+    assert_eq!(code, 0, "{stderr}");
+    // The link's α are quantised (tests/permalink.rs checks that a link decodes to exactly the
+    // quantised file); here, that the per-head rows came through.
+    let decoded: serde_json::Value = serde_json::from_str(decoded.trim()).unwrap();
+    assert_eq!((&decoded["n_heads"], &decoded["selection"]), (&saved["n_heads"], &saved["selection"]));
+    let quantised = actscale::permalink::quantised(
+        &actscale::steer::saved::SavedIntervention::from_json(&std::fs::read_to_string(&file).unwrap()).unwrap(),
+    );
+    let params: Vec<f32> = serde_json::from_value(decoded["params"].clone()).unwrap();
+    assert_eq!(params, quantised.params, "the link carries every per-head α, quantised");
+    assert!(quantised.nonzero() > 0);
+    let (code, stdout, stderr) = actscale(&["eval", "--model", &model, "--intervention", file_s, "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let e: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(
+        (&e["train"]["nonzero"], &e["train"]["flip_rate"]),
+        (&trained["train"]["nonzero"], &trained["train"]["flip_rate"])
+    );
+    let (code, _, stderr) = actscale(&["interpret", "--model", &model, "--intervention", file_s]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("attn_head"), "{stderr}");
+    // Another method with attn_head is refused before training.
+    let (code, _, stderr) = actscale(
+        &[&["train", "--model", &model][..], &pair, &["--sites", "attn_head", "--method", "steer-vec"]].concat(),
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("activ-scalar only"), "{stderr}");
+}

@@ -127,11 +127,16 @@ struct Problem {
 
 impl Problem {
     fn new(method: Method, flip: Option<(Site, usize)>) -> Problem {
+        Problem::with_selection(method, Selection::default(), flip)
+    }
+
+    fn with_selection(method: Method, selection: Selection, flip: Option<(Site, usize)>) -> Problem {
         let m = model();
         let ex = pair(&m.tokenizer, "Rome is in", " Italy", " France").unwrap();
         let base = Baseline::new(m, &batches(std::slice::from_ref(&ex))[0]).unwrap();
         let c = &m.net.config;
-        let iv = Intervention::zeros(method, Selection::default(), c.n_layers, c.d_model, ex.ids.len(), m.net.device());
+        let iv =
+            Intervention::zeros(method, selection, (c.n_layers, c.d_model, c.n_heads), ex.ids.len(), m.net.device());
         Problem { iv, base, flip }
     }
 
@@ -195,12 +200,26 @@ fn point(n: usize) -> (Vec<f64>, f64) {
 }
 
 fn check(method: Method, flip: Option<(Site, usize)>) -> f64 {
-    let p = Problem::new(method, flip);
+    check_problem(Problem::new(method, flip), method, flip)
+}
+
+fn check_problem(p: Problem, method: Method, flip: Option<(Site, usize)>) -> f64 {
     let [rows, cols] = p.iv.params.dims();
     let (x0, scale) = point(rows * cols);
     let worst = worst_relative_error(&p, &x0, scale * STEP_OF_SCALE, 4, 0x5eed);
     eprintln!("{method:?} flip {flip:?}: worst |D(u) − g·u|/‖g‖ = {worst:.3e} (bound {TOL:.0e})");
     worst
+}
+
+/// ActivScalar with every site, per-head rows included (`Hook::heads`): the trainer's gradient
+/// reaches the heads' scalars right.
+#[test]
+fn activ_scalar_with_per_head_sites_gradient_matches_finite_differences() {
+    let all = Selection { sites: Site::SELECTABLE.to_vec(), ..Selection::default() };
+    let p = Problem::with_selection(Method::ActivScalar, all, None);
+    assert!(p.iv.n_heads > 0, "the problem has per-head rows");
+    let worst = check_problem(p, Method::ActivScalar, None);
+    assert!(worst <= TOL, "{worst:e}");
 }
 
 #[test]
@@ -267,8 +286,7 @@ fn attribution_gradient_matches_finite_differences_of_delta() {
     let zero = Intervention::zeros(
         Method::ActivScalar,
         Selection::default(),
-        c.n_layers,
-        c.d_model,
+        (c.n_layers, c.d_model, c.n_heads),
         ex.ids.len(),
         m.net.device(),
     );

@@ -147,3 +147,46 @@ fn patching_every_head_at_a_position_is_patching_attn_out_there() {
     eprintln!("largest effect: attn_out {largest}, one head {most}");
     assert!(most > 0.05, "some head's patch moves Δ ({most}; attn_out {largest})");
 }
+
+/// ActivScalar on attn_head: α = a on every head at (layer, position) is α = a on attn_out there
+/// (W_O is linear and this model has none of its bias), and per-head rows leave the per-site
+/// ones alone.
+#[test]
+fn per_head_scalars_on_every_head_are_the_attn_out_scalar() {
+    use actscale::model::site::Site;
+    use actscale::steer::hyper::{Method, Selection};
+    use actscale::steer::intervention::Intervention;
+    let model = two_layer_model();
+    let c = &model.net.config;
+    let ex = pair(&model.tokenizer, "The capital of France is", " Paris", " London").unwrap();
+    let t = ex.ids.len();
+    let dims = (c.n_layers, c.d_model, c.n_heads);
+    let heads_sel = Selection { sites: vec![Site::AttnHead], ..Selection::default() };
+    let per_head = Intervention::zeros(Method::ActivScalar, heads_sel, dims, t, model.net.device());
+    let per_site = Intervention::zeros(Method::ActivScalar, Selection::default(), dims, t, model.net.device());
+    assert_eq!(per_head.n_heads, c.n_heads);
+    assert_eq!(per_head.params.dims(), [2 * c.n_layers + c.n_layers * c.n_heads, t]);
+    assert_eq!(per_site.params.dims(), [2 * c.n_layers, t], "no per-head rows without attn_head");
+    let (layer, position, a) = (1, t - 1, -0.8f32);
+    let mut head_values = vec![0.0f32; per_head.params.dims()[0] * t];
+    for h in 0..c.n_heads {
+        head_values[(2 * c.n_layers + layer * c.n_heads + h) * t + position] = a;
+    }
+    // A value in a per-site row is masked out: the selection has attn_head only.
+    head_values[position] = 5.0;
+    let mut site_values = vec![0.0f32; 2 * c.n_layers * t];
+    site_values[layer * t + position] = a; // attn_out is row `layer`
+    let last = |iv: &Intervention| {
+        let logits = model.net.forward(&[ex.ids.clone()], &iv.hook(&[1.0]), Positions::Last).unwrap();
+        values(logits)
+    };
+    let by_heads = last(&per_head.with_values(head_values).unwrap());
+    let by_site = last(&per_site.with_values(site_values).unwrap());
+    let plain = last(&per_site);
+    // The same products rounded in another order: each logit within the 1e-3 that the f32
+    // forward keeps to llama.cpp (tests/model_reference.rs).
+    let worst = by_heads.iter().zip(&by_site).fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+    assert!(worst < 1e-3, "per head vs per site: {worst}");
+    let moved = by_site.iter().zip(&plain).fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+    assert!(moved > 0.1, "the scalar changes the logits ({moved})");
+}

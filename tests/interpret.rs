@@ -193,8 +193,7 @@ fn alpha_sets_measured_in_one_batch_equal_the_metrics_of_each_intervention() {
         let zero = Intervention::zeros(
             Method::ActivScalar,
             Selection::default(),
-            c.n_layers,
-            c.d_model,
+            (c.n_layers, c.d_model, c.n_heads),
             3,
             model.net.device(),
         );
@@ -288,8 +287,13 @@ fn steer_vec_cosines_are_one_minus_one_and_zero_along_against_and_across_the_act
     for i in 0..d {
         v[2 * d + i] = (r[i] - proj * h2[i]) as f32;
     }
-    let zero =
-        Intervention::zeros(Method::SteerVec, Selection::default(), c.n_layers, d, a.ids.len(), model.net.device());
+    let zero = Intervention::zeros(
+        Method::SteerVec,
+        Selection::default(),
+        (c.n_layers, d, c.n_heads),
+        a.ids.len(),
+        model.net.device(),
+    );
     let iv = zero.with_values(v.clone()).unwrap();
     let tol = cosine_tol(d);
 

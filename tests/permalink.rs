@@ -35,6 +35,7 @@ fn saved(method: Method, n_layers: usize, d_model: usize, n_positions: usize, pa
         n_layers,
         d_model,
         n_positions,
+        n_heads: 0,
         task: "pair".into(),
         seed: None,
         examples: vec![Example {
@@ -50,7 +51,7 @@ fn saved(method: Method, n_layers: usize, d_model: usize, n_positions: usize, pa
 /// ActivScalar on a 10-token prompt of the default model with `nonzero` scalars set, as
 /// training with the default λM leaves it (13 of 600 on "Rome is in").
 fn sparse_activ_scalar(nonzero: usize) -> SavedIntervention {
-    let n = param_count(Method::ActivScalar, LAYERS, WIDTH, 10).unwrap();
+    let n = param_count(Method::ActivScalar, LAYERS, WIDTH, 10, 0).unwrap();
     let mut params = vec![0.0f32; n];
     for k in 0..nonzero {
         params[(k * 131 + 17) % n] = ((k as f32 + 1.0) * 0.713).sin() * 3.0;
@@ -60,9 +61,13 @@ fn sparse_activ_scalar(nonzero: usize) -> SavedIntervention {
 
 fn arb_saved() -> impl Strategy<Value = SavedIntervention> {
     let method = prop_oneof![Just(Method::ActivScalar), Just(Method::SteerVec), Just(Method::DynScalar)];
-    (method, 1usize..5, 1usize..9, 0usize..7, any::<bool>(), -1.0f32..=1.0, 0u64..1000, any::<Option<u64>>()).prop_flat_map(
-        |(method, l, d, t, has_model, beta, seed, task_seed)| {
-            let n = param_count(method, l, d, t).unwrap();
+    let sizes =
+        (method, 1usize..5, 1usize..9, 0usize..7, any::<bool>(), -1.0f32..=1.0, 0u64..1000, any::<Option<u64>>());
+    (sizes, any::<bool>()).prop_flat_map(
+        |((method, l, d, t, has_model, beta, seed, task_seed), per_head)| {
+            // Per-head rows: ActivScalar only, with a head count that divides the width.
+            let heads = if per_head && method == Method::ActivScalar { [1, d][seed as usize % 2] } else { 0 };
+            let n = param_count(method, l, d, t, heads).unwrap();
             let value = prop_oneof![3 => Just(0.0f32), 2 => -100.0f32..100.0, 1 => any::<f32>().prop_filter("finite", |v| v.is_finite())];
             let sites = prop::sample::subsequence(Site::ALL.to_vec(), 0..=Site::ALL.len());
             let layers = prop::collection::vec(0..l, 0..4);
@@ -73,6 +78,11 @@ fn arb_saved() -> impl Strategy<Value = SavedIntervention> {
                 move |(params, sites, layers, positions, examples, task)| {
                     let mut s = saved(method, l, d, t, params);
                     s.model = has_model.then(|| ModelId::of_file(&seed.to_le_bytes(), l, d));
+                    let mut sites = sites;
+                    if heads > 0 {
+                        sites.push(Site::AttnHead);
+                    }
+                    s.n_heads = heads;
                     s.selection = Selection { sites, layers, positions };
                     s.hyper = Hyper { margin: 1.5, lambda_f: 0.5, lambda_m: seed as f32, lr: 0.01, steps: seed as usize, batch_size: 3 };
                     s.beta = beta;
@@ -185,7 +195,7 @@ fn a_sparse_activ_scalar_link_on_a_10_token_prompt_is_well_under_500_characters(
 
 #[test]
 fn a_dense_dyn_scalar_on_the_default_model_fits_and_steer_vec_does_not() {
-    let n = param_count(Method::DynScalar, LAYERS, WIDTH, 10).unwrap();
+    let n = param_count(Method::DynScalar, LAYERS, WIDTH, 10, 0).unwrap();
     // Noise-like values, as trained probes are: nothing for deflate to find.
     let mut x = 0x9e3779b97f4a7c15u64;
     let dense: Vec<f32> = (0..n)
@@ -201,7 +211,7 @@ fn a_dense_dyn_scalar_on_the_default_model_fits_and_steer_vec_does_not() {
     println!("DynScalar, all {n} parameters non-zero: payload of {} characters", payload.len());
     assert_eq!(permalink::decode(&payload).unwrap(), permalink::quantised(&dyn_scalar));
 
-    let n = param_count(Method::SteerVec, LAYERS, WIDTH, 10).unwrap();
+    let n = param_count(Method::SteerVec, LAYERS, WIDTH, 10, 0).unwrap();
     let steer_vec = saved(Method::SteerVec, LAYERS, WIDTH, 10, (0..n).map(|i| ((i as f32) * 0.11).cos()).collect());
     let err = permalink::encode(&steer_vec).unwrap_err();
     assert!(matches!(err, PermalinkError::TooLarge { .. }), "{err:?}");

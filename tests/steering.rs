@@ -44,8 +44,13 @@ fn zero_parameters_leave_logits_bit_for_bit_unchanged() {
     let c = &model.net.config;
     let plain = logits(model, &ex.ids, &NoHook);
     for method in Method::ALL {
-        let iv =
-            Intervention::zeros(method, Selection::default(), c.n_layers, c.d_model, ex.ids.len(), model.net.device());
+        let iv = Intervention::zeros(
+            method,
+            Selection::default(),
+            (c.n_layers, c.d_model, c.n_heads),
+            ex.ids.len(),
+            model.net.device(),
+        );
         for beta in [1.0, -1.0] {
             assert_eq!(logits(model, &ex.ids, &iv.hook(&[beta])), plain, "{method:?} β={beta}");
         }
@@ -59,8 +64,13 @@ fn beta_zero_is_the_identity_for_any_parameters() {
     let c = &model.net.config;
     let plain = logits(model, &ex.ids, &NoHook);
     for method in Method::ALL {
-        let iv =
-            Intervention::zeros(method, Selection::default(), c.n_layers, c.d_model, ex.ids.len(), model.net.device());
+        let iv = Intervention::zeros(
+            method,
+            Selection::default(),
+            (c.n_layers, c.d_model, c.n_heads),
+            ex.ids.len(),
+            model.net.device(),
+        );
         let [r, k] = iv.params.dims();
         let iv = iv.with_values(wiggle(r * k, 0.5)).unwrap();
         assert_eq!(logits(model, &ex.ids, &iv.hook(&[0.0])), plain, "{method:?}");

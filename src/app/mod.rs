@@ -171,6 +171,7 @@ pub fn App() -> impl IntoView {
                 <section class="panel" aria-label="Learned scalars">
                     <h2>"Where the intervention acts"</h2>
                     <Heatmap heat=page.view.heat.read_only() on_cell=on_cell />
+                    <head_map::HeadAlphaMap heat=page.view.heat.read_only() />
                     <CellEditor page=page />
                     <TaskMetrics page=page />
                 </section>

@@ -64,8 +64,8 @@ pub fn TrainPanel(
     let running = move || matches!(state.get(), TrainState::Running { .. });
     let site_box = move |site: Site| {
         view! {
-            <label class="check">
-                <input type="checkbox"
+            <label class="check" title=(site == Site::AttnHead).then_some("each attention head's output: activ-scalar only")>
+                <input type="checkbox" id=format!("site-{}", site.name())
                        prop:checked=move || s.sites.get().contains(&site)
                        on:change=move |ev| {
                            let on = event_target_checked(&ev);
@@ -153,7 +153,7 @@ pub fn TrainPanel(
                     }).collect_view()}
                 </select>
             </div>
-            <div class="row sites">{site_box(Site::AttnOut)}{site_box(Site::MlpOut)}</div>
+            <div class="row sites">{site_box(Site::AttnOut)}{site_box(Site::MlpOut)}{site_box(Site::AttnHead)}</div>
             <div class="hyper">
                 {number_input("margin m", "hp-margin", |h| h.margin, |h, v| h.margin = v, s.hyper)}
                 {number_input("λF", "hp-lambda-f", |h| h.lambda_f, |h, v| h.lambda_f = v, s.hyper)}

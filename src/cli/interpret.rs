@@ -62,7 +62,7 @@ pub fn interpret(a: InterpretArgs) -> Result<(), String> {
     let (model, model_id) = super::load_model_with_id(&a.model)?;
     let saved = super::read_saved_for(&a.intervention, &model_id)?;
     let c = &model.net.config;
-    let iv = saved.to_intervention(c.n_layers, c.d_model, model.net.device())?; // validates the shape
+    let iv = saved.to_intervention(c, model.net.device())?; // validates the shape
     let shape = MapShape { n_layers: saved.n_layers, positions: saved.n_positions };
     let first = saved.examples.first().ok_or("the intervention has no prompts")?;
     let task = TaskChoice::parse(&saved.task).unwrap_or_default();

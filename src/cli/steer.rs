@@ -36,7 +36,8 @@ pub struct HyperArgs {
     /// Prompts per training step (0 = all; larger tasks use rotating minibatches).
     #[arg(long)]
     pub batch: Option<usize>,
-    /// Sites to intervene on: attn_out, mlp_out or both (comma-separated).
+    /// Sites to intervene on: attn_out, mlp_out, attn_head (each head's output; activ-scalar
+    /// only), comma-separated.
     #[arg(long, default_value = "attn_out,mlp_out", value_delimiter = ',')]
     pub sites: Vec<String>,
     /// Stop before --steps once no state that flips every prompt both ways by 0.9 × margin has
@@ -69,13 +70,10 @@ impl HyperArgs {
             .sites
             .iter()
             .map(|s| {
-                Site::ALL
-                    .into_iter()
-                    .find(|x| x.name() == s.trim())
-                    .ok_or_else(|| format!("unknown site {s:?}: use attn_out or mlp_out"))
+                Site::parse(s.trim()).ok_or_else(|| format!("unknown site {s:?}: use attn_out, mlp_out or attn_head"))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let sites = Site::ALL.into_iter().filter(|s| sites.contains(s)).collect(); // each once
+        let sites = Site::SELECTABLE.into_iter().filter(|s| sites.contains(s)).collect(); // each once
         Ok(Selection { sites, ..Selection::default() })
     }
 }
@@ -275,7 +273,7 @@ pub fn eval(a: EvalArgs) -> Result<(), String> {
     let (model, model_id) = super::load_model_with_id(&a.model)?;
     let saved = super::read_saved_for(&a.intervention, &model_id)?;
     let c = &model.net.config;
-    let iv = saved.to_intervention(c.n_layers, c.d_model, model.net.device())?;
+    let iv = saved.to_intervention(c, model.net.device())?;
     let (train, test) = match &a.task {
         Some(task) => build(
             &model,

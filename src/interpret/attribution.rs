@@ -37,8 +37,7 @@ pub fn grad_at_units(model: &Model, ids: &[u32], from: u32, to: u32) -> Result<T
     let zero = Intervention::zeros(
         Method::SteerVec,
         Selection::default(),
-        c.n_layers,
-        c.d_model,
+        (c.n_layers, c.d_model, c.n_heads),
         ids.len(),
         model.net.device(),
     );

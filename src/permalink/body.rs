@@ -10,7 +10,7 @@ use crate::model::id::ModelId;
 use crate::model::site::Site;
 use crate::steer::example::Example;
 use crate::steer::hyper::{Hyper, Method, Selection};
-use crate::steer::layout::param_count;
+use crate::steer::layout::{MAX_HEADS, param_count};
 use crate::steer::saved::{
     FORMAT, MAX_BATCH_SIZE, MAX_D_MODEL, MAX_EXAMPLES, MAX_LAYERS, MAX_POSITIONS, MAX_TASK_BYTES, MAX_TEXT_BYTES,
     SavedIntervention, VERSION,
@@ -56,8 +56,13 @@ pub fn write(saved: &SavedIntervention) -> Vec<u8> {
     w.usize(saved.n_layers);
     w.usize(saved.d_model);
     w.usize(saved.n_positions);
-    let sites = Site::ALL.iter().enumerate().filter(|(_, s)| saved.selection.sites.contains(s));
+    // Bit i: Site::SELECTABLE[i]. Bit 2 (attn_head) is followed by the head count; links made
+    // before per-head sites never have it, and read as they did.
+    let sites = Site::SELECTABLE.iter().enumerate().filter(|(_, s)| saved.selection.sites.contains(s));
     w.u8(sites.map(|(i, _)| 1u8 << i).sum());
+    if saved.selection.sites.contains(&Site::AttnHead) {
+        w.usize(saved.n_heads);
+    }
     write_set(&mut w, &saved.selection.layers);
     write_set(&mut w, &saved.selection.positions);
     let h = &saved.hyper;
@@ -125,10 +130,12 @@ pub fn read(bytes: &[u8]) -> Result<SavedIntervention, PermalinkError> {
     let d_model = r.usize_max(MAX_D_MODEL, "the model width")?;
     let n_positions = r.usize_max(MAX_POSITIONS, "the position count")?;
     let site_bits = r.u8()?;
-    if site_bits >> Site::ALL.len() != 0 {
+    if site_bits >> Site::SELECTABLE.len() != 0 {
         return Err(damaged(format!("unknown sites {site_bits:#04x}")));
     }
-    let sites = Site::ALL.iter().enumerate().filter(|(i, _)| site_bits >> i & 1 == 1).map(|(_, s)| *s).collect();
+    let sites: Vec<Site> =
+        Site::SELECTABLE.iter().enumerate().filter(|(i, _)| site_bits >> i & 1 == 1).map(|(_, s)| *s).collect();
+    let n_heads = if sites.contains(&Site::AttnHead) { r.usize_max(MAX_HEADS, "the head count")? } else { 0 };
     let layers = read_set(&mut r, n_layers, "layer")?;
     // DynScalar has no positions; its selection's positions are only bounded.
     let position_bound = if method.positional() { n_positions } else { MAX_POSITIONS };
@@ -146,7 +153,7 @@ pub fn read(bytes: &[u8]) -> Result<SavedIntervention, PermalinkError> {
         let to = r.usize_max(u32::MAX as usize, "a token id")? as u32;
         examples.push(Example { text, ids: vec![], from, to });
     }
-    let count = checked_count(method, n_layers, d_model, n_positions)?;
+    let count = checked_count(method, n_layers, d_model, n_positions, n_heads)?;
     let params = params::read(&mut r, count)?;
     r.finish()?;
     Ok(SavedIntervention {
@@ -160,6 +167,7 @@ pub fn read(bytes: &[u8]) -> Result<SavedIntervention, PermalinkError> {
         n_layers,
         d_model,
         n_positions,
+        n_heads,
         task,
         seed,
         examples,
@@ -173,8 +181,9 @@ pub fn checked_count(
     n_layers: usize,
     d_model: usize,
     n_positions: usize,
+    n_heads: usize,
 ) -> Result<usize, PermalinkError> {
-    match param_count(method, n_layers, d_model, n_positions) {
+    match param_count(method, n_layers, d_model, n_positions, n_heads) {
         Some(n) if n <= MAX_PARAMS => Ok(n),
         n => Err(PermalinkError::TooManyParams { params: n.unwrap_or(usize::MAX), max: MAX_PARAMS }),
     }

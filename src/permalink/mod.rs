@@ -8,7 +8,8 @@
 //!   [8 bytes: first 8 bytes of the GGUF's SHA-256]   [varint seed: it drew a task's prompts]
 //!   u8 method (0 activ-scalar, 1 steer-vec, 2 dyn-scalar)
 //!   varint n_layers, varint d_model, varint n_positions   (also the model id's sizes)
-//!   u8 sites (bit i = Site::ALL[i])
+//!   u8 sites (bit i = Site::SELECTABLE[i]: attn_out, mlp_out, attn_head)
+//!   [varint n_heads: only with attn_head; links made before per-head sites never have it]
 //!   varint n, n × varint gap    selection layers    (sorted, distinct: x = previous + 1 + gap)
 //!   varint n, n × varint gap    selection positions
 //!   f32 margin, f32 λF, f32 λM, f32 lr, varint steps, varint batch_size
@@ -52,7 +53,7 @@ pub const MAX_INFLATED: usize = 4 << 20;
 /// The payload of `saved`'s link (what follows `#s=`).
 pub fn encode(saved: &SavedIntervention) -> Result<String, PermalinkError> {
     saved.validate().map_err(PermalinkError::Invalid)?;
-    body::checked_count(saved.method, saved.n_layers, saved.d_model, saved.n_positions)?;
+    body::checked_count(saved.method, saved.n_layers, saved.d_model, saved.n_positions, saved.n_heads)?;
     let raw = body::write(&SavedIntervention { params: link_params(saved), ..saved.clone() });
     debug_assert!(raw.len() <= MAX_INFLATED, "bounded by MAX_PARAMS and the text limits");
     let payload = wire::pack(&raw);
@@ -114,12 +115,12 @@ fn payload_of(text: &str) -> Result<&str, PermalinkError> {
 }
 
 /// Exactly what `decode(&encode(saved)?)` returns for a valid `saved`: parameters through f16,
-/// sites in `Site::ALL` order, layers and positions sorted and distinct, no example token ids.
+/// sites in `Site::SELECTABLE` order, layers and positions sorted and distinct, no example token ids.
 pub fn quantised(saved: &SavedIntervention) -> SavedIntervention {
     let mut q = saved.clone();
     q.format = FORMAT.into();
     q.version = VERSION;
-    q.selection.sites = Site::ALL.into_iter().filter(|s| saved.selection.sites.contains(s)).collect();
+    q.selection.sites = Site::SELECTABLE.into_iter().filter(|s| saved.selection.sites.contains(s)).collect();
     q.selection.layers = body::canonical(&saved.selection.layers);
     q.selection.positions = body::canonical(&saved.selection.positions);
     q.examples.iter_mut().for_each(|e| e.ids.clear());

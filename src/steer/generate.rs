@@ -23,7 +23,7 @@ pub async fn greedy(
     }
     if let Some((iv, _)) = steer {
         let c = &model.net.config;
-        iv.check_fits(c.n_layers, c.d_model, ids.len())?;
+        iv.check_fits((c.n_layers, c.d_model, c.n_heads), ids.len())?;
     }
     let applied = steer.map(|(iv, beta)| iv.hook(&[beta]));
     let hook: &dyn Hook = match &applied {

@@ -2,13 +2,15 @@
 //! selected entries, and a `Hook` that applies them at a dial β in [−1, 1].
 //!
 //! Layout (S = 2 sites, L layers, T positions, d model width; row index r = site·L + layer):
-//! - ActivScalar: α [S·L, T];            h · (1 + β·α[r, t])
+//! - ActivScalar: α [S·L, T];            h · (1 + β·α[r, t]); with per-head sites H·L rows
+//!   more, z_h · (1 + β·α[S·L + l·H + h, t]) on each head's output (`layout`)
 //! - SteerVec:    v [S·L·T, d];          h + β·v[r·T + t]
 //! - DynScalar:   [w | b] [S·L, d + 1];  h · (1 + β·(w[r]·ĥ + b[r])), ĥ = h / (RMS(h)·d)
 
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::hyper::{Method, Selection};
+use super::layout::{head_rows, shape};
 use crate::model::hook::{Hook, Site};
 
 #[derive(Clone)]
@@ -19,6 +21,8 @@ pub struct Intervention {
     pub d_model: usize,
     /// Prompt length the positional methods were made for (0 for DynScalar).
     pub n_positions: usize,
+    /// Heads with their own α rows (`layout::head_rows`; 0: none).
+    pub n_heads: usize,
     /// The parameters (a gradient leaf while training).
     pub params: Tensor<2>,
     /// 1 where the selection allows a parameter, else 0.
@@ -26,24 +30,26 @@ pub struct Intervention {
 }
 
 impl Intervention {
-    /// The identity intervention (all parameters 0).
+    /// The identity intervention (all parameters 0) for a model of `n_layers`, `d_model` and
+    /// `n_heads` (which only matters when an ActivScalar selection names attn_head).
     pub fn zeros(
         method: Method,
         selection: Selection,
-        n_layers: usize,
-        d_model: usize,
+        (n_layers, d_model, n_heads): (usize, usize, usize),
         n_positions: usize,
         device: &Device,
     ) -> Self {
         let t = if method.positional() { n_positions } else { 0 };
-        let [rows, cols] = Self::shape(method, n_layers, d_model, t);
-        let mask = Self::selection_mask(method, &selection, n_layers, d_model, t);
+        let heads = head_rows(method, &selection, n_heads);
+        let [rows, cols] = shape(method, n_layers, d_model, t, heads);
+        let mask = Self::selection_mask(method, &selection, (n_layers, d_model, heads), t);
         Intervention {
             method,
             selection,
             n_layers,
             d_model,
             n_positions: t,
+            n_heads: heads,
             params: Tensor::zeros([rows, cols], device),
             mask: Tensor::from_data(TensorData::new(mask, [rows, cols]), device),
         }
@@ -51,16 +57,23 @@ impl Intervention {
 
     /// The 0/1 mask of the entries `selection` allows, on the host (the trainer needs it there,
     /// and reading the tensor back would be a synchronous read, which WebGPU cannot do).
+    /// `heads`: the heads with their own rows (`layout::head_rows`).
     pub fn selection_mask(
         method: Method,
         selection: &Selection,
-        n_layers: usize,
-        d_model: usize,
+        (n_layers, d_model, heads): (usize, usize, usize),
         n_positions: usize,
     ) -> Vec<f32> {
         let t = if method.positional() { n_positions } else { 0 };
-        let [rows, cols] = Self::shape(method, n_layers, d_model, t);
+        let [rows, cols] = shape(method, n_layers, d_model, t, heads);
         let mut mask = vec![0.0f32; rows * cols];
+        // Per-head rows after the per-site ones: row S·L + l·H + h.
+        for l in 0..n_layers {
+            for h in 0..heads {
+                let r = Site::ALL.len() * n_layers + l * heads + h;
+                (0..t).filter(|&p| selection.has(Site::AttnHead, l, p)).for_each(|p| mask[r * cols + p] = 1.0);
+            }
+        }
         for (si, &site) in Site::ALL.iter().enumerate() {
             for l in 0..n_layers {
                 let r = si * n_layers + l;
@@ -82,10 +95,6 @@ impl Intervention {
             }
         }
         mask
-    }
-
-    pub fn shape(method: Method, n_layers: usize, d_model: usize, n_positions: usize) -> [usize; 2] {
-        super::layout::shape(method, n_layers, d_model, n_positions)
     }
 
     /// The same intervention with other parameter values (checked against the shape).
@@ -124,7 +133,17 @@ impl Intervention {
     }
 
     /// Checks that this intervention can run on prompts of `positions` tokens with this model.
-    pub fn check_fits(&self, n_layers: usize, d_model: usize, positions: usize) -> Result<(), String> {
+    pub fn check_fits(
+        &self,
+        (n_layers, d_model, n_heads): (usize, usize, usize),
+        positions: usize,
+    ) -> Result<(), String> {
+        if self.n_heads > 0 && self.n_heads != n_heads {
+            return Err(format!(
+                "the intervention has scalars for {} attention heads per layer, this model has {n_heads}",
+                self.n_heads
+            ));
+        }
         if n_layers != self.n_layers || d_model != self.d_model {
             return Err(format!(
                 "the intervention was made for a model with {} layers and width {}, this one has {n_layers} and {d_model}",
@@ -151,6 +170,19 @@ pub struct Applied<'a> {
 }
 
 impl Hook for Applied<'_> {
+    fn heads(&self, layer: usize, z: Tensor<4>) -> Tensor<4> {
+        let iv = self.iv;
+        let [b, nh, t, _] = z.dims();
+        if iv.n_heads == 0 || nh != iv.n_heads {
+            // No per-head rows (`check_fits` refuses a model with another head count).
+            return z;
+        }
+        let r = Site::ALL.len() * iv.n_layers + layer * nh;
+        let alpha = pad_positions(self.masked.clone().narrow(0, r, nh).reshape([nh, iv.n_positions, 1]), t);
+        let beta = self.beta.clone().reshape([b, 1, 1, 1]);
+        z * (beta * alpha.reshape([1, nh, t, 1])).add_scalar(1.0)
+    }
+
     fn site(&self, site: Site, layer: usize, h: Tensor<3>) -> Tensor<3> {
         let iv = self.iv;
         let [_, t, d] = h.dims();

@@ -75,7 +75,7 @@ pub async fn evaluate(
     let c = &model.net.config;
     let mut m = Metrics { l1, nonzero, params, ..Metrics::default() };
     for batch in batches(examples) {
-        frozen.check_fits(c.n_layers, c.d_model, batch.positions())?;
+        frozen.check_fits((c.n_layers, c.d_model, c.n_heads), batch.positions())?;
         let base = Baseline::new(model, &batch).map_err(|e| e.to_string())?;
         let t = terms(model, &frozen, &base, margin, 0.0).map_err(|e| e.to_string())?;
         let b = batch.len();
@@ -121,7 +121,7 @@ mod tests {
 
     /// 1 layer, width 3, 2 positions: 2 sites × 1 layer × 2 positions.
     fn zeros(method: Method, selection: Selection) -> Intervention {
-        Intervention::zeros(method, selection, 1, 3, 2, &cpu_device())
+        Intervention::zeros(method, selection, (1, 3, 0), 2, &cpu_device())
     }
 
     #[test]

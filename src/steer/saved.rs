@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::example::Example;
 use super::hyper::{Hyper, Method, Selection};
-use super::layout::param_count;
+use super::layout::{MAX_HEADS, param_count};
 use crate::model::id::ModelId;
 use crate::model::site::Site;
 
@@ -48,6 +48,10 @@ pub struct SavedIntervention {
     pub n_layers: usize,
     pub d_model: usize,
     pub n_positions: usize,
+    /// Attention heads per layer with their own α rows, when the selection names attn_head
+    /// (absent, 0, otherwise: files and links from before per-head sites read unchanged).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub n_heads: usize,
     /// How the task was made (e.g. "pair", "ccc"), and the training prompts.
     pub task: String,
     /// The seed that drew a task's prompts and its train/test split (None: one prompt, or a file
@@ -61,6 +65,10 @@ pub struct SavedIntervention {
 
 fn one() -> f32 {
     1.0
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl SavedIntervention {
@@ -106,7 +114,7 @@ impl SavedIntervention {
             return Err(format!("β must be in [−1, 1], not {}", self.beta));
         }
         self.validate_prompts()?;
-        let want = param_count(self.method, l, d, t).ok_or("the parameter count overflows")?;
+        let want = param_count(self.method, l, d, t, self.n_heads).ok_or("the parameter count overflows")?;
         if self.params.len() != want {
             return Err(format!(
                 "{} with these sizes has {want} parameters, the file has {}",
@@ -122,8 +130,24 @@ impl SavedIntervention {
 
     fn validate_selection(&self) -> Result<(), String> {
         let s = &self.selection;
-        if Site::ALL.iter().any(|site| s.sites.iter().filter(|x| *x == site).count() > 1) {
+        if Site::SELECTABLE.iter().any(|site| s.sites.iter().filter(|x| *x == site).count() > 1) {
             return Err(format!("a site is listed twice: {:?}", s.sites));
+        }
+        let per_head = s.sites.contains(&Site::AttnHead);
+        if per_head && self.method != Method::ActivScalar {
+            return Err(format!("attn_head is a site of activ-scalar only, not of {}", self.method.name()));
+        }
+        match (per_head, self.n_heads) {
+            (true, h) if !(1..=MAX_HEADS).contains(&h) || self.d_model % h != 0 => {
+                return Err(format!(
+                    "{h} attention heads is not a head count for width {} (1 to {MAX_HEADS}, dividing the width)",
+                    self.d_model
+                ));
+            }
+            (false, h) if h != 0 => {
+                return Err(format!("{h} heads given, but the selection has no attn_head"));
+            }
+            _ => {}
         }
         if s.layers.len() > MAX_LAYERS {
             return Err(format!("{} layers listed (at most {MAX_LAYERS})", s.layers.len()));

@@ -6,6 +6,7 @@ use super::example::Example;
 use super::hyper::Hyper;
 use super::intervention::Intervention;
 use super::saved::{FORMAT, MAX_POSITIONS, SavedIntervention, VERSION};
+use crate::model::config::ModelConfig;
 use crate::readback::to_vec;
 
 impl SavedIntervention {
@@ -34,6 +35,7 @@ impl SavedIntervention {
             n_layers: iv.n_layers,
             d_model: iv.d_model,
             n_positions: iv.n_positions,
+            n_heads: iv.n_heads,
             task: task.into(),
             seed: None,
             examples: examples.to_vec(),
@@ -41,17 +43,30 @@ impl SavedIntervention {
         }
     }
 
-    /// Rebuilds the intervention on `device` for a model of the given size.
-    pub fn to_intervention(&self, n_layers: usize, d_model: usize, device: &Device) -> Result<Intervention, String> {
+    /// Rebuilds the intervention on `device` for a model of this configuration.
+    pub fn to_intervention(&self, c: &ModelConfig, device: &Device) -> Result<Intervention, String> {
+        let (n_layers, d_model) = (c.n_layers, c.d_model);
         if n_layers != self.n_layers || d_model != self.d_model {
             return Err(format!(
                 "this intervention was learned on a model with {} layers and width {}; the loaded model has {n_layers} and {d_model}",
                 self.n_layers, self.d_model
             ));
         }
+        if self.n_heads != 0 && self.n_heads != c.n_heads {
+            return Err(format!(
+                "this intervention scales {} attention heads per layer; the loaded model has {}",
+                self.n_heads, c.n_heads
+            ));
+        }
         self.validate()?;
         debug_assert!(self.n_positions <= MAX_POSITIONS);
-        let iv = Intervention::zeros(self.method, self.selection.clone(), n_layers, d_model, self.n_positions, device);
+        let iv = Intervention::zeros(
+            self.method,
+            self.selection.clone(),
+            (n_layers, d_model, c.n_heads),
+            self.n_positions,
+            device,
+        );
         iv.with_values(self.params.clone())
     }
 }

@@ -9,6 +9,7 @@ use super::adam::Adam;
 use super::convergence::Convergence;
 use super::hyper::{Hyper, Method, Selection};
 use super::intervention::Intervention;
+use super::layout::head_rows;
 use super::metrics::{Counts, counts};
 use super::objective::{Baseline, terms};
 use super::prompts::{Example, batches};
@@ -60,10 +61,14 @@ impl Trainer {
                 groups.len()
             ));
         }
+        if selection.sites.contains(&crate::model::site::Site::AttnHead) && method != Method::ActivScalar {
+            return Err(format!("attn_head is a site of activ-scalar only, not of {}", method.name()));
+        }
         let c = &model.net.config;
         let device = model.net.device();
-        let mask = Intervention::selection_mask(method, &selection, c.n_layers, c.d_model, positions);
-        let iv = Intervention::zeros(method, selection, c.n_layers, c.d_model, positions, device);
+        let heads = head_rows(method, &selection, c.n_heads);
+        let mask = Intervention::selection_mask(method, &selection, (c.n_layers, c.d_model, heads), positions);
+        let iv = Intervention::zeros(method, selection, (c.n_layers, c.d_model, c.n_heads), positions, device);
         let chunks: Vec<_> = groups.iter().flat_map(|g| g.chunks(hyper.batch_size)).collect();
         let bases =
             chunks.iter().map(|b| Baseline::new(model, b)).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;

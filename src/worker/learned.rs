@@ -32,7 +32,7 @@ pub async fn steer(e: &Engine, prompt: String, beta: f32, k: usize) -> Response 
         Err(e) => return fail(prompt, e.to_string()),
     };
     let c = &model.net.config;
-    if let Err(e) = l.iv.check_fits(c.n_layers, c.d_model, ids.len()) {
+    if let Err(e) = l.iv.check_fits((c.n_layers, c.d_model, c.n_heads), ids.len()) {
         return fail(prompt, e);
     }
     let tokens = ids.iter().map(|&i| model.tokenizer.token_text(i)).collect();
@@ -168,7 +168,7 @@ async fn apply_checked(e: &Engine, mut saved: SavedIntervention) -> Result<Appli
             saved.n_positions
         ));
     }
-    let iv = saved.to_intervention(info.n_layers, info.d_model, model.net.device())?;
+    let iv = saved.to_intervention(&model.net.config, model.net.device())?;
     let h = heat(&model, &iv, &first.ids).await?;
     let tok = &model.tokenizer;
     let request = TrainRequest {
