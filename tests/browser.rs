@@ -62,9 +62,10 @@ fn truncated_and_foreign_files_give_clear_errors_in_the_browser() {
 
 // --- The worker protocol: every message as the worker codec (plain JS values) carries it. ---
 
+use actscale::interpret::heads::HeadShape;
 use actscale::interpret::report::{
-    Directions, DirectionsReport, InterpretReport, Interpretation, KeepPoint, PatchReport, RandomPoint, RankedUnit,
-    SetMetrics,
+    Directions, DirectionsReport, HeadPatchReport, InterpretReport, Interpretation, KeepPoint, PatchReport,
+    RandomPoint, RankedUnit, SetMetrics,
 };
 use actscale::interpret::units::{MapShape, Unit};
 use actscale::model::id::ModelId;
@@ -99,6 +100,7 @@ fn a_saved_intervention() -> SavedIntervention {
         n_layers: 2,
         d_model: 576,
         n_positions: 5,
+        n_heads: 0,
         task: "pair".into(),
         seed: Some(u64::MAX - 1), // above 2^53, as in `a_train_request`
         examples: vec![Example { text: "Rome is in".into(), ids: vec![1, 2, 3], from: 11, to: 12 }],
@@ -150,12 +152,19 @@ fn every_request_crosses_the_worker_boundary_unchanged() {
             corrupt: "Paris is in".into(),
             from: " Italy".into(),
             to: " France".into(),
+            heads: true,
         },
         Request::Steer { prompt: "p".into(), beta: -1.0, top_k: 5 },
         Request::Generate { prompt: "p".into(), tokens: 20, beta: 0.5 },
         Request::SetScalar { site: Site::ALL[0], layer: 1, position: 3, value: -2.5 },
         Request::Export,
         Request::Apply(a_saved_intervention()),
+        Request::Apply(SavedIntervention {
+            selection: Selection { sites: vec![Site::AttnHead], layers: vec![], positions: vec![2] },
+            n_heads: 9,
+            params: (0..110).map(|i| if i % 11 == 0 { i as f32 * 0.25 } else { 0.0 }).collect(),
+            ..a_saved_intervention()
+        }),
     ];
     for r in &requests {
         through_the_worker_codec(r);
@@ -314,6 +323,22 @@ async fn every_response_crosses_the_worker_boundary_unchanged() {
             effects: vec![0.5, -0.25, 0.0, 1.0],
             gradient: vec![0.125, 0.0, -0.5, 2.0],
             atp: vec![0.25, 0.5, 0.0, -1.0],
+            heads: None,
+        })),
+        Response::Patched(Ok(PatchReport {
+            shape: MapShape { n_layers: 1, positions: 1 },
+            tokens: vec!["Rome".into()],
+            delta_clean: -1.5,
+            delta_corrupt: 2.25,
+            effects: vec![0.5, -0.25],
+            gradient: vec![0.125, 0.0],
+            atp: vec![0.25, 0.5],
+            heads: Some(HeadPatchReport {
+                shape: HeadShape { n_layers: 1, n_heads: 2, positions: 1 },
+                effects: vec![0.75, -0.5],
+                gradient: vec![0.0, 1.25],
+                atp: vec![-2.0, 0.5],
+            }),
         })),
         Response::Kept { k: Some(2), heat: vec![0.0, 1.5] },
         Response::Kept { k: None, heat: vec![] },

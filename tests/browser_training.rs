@@ -60,14 +60,14 @@ struct Run {
     steered: Vec<f32>,
 }
 
-async fn train(model: &Model, method: Method) -> Run {
+async fn train(model: &Model, method: Method, selection: Selection) -> Run {
     // " the" and " a" are single tokens of the fixture's vocabulary (tests/data/arch/README.md).
     let ex = pair(&model.tokenizer, "the ring is in", " the", " a").unwrap();
     // λM is per unit: at λM 1 the group proximal step can switch DynScalar's probes (groups of
     // d + 1 numbers) off within 3 steps, leaving nothing to compare; 0.01 keeps them.
     let lambda_m = if method == Method::DynScalar { 0.01 } else { 1.0 };
     let hyper = Hyper { steps: STEPS, lambda_m, ..Hyper::default() };
-    let mut trainer = Trainer::new(model, method, Selection::default(), hyper, std::slice::from_ref(&ex)).unwrap();
+    let mut trainer = Trainer::new(model, method, selection, hyper, std::slice::from_ref(&ex)).unwrap();
     let mut reports = vec![];
     while !trainer.done() {
         reports.push(trainer.step(model).await.unwrap());
@@ -87,8 +87,11 @@ fn max_diff(a: &[f32], b: &[f32]) -> f32 {
 async fn every_method_trains_on_webgpu_as_on_the_cpu() {
     let on_gpu = Model::from_bytes(TEST_MODEL.to_vec(), &gpu().await).expect("the 2-layer model loads on WebGPU");
     let on_cpu = Model::from_bytes(TEST_MODEL.to_vec(), &cpu_device()).expect("and on the CPU");
-    for method in Method::ALL {
-        let (g, c) = (train(&on_gpu, method).await, train(&on_cpu, method).await);
+    // Every method on both sites, and ActivScalar with per-head sites too (`Hook::heads`).
+    let per_head = Selection { sites: actscale::model::site::Site::SELECTABLE.to_vec(), ..Selection::default() };
+    let runs = Method::ALL.map(|m| (m, Selection::default())).into_iter().chain([(Method::ActivScalar, per_head)]);
+    for (method, selection) in runs {
+        let (g, c) = (train(&on_gpu, method, selection.clone()).await, train(&on_cpu, method, selection).await);
         for (rg, rc) in g.reports.iter().zip(&c.reports) {
             let scale = rc.loss.abs().max(1.0);
             assert!(

@@ -175,3 +175,43 @@ test('patching per head on the 2-layer model equals the numpy reference, at each
     await browser.close();
   }
 });
+
+test('activ-scalar on attn_head alone (2-layer model): a per-head α map, no per-site α, refused by "Find the units", and the link reopens it', async () => {
+  const browser = await sharedBrowser({ webgpu: false });
+  const errors = [];
+  try {
+    const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}`, errors);
+    await page.locator('#model-status.ready').waitFor({ timeout: 120_000 });
+    await page.locator('#site-attn_out').uncheck();
+    await page.locator('#site-mlp_out').uncheck();
+    await page.locator('#site-attn_head').check();
+    await trainPair(page, { steps: 20 });
+    await page.locator('#head-alpha-map rect.cell').first().waitFor({ timeout: 60_000 });
+    const alphas = (p) => p.locator('#head-alpha-map rect.cell').evaluateAll((cs) => cs.map((c) => Number(c.dataset.value)));
+    const perHead = await alphas(page);
+    assert.equal(perHead.length, 2 * 9, 'layers × heads');
+    assert.ok(perHead.some((a) => a !== 0), 'training set some per-head α');
+    const perSite = await page.locator('#heatmap rect.cell').evaluateAll((cs) => cs.map((c) => Number(c.dataset.value)));
+    assert.ok(perSite.length > 0 && perSite.every((a) => a === 0), 'attn_out and mlp_out were not selected');
+    await page.locator('#interpret-run').click();
+    await page.locator('#interpret-status.error', { hasText: 'attn_head' }).waitFor({ timeout: 60_000 });
+    await screenshot(page, 'per-head-alpha');
+
+    const link = await copyLink(page);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const viewer = await context.newPage();
+    viewer.on('pageerror', (e) => errors.push(String(e)));
+    await viewer.goto(link);
+    await viewer.locator('#head-alpha-map rect.cell').first().waitFor({ timeout: 120_000 });
+    assert.equal(await viewer.locator('#site-attn_head').isChecked(), true);
+    assert.equal(await viewer.locator('#site-attn_out').isChecked(), false);
+    // A link stores α on an int8 grid of step ≤ 2·max|α|/127 (src/permalink/params.rs), after f16.
+    const reopened = await alphas(viewer);
+    const max = Math.max(...perHead.map(Math.abs));
+    reopened.forEach((a, i) => assert.ok(Math.abs(a - perHead[i]) <= max / 127 + 1e-3 * max, `head cell ${i}: ${a} vs ${perHead[i]}`));
+    await context.close();
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
