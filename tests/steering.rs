@@ -6,13 +6,14 @@ mod common;
 use actscale::model::Model;
 use actscale::model::hook::NoHook;
 use actscale::model::transformer::Positions;
+use actscale::protocol::TaskChoice;
 use actscale::readback::to_vec;
 use actscale::steer::hyper::{Hyper, Method, Selection};
 use actscale::steer::intervention::Intervention;
 use actscale::steer::metrics::evaluate;
 use actscale::steer::prompts::Example;
 use actscale::steer::train::Trainer;
-use actscale::tasks::{ioi::ioi, pair::pair};
+use actscale::tasks::{build, ioi::ioi, pair::pair};
 use common::*;
 use futures_lite::future::block_on;
 
@@ -122,24 +123,34 @@ fn steer_vec_flips_rome_is_in_both_ways_on_the_two_layer_model() {
     assert!(m.kl_pos < KL_MAX && m.kl_neg < KL_MAX, "faithful: {m:?}");
 }
 
-/// DynScalar trained on IOI prompts of two templates flips the prompts of a held-out template
-/// (another length) on the real model, with a margin and without wrecking the distribution.
-/// Measured: train and held-out flip rate 100%, held-out Δ +2.75 / −5.30, KL 0.42 / 0.14
-/// (before its probe read normalised activations, the same run gave 27% and KL 5.5).
-#[test]
-fn dyn_scalar_flips_a_held_out_template_with_a_margin_and_bounded_kl_on_the_real_model() {
+/// The bar of issue 33 for DynScalar with its defaults — what `actscale train --task ioi-mixed
+/// --method dyn-scalar --seed S` and the page use: trained on two IOI templates, it flips ≥ 80%
+/// of the held-out template's 12 prompts (another length, other words) with mean KL ≤ 0.5.
+/// docs/method.md "DynScalar across seeds" has all five seeds (83–100%). Seeds 1 and 4 flip 11
+/// of 12 each; the nearest flipped prompts end at Δ +0.66 (seed 1) and +0.28 (seed 4), so one
+/// prompt may fall either way with another CPU's rounding and the bar still holds.
+fn dyn_scalar_defaults_meet_the_held_out_bar(seed: u64) {
     let model = real_model();
-    let (train_set, _) = ioi(&model.tokenizer, &[0, 1], 6, 7, 0.0).unwrap();
-    let (test, _) = ioi(&model.tokenizer, &[3], 6, 8, 0.0).unwrap();
+    let (train_set, test) = build(&model.tokenizer, TaskChoice::IoiMixed, "", "", "", seed).unwrap();
+    assert_eq!(test.len(), 12);
     assert!(test.iter().all(|t| train_set.iter().all(|r| r.ids.len() != t.ids.len())), "held-out length");
-    let hyper = Hyper { steps: 40, lambda_m: 0.1, ..Hyper::default() };
-    let iv = train(model, Method::DynScalar, hyper, &train_set);
-    let m = block_on(evaluate(model, &iv, &test, 2.0)).unwrap();
-    eprintln!("DynScalar, held-out IOI template: {m:?}");
+    let hyper = Hyper::defaults(Method::DynScalar, false);
+    let iv = train(model, Method::DynScalar, hyper.clone(), &train_set);
+    let m = block_on(evaluate(model, &iv, &test, hyper.margin)).unwrap();
+    eprintln!("DynScalar, ioi-mixed seed {seed}, held-out template: {m:?}");
     assert!(m.logit_diff_base < 0.0, "the unmodified model gets IOI right: {m:?}");
-    assert!(m.flip_rate >= 0.8, "{m:?}");
-    assert!(m.logit_diff_pos > 1.0 && m.logit_diff_neg < -1.0, "{m:?}");
-    assert!(m.kl_pos < KL_MAX && m.kl_neg < KL_MAX, "{m:?}");
+    assert!(m.flip_rate >= 0.8, "seed {seed}: {m:?}");
+    assert!((m.kl_pos + m.kl_neg) / 2.0 <= 0.5, "seed {seed}: {m:?}");
+}
+
+#[test]
+fn dyn_scalar_defaults_flip_the_held_out_template_on_seed_1() {
+    dyn_scalar_defaults_meet_the_held_out_bar(1);
+}
+
+#[test]
+fn dyn_scalar_defaults_flip_the_held_out_template_on_seed_4() {
+    dyn_scalar_defaults_meet_the_held_out_bar(4);
 }
 
 #[test]
