@@ -110,7 +110,7 @@ test('task mode (CCC): its seed, train and test metrics, flip-rate chart, a link
     // Another method: its own λM and grid; its line joins the first method's on the chart.
     await page.locator('#method').selectOption('dyn-scalar');
     assert.equal(await page.locator('#hp-lambda-m').inputValue(), '0.1');
-    assert.equal(await page.locator('#hp-margin').inputValue(), '6');
+    assert.equal(await page.locator('#hp-margin').inputValue(), '7');
     assert.equal(await page.locator('#hp-lambda-f').inputValue(), '3');
     assert.equal(await page.locator('#sweep-lambdas').inputValue(), '0.005, 0.025, 0.1, 0.4');
     await page.locator('#sweep-lambdas').fill('0.1');
