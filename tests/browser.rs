@@ -184,6 +184,7 @@ fn an_interpret_report() -> InterpretReport {
                 loo_delta_pos: 0.5,
                 loo_delta_neg: -1.0,
             }],
+            probes: vec![],
             keep_k: vec![KeepPoint { k: 1, metrics }],
             k_star: Some(1),
             random: vec![RandomPoint { k: 1, flip_mean: 0.5, flip_sd: 0.25, draws: 20 }],

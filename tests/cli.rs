@@ -3,22 +3,7 @@
 
 mod common;
 
-use std::process::Command;
-use std::sync::OnceLock;
-
-fn actscale(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_actscale")).args(args).output().expect("runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn real_model_path() -> String {
-    let _ = common::model_bytes(); // fails with the setup command when missing
-    common::repo_path("static/models/smollm2-135m-instruct-q4_1.gguf").display().to_string()
-}
+use common::cli::{actscale, real_model_path, two_layer_file};
 
 #[test]
 fn predict_json_prints_one_object_with_rome_first() {
@@ -70,22 +55,6 @@ fn an_empty_prompt_is_a_clear_error() {
     let (code, _, stderr) = actscale(&["predict", "--model", &model, "--prompt", "", "--json"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("empty"), "{stderr}");
-}
-
-/// A 2-layer copy of the real model in a temp dir, written by the CLI itself, once per test
-/// binary: the tests run in parallel, and the CLI writes atomically (temp file, then rename).
-fn two_layer_file() -> String {
-    static FILE: OnceLock<String> = OnceLock::new();
-    FILE.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("actscale-cli-2l-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let out = dir.join("two.gguf");
-        let (code, _, stderr) =
-            actscale(&["truncate", "--model", &real_model_path(), "--layers", "2", "--out", out.to_str().unwrap()]);
-        assert_eq!(code, 0, "{stderr}");
-        out.display().to_string()
-    })
-    .clone()
 }
 
 #[test]
@@ -228,95 +197,6 @@ fn until_converged_stops_before_the_budget_and_says_why() {
     assert_eq!((v["steps"].as_u64(), v["converged"].is_null()), (Some(60), true));
 }
 
-/// `interpret`'s k* and `eval` agree: the file that keeps only the top k* units flips every
-/// prompt both ways, the top-(k* − 1) file does not.
-#[test]
-fn interpret_k_star_is_the_fewest_units_that_eval_finds_flipping() {
-    let model = two_layer_file();
-    let dir = std::env::temp_dir().join(format!("actscale-cli-interpret-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = |name: &str| dir.join(name).display().to_string();
-    let (code, _, stderr) = actscale(&[
-        "train",
-        "--model",
-        &model,
-        "--task",
-        "pair",
-        "--prompt",
-        "The capital of Italy is",
-        "--from",
-        " Rome",
-        "--to",
-        " Paris",
-        "--lambda-m",
-        "0.002",
-        "--out",
-        &path("iv.json"),
-    ]);
-    assert_eq!(code, 0, "{stderr}");
-    let (code, stdout, stderr) =
-        actscale(&["interpret", "--model", &model, "--intervention", &path("iv.json"), "--json"]);
-    assert_eq!(code, 0, "{stderr}");
-    let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
-    for key in ["site", "layer", "position", "token", "alpha", "loo_delta_pos", "loo_delta_neg"] {
-        assert!(!v["units"][0][key].is_null(), "units[0].{key} missing in {v}");
-    }
-    for key in ["k", "flip_rate", "delta_pos", "delta_neg", "kl_pos", "kl_neg"] {
-        assert!(v["keep_k"][0][key].is_number(), "keep_k[0].{key} missing in {v}");
-    }
-    assert!(["attn_out", "mlp_out"].contains(&v["units"][0]["site"].as_str().unwrap()), "{}", v["units"][0]);
-    let k_star = v["k_star"].as_u64().expect("this intervention flips its prompt, so k* exists") as usize;
-    let flip_with = |k: usize| {
-        let file = path(&format!("top{k}.json"));
-        let keep = k.to_string();
-        let args =
-            ["interpret", "--model", &model, "--intervention", &path("iv.json"), "--keep", &keep, "--out", &file];
-        let (code, _, stderr) = actscale(&args);
-        assert_eq!(code, 0, "{stderr}");
-        let (code, stdout, stderr) = actscale(&["eval", "--model", &model, "--intervention", &file, "--json"]);
-        assert_eq!(code, 0, "{stderr}");
-        let e: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
-        assert_eq!(e["train"]["nonzero"].as_u64(), Some(k as u64), "the file keeps exactly {k} units");
-        e["train"]["flip_rate"].as_f64().unwrap()
-    };
-    assert_eq!(flip_with(k_star), 1.0, "top k* = {k_star} flips every prompt");
-    assert!(flip_with(k_star - 1) < 1.0, "top k* − 1 does not");
-}
-
-#[test]
-fn patch_json_has_exactly_its_keys_and_one_effect_per_layer_and_position() {
-    let model = two_layer_file();
-    let args = ["patch", "--model", &model, "--prompt", "Rome is in", "--corrupt", "Paris is in"];
-    let (code, stdout, stderr) = actscale(&[&args[..], &["--from", " Italy", "--to", " France", "--json"]].concat());
-    assert_eq!(code, 0, "{stderr}");
-    let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
-    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-    keys.sort();
-    assert_eq!(keys, ["attn_out", "delta_clean", "delta_corrupt", "mlp_out", "tokens"]);
-    assert_eq!(v["tokens"], serde_json::json!(["Rome", " is", " in"]));
-    for site in ["attn_out", "mlp_out"] {
-        let rows = v[site].as_array().unwrap();
-        assert_eq!(rows.len(), 2, "one row per layer");
-        assert!(rows.iter().all(|r| r.as_array().unwrap().len() == 3), "one effect per position");
-    }
-    // A corrupted prompt of another length is refused, naming both counts.
-    let (code, _, stderr) = actscale(&[
-        "patch",
-        "--model",
-        &model,
-        "--prompt",
-        "Rome is in",
-        "--corrupt",
-        "The city of Paris is in",
-        "--from",
-        " Italy",
-        "--to",
-        " France",
-    ]);
-    assert_ne!(code, 0);
-    assert!(stderr.contains("3 tokens") && stderr.contains("corrupted prompt 6"), "{stderr}");
-}
-
 /// `sweep --seeds 2` reports each figure as the mean and sample sd of what `--seed 0` and
 /// `--seed 1` report on their own (one λM point, CCC, whose seed draws the prompts and the split).
 #[test]
@@ -348,76 +228,6 @@ fn sweep_over_two_seeds_is_the_mean_and_sd_of_each_seed_alone() {
     assert!(one("test_flip_rate") != two("test_flip_rate") || one("l1") != two("l1"), "the seed changes the prompts");
 }
 
-/// A SteerVec file: `interpret --json` prints its ‖v‖ map (the file's own vectors' norms, L rows
-/// of T) and its cos(v, h) map (within [−1, 1], 0 where v = 0); a DynScalar file is refused.
-#[test]
-fn interpret_of_a_steer_vec_prints_its_norm_and_cosine_maps() {
-    let model = two_layer_file();
-    let file = std::env::temp_dir().join(format!("actscale-cli-sv-{}.json", std::process::id()));
-    let file_s = file.to_str().unwrap();
-    let train = |method: &str| {
-        let args = [
-            "train",
-            "--model",
-            &model,
-            "--task",
-            "pair",
-            "--prompt",
-            "Rome is in",
-            "--from",
-            " Italy",
-            "--to",
-            " France",
-            "--method",
-            method,
-            "--steps",
-            "5",
-            "--out",
-            file_s,
-        ];
-        let (code, _, stderr) = actscale(&args);
-        assert_eq!(code, 0, "{stderr}");
-    };
-    train("steer-vec");
-    let (code, stdout, stderr) = actscale(&["interpret", "--model", &model, "--intervention", file_s, "--json"]);
-    assert_eq!(code, 0, "{stderr}");
-    let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
-    assert_eq!(v["method"], "steer-vec");
-    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    let (d, t) = (saved["d_model"].as_u64().unwrap() as usize, saved["n_positions"].as_u64().unwrap() as usize);
-    let params: Vec<f64> = saved["params"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
-    assert_eq!(v["tokens"].as_array().unwrap().len(), t);
-    let mut switched_on = 0;
-    for (s, site) in ["attn_out", "mlp_out"].into_iter().enumerate() {
-        let (norms, cosines) = (v["norm"][site].as_array().unwrap(), v["cos"][site].as_array().unwrap());
-        assert_eq!((norms.len(), cosines.len()), (2, 2), "one row per layer");
-        for layer in 0..2 {
-            for p in 0..t {
-                let unit = (s * 2 + layer) * t + p;
-                let row = &params[unit * d..(unit + 1) * d];
-                let expected = row.iter().map(|x| x * x).sum::<f64>().sqrt();
-                let (norm, cos) = (norms[layer][p].as_f64().unwrap(), cosines[layer][p].as_f64().unwrap());
-                // f32 sum of d squares: within d·ε of the f64 norm, relative.
-                assert!(
-                    (norm - expected).abs() <= d as f64 * f32::EPSILON as f64 * expected + 1e-12,
-                    "{site} {layer} {p}"
-                );
-                assert!((-1.0..=1.0).contains(&cos), "{site} {layer} {p}: cos {cos}");
-                if expected == 0.0 {
-                    assert_eq!(cos, 0.0);
-                } else {
-                    switched_on += 1;
-                }
-            }
-        }
-    }
-    assert!(switched_on > 0, "training set some vectors");
-    train("dyn-scalar");
-    let (code, _, stderr) = actscale(&["interpret", "--model", &model, "--intervention", file_s, "--json"]);
-    assert_eq!(code, 2);
-    assert!(stderr.contains("dyn-scalar"), "{stderr}");
-}
-
 /// ActivScalar on ioi-mixed (test prompts 7 tokens longer) is refused before training, naming
 /// both lengths and the method that can.
 #[test]
@@ -428,27 +238,6 @@ fn a_positional_method_on_prompts_of_two_lengths_is_refused_before_training() {
     assert_eq!(code, 2, "{stdout}");
     assert!(stderr.contains("one length") && stderr.contains("dyn-scalar"), "{stderr}");
     assert!(!stderr.contains("step 1/"), "refused before the first step: {stderr}");
-}
-
-/// `patch --heads` adds `attn_head`: per layer, one row per head of one effect per position.
-#[test]
-fn patch_with_heads_adds_one_effect_per_layer_head_and_position() {
-    let model = two_layer_file();
-    let args = ["patch", "--model", &model, "--prompt", "Rome is in", "--corrupt", "Paris is in"];
-    let (code, stdout, stderr) =
-        actscale(&[&args[..], &["--from", " Italy", "--to", " France", "--heads", "--json"]].concat());
-    assert_eq!(code, 0, "{stderr}");
-    let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
-    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-    keys.sort();
-    assert_eq!(keys, ["attn_head", "attn_out", "delta_clean", "delta_corrupt", "mlp_out", "tokens"]);
-    let layers = v["attn_head"].as_array().unwrap();
-    assert_eq!(layers.len(), 2);
-    for heads in layers {
-        let heads = heads.as_array().unwrap();
-        assert_eq!(heads.len(), 9, "SmolLM2 has 9 heads");
-        assert!(heads.iter().all(|h| h.as_array().unwrap().len() == 3));
-    }
 }
 
 /// ActivScalar trained on attn_head alone: the file says so (sites, n_heads), its link carries

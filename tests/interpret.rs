@@ -13,7 +13,7 @@ use actscale::interpret::capture::Activations;
 use actscale::interpret::directions::directions;
 use actscale::interpret::keep_k::InterpretJob;
 use actscale::interpret::patching::{PatchAt, PatchJob, PatchMap};
-use actscale::interpret::scale_sets::measure;
+use actscale::interpret::scale_sets::{SetKind, measure};
 use actscale::interpret::units::MapShape;
 use actscale::model::Model;
 use actscale::model::hook::{Hook, Site};
@@ -188,7 +188,7 @@ fn alpha_sets_measured_in_one_batch_equal_the_metrics_of_each_intervention() {
     let shape = MapShape { n_layers: c.n_layers, positions: 3 };
     let sets: Vec<Vec<f32>> =
         (0..3).map(|s| (0..shape.len()).map(|i| 0.8 * ((i * 7 + s * 3) as f32 * 0.9).sin()).collect()).collect();
-    let measured = block_on(measure(model, shape, &sets, &examples)).unwrap();
+    let measured = block_on(measure(model, &SetKind::Scalars(shape), &sets, &examples)).unwrap();
     for (set, m) in sets.iter().zip(&measured) {
         let zero = Intervention::zeros(
             Method::ActivScalar,
@@ -232,7 +232,7 @@ fn the_keep_top_k_curve_ends_at_the_whole_intervention_and_k_star_is_its_first_f
     let r = job.result();
     assert_eq!(r.units.iter().map(|u| shape.index(u.unit)).collect::<Vec<_>>(), vec![9, 4, 10, 17]);
     assert_eq!(r.keep_k.iter().map(|p| p.k).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
-    let whole = block_on(measure(model, shape, &[alpha.clone()], &examples)).unwrap().remove(0);
+    let whole = block_on(measure(model, &SetKind::Scalars(shape), &[alpha.clone()], &examples)).unwrap().remove(0);
     // Keeping every unit is the intervention itself (the same numbers in another batch shape).
     let near = |a: f32, b: f32| (a - b).abs() < 2e-3;
     let all = &r.keep_k[3].metrics;
@@ -242,7 +242,7 @@ fn the_keep_top_k_curve_ends_at_the_whole_intervention_and_k_star_is_its_first_f
     // Leave-one-out of the top unit is the set without it.
     let mut without = alpha.clone();
     without[9] = 0.0;
-    let loo = block_on(measure(model, shape, &[without], &examples)).unwrap().remove(0);
+    let loo = block_on(measure(model, &SetKind::Scalars(shape), &[without], &examples)).unwrap().remove(0);
     assert!(near(r.units[0].loo_delta_pos, loo.delta_pos) && near(r.units[0].loo_delta_neg, loo.delta_neg));
     assert!(!near(r.units[0].loo_delta_pos, whole.delta_pos), "leaving the top unit out changes Δ");
     // At k = n every random draw is the whole set.

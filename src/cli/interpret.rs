@@ -1,5 +1,6 @@
-//! `actscale interpret` (which units carry a saved ActivScalar intervention, and how that
-//! agrees with patching and attribution; a SteerVec's ‖v‖ and cos(v, h) maps) and
+//! `actscale interpret` (which units carry a saved ActivScalar intervention, or which probes a
+//! DynScalar's, and how that agrees with patching and attribution; a SteerVec's ‖v‖ and
+//! cos(v, h) maps) and
 //! `actscale patch` (activation patching alone).
 
 use std::path::PathBuf;
@@ -19,7 +20,10 @@ use actscale::interpret::units::MapShape;
 use actscale::model::Model;
 use actscale::model::hook::Site;
 use actscale::protocol::TaskChoice;
+use actscale::steer::heat::heat;
 use actscale::steer::hyper::Method;
+use actscale::steer::intervention::Intervention;
+use actscale::steer::prompts::Example;
 use actscale::steer::saved::SavedIntervention;
 use actscale::tasks::pair::pair;
 use actscale::tasks::roles;
@@ -31,7 +35,8 @@ const SETS_PER_STEP: usize = 64;
 pub struct InterpretArgs {
     #[arg(long)]
     model: PathBuf,
-    /// A saved ActivScalar or SteerVec intervention (`actscale train --out`).
+    /// A saved intervention (`actscale train --out`): ActivScalar (units), DynScalar (probes) or
+    /// SteerVec (‖v‖ and cos(v, h) maps).
     #[arg(long)]
     intervention: PathBuf,
     /// A corrupted version of the first prompt (same number of tokens): adds activation
@@ -49,7 +54,7 @@ pub struct InterpretArgs {
     /// Seed of the random baseline's draws.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// With --out: write the intervention that keeps only the top K units.
+    /// With --out: write the intervention that keeps only the top K units (a DynScalar: probes).
     #[arg(long, requires = "out")]
     keep: Option<usize>,
     #[arg(long, requires = "keep")]
@@ -86,20 +91,10 @@ pub fn interpret(a: InterpretArgs) -> Result<(), String> {
             }
             return Ok(());
         }
-        Method::DynScalar => {
-            return Err(format!(
-                "interpret reads activ-scalar (units, k*, patching) and steer-vec (‖v‖, cos(v, h)) interventions; this one is {}",
-                saved.method.name()
-            ));
-        }
+        Method::DynScalar => return interpret_probes(&a, &model, &saved, iv, examples, tokens),
     }
     let mut job = InterpretJob::new(shape, saved.params.clone(), examples, tokens.clone(), a.seed)?;
-    while !job.is_done() {
-        block_on(job.step(&model, SETS_PER_STEP))?;
-        let (done, all) = job.progress();
-        eprint!("\rinterpreting: {done}/{all} α-sets   ");
-    }
-    eprintln!();
+    run_job(&model, &mut job)?;
     let found = job.result();
     if let (Some(k), Some(out)) = (a.keep, &a.out) {
         let kept = SavedIntervention { params: found.keep_top(shape, k), ..saved.clone() };
@@ -110,7 +105,7 @@ pub fn interpret(a: InterpretArgs) -> Result<(), String> {
     out["tokens"] = json!(tokens);
     out["prompts"] = json!(n);
     if let Some(corrupt) = &a.corrupt {
-        let side = side_by_side(&model, shape, &saved, corrupt, &found, a.heads)?;
+        let side = side_by_side(&model, shape, &saved, corrupt, &saved.params, found.k_star, a.heads)?;
         out.as_object_mut().expect("an object").extend(side);
     }
     if a.json {
@@ -121,13 +116,70 @@ pub fn interpret(a: InterpretArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// Patching, attribution and the three pairwise agreements with α, on the first prompt.
+/// A DynScalar: its probes ranked by the mean |α| they produce, keep-top-k over probes, and the
+/// α it produces on the first prompt as the map set beside patching and attribution.
+fn interpret_probes(
+    a: &InterpretArgs,
+    model: &Model,
+    saved: &SavedIntervention,
+    iv: Intervention,
+    examples: Vec<Example>,
+    tokens: Vec<String>,
+) -> Result<(), String> {
+    let first = examples[0].ids.clone();
+    let shape = MapShape { n_layers: saved.n_layers, positions: first.len() };
+    let alpha = block_on(heat(model, &iv, &first))?;
+    let n = examples.len();
+    let mut job = block_on(InterpretJob::probes(model, iv, examples, a.seed))?;
+    run_job(model, &mut job)?;
+    let found = job.result();
+    if let (Some(k), Some(out)) = (a.keep, &a.out) {
+        let cols = saved.d_model + 1;
+        let kept = SavedIntervention {
+            params: found.keep_top_probes(saved.n_layers, &saved.params, cols, k),
+            ..saved.clone()
+        };
+        kept.validate()?;
+        super::write_atomically(out, serde_json::to_string(&kept).map_err(|e| e.to_string())?.as_bytes())?;
+    }
+    let mut out = serde_json::to_value(&found).map_err(|e| e.to_string())?;
+    out["method"] = json!(saved.method.name());
+    out["tokens"] = json!(tokens);
+    out["prompts"] = json!(n);
+    out["alpha"] = site_rows(&alpha, shape);
+    if let Some(corrupt) = &a.corrupt {
+        // The top k* probes cover k*·T units of the first prompt's map.
+        let k = found.k_star.map(|k| k * shape.positions);
+        let side = side_by_side(model, shape, saved, corrupt, &alpha, k, a.heads)?;
+        out.as_object_mut().expect("an object").extend(side);
+    }
+    if a.json {
+        println!("{out}");
+    } else {
+        print_probes(&found, &out);
+    }
+    Ok(())
+}
+
+fn run_job(model: &Model, job: &mut InterpretJob) -> Result<(), String> {
+    while !job.is_done() {
+        block_on(job.step(&model, SETS_PER_STEP))?;
+        let (done, all) = job.progress();
+        eprint!("\rinterpreting: {done}/{all} sets   ");
+    }
+    eprintln!();
+    Ok(())
+}
+
+/// Patching, attribution and the three pairwise agreements with `alpha` (the α map of the first
+/// prompt), on the first prompt; top-k overlaps at `k`.
 fn side_by_side(
     model: &Model,
     shape: MapShape,
     saved: &SavedIntervention,
     corrupt: &str,
-    found: &Interpretation,
+    alpha: &[f32],
+    k: Option<usize>,
     heads: bool,
 ) -> Result<serde_json::Map<String, Value>, String> {
     let first = &saved.examples[0];
@@ -137,8 +189,6 @@ fn side_by_side(
     let (clean_run, corrupt_run) = job.runs();
     let attribution = block_on(attribute(model, &first.ids, first.from, first.to, clean_run, Some(corrupt_run)))?;
     let (gradient, atp) = (attribution.gradient, attribution.atp.unwrap_or_default());
-    let alpha = &saved.params;
-    let k = found.k_star;
     let mut out = serde_json::Map::new();
     out.insert("patching".into(), patch_json(&map, shape));
     out.insert("attribution".into(), json!({ "gradient": site_rows(&gradient, shape), "atp": site_rows(&atp, shape) }));
@@ -238,6 +288,27 @@ fn print_directions(out: &Value, tokens: &[String]) {
     }
 }
 
+fn print_probes(found: &Interpretation, out: &Value) {
+    let k_star = found.k_star.map_or("none".into(), |k| k.to_string());
+    println!(
+        "{} probes produce α; k* = {k_star} (the fewest top probes that flip every prompt both ways)",
+        found.probes.len()
+    );
+    println!("{:>4} {:<8} {:>5} {:>10} {:>9} {:>9}", "rank", "site", "layer", "mean |α|", "LOO Δ+", "LOO Δ−");
+    for (i, p) in found.probes.iter().take(20).enumerate() {
+        println!(
+            "{:>4} {:<8} {:>5} {:>10.4} {:>9.2} {:>9.2}",
+            i + 1,
+            p.site.name(),
+            p.layer,
+            p.mean_abs_alpha,
+            p.loo_delta_pos,
+            p.loo_delta_neg
+        );
+    }
+    print_keep_k(found, out);
+}
+
 fn print_interpretation(found: &Interpretation, out: &Value) {
     let k_star = found.k_star.map_or("none".into(), |k| k.to_string());
     println!(
@@ -261,6 +332,10 @@ fn print_interpretation(found: &Interpretation, out: &Value) {
             u.loo_delta_neg
         );
     }
+    print_keep_k(found, out);
+}
+
+fn print_keep_k(found: &Interpretation, out: &Value) {
     println!("{:>4} {:>6} {:>8} {:>8} {:>7} {:>7}", "k", "flip", "Δ+", "Δ−", "KL+", "KL−");
     for p in &found.keep_k {
         let m = &p.metrics;

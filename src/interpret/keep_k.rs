@@ -1,15 +1,22 @@
-//! Which units carry a learned ActivScalar intervention: each non-zero unit with its
-//! leave-one-out effect, the keep-top-k curve with its minimal k*, and a random baseline.
+//! Which units carry a learned intervention: each non-zero unit with its leave-one-out effect,
+//! the keep-top-k curve with its minimal k*, and a random baseline. An ActivScalar's units are
+//! its (site, layer, position) scalars, ranked by |α|. A DynScalar's α depends on the prompt, so
+//! its units are its probes (site, layer), ranked by the mean |α| they produce on the prompts
+//! (each prompt's own α, `steer::heat`); keeping k probes runs only those.
 //!
-//! Every measurement is an α-set run by `scale_sets::measure`; a job queues them all and runs a
+//! Every measurement is a set run by `scale_sets::measure`; a job queues them all and runs a
 //! few per `step`, so that the worker can report progress and stop between steps.
 
-use super::report::{Interpretation, KeepPoint, RandomPoint, RankedUnit, SetMetrics};
-use super::scale_sets::measure;
+use super::report::{Interpretation, KeepPoint, RandomPoint, RankedProbe, RankedUnit, SetMetrics};
+use super::scale_sets::{SetKind, measure};
 use super::units::{MapShape, keep_grid, keep_only, random_grid, ranked};
 use crate::compute_error::ComputeError;
 use crate::model::Model;
+use crate::model::hook::Site;
 use crate::spread::Spread;
+use crate::steer::heat::heat;
+use crate::steer::hyper::Method;
+use crate::steer::intervention::Intervention;
 use crate::steer::prompts::Example;
 use crate::tasks::split::Rng;
 
@@ -25,7 +32,8 @@ enum Tag {
 
 /// The measurements of one interpretation, run a few α-sets at a time.
 pub struct InterpretJob {
-    shape: MapShape,
+    kind: SetKind,
+    /// ActivScalar: α per unit; DynScalar: each probe's mean |α| on the prompts.
     values: Vec<f32>,
     order: Vec<usize>,
     examples: Vec<Example>,
@@ -53,6 +61,41 @@ impl InterpretJob {
         if values.len() != shape.len() {
             return Err(format!("{} α values for a map of {} units", values.len(), shape.len()));
         }
+        Self::queued(SetKind::Scalars(shape), values, examples, tokens, seed)
+    }
+
+    /// A DynScalar's probes ranked by the mean |α| each produces on `examples` (one forward per
+    /// prompt), queued like `new`'s units.
+    pub async fn probes(
+        model: &Model,
+        iv: Intervention,
+        examples: Vec<Example>,
+        seed: u64,
+    ) -> Result<Self, ComputeError> {
+        if iv.method != Method::DynScalar {
+            return Err(format!("probes are a dyn-scalar's; this intervention is {}", iv.method.name()).into());
+        }
+        let probes = Site::ALL.len() * iv.n_layers;
+        let (mut sum, mut count) = (vec![0.0f64; probes], 0usize);
+        for x in &examples {
+            let t = x.ids.len();
+            let map = heat(model, &iv, &x.ids).await?;
+            for (r, row) in map.chunks(t.max(1)).enumerate().take(probes) {
+                sum[r] += row.iter().map(|a| f64::from(a.abs())).sum::<f64>();
+            }
+            count += t;
+        }
+        let values = sum.iter().map(|s| (s / count.max(1) as f64) as f32).collect();
+        Ok(Self::queued(SetKind::Probes(iv), values, examples, vec![], seed)?)
+    }
+
+    fn queued(
+        kind: SetKind,
+        values: Vec<f32>,
+        examples: Vec<Example>,
+        tokens: Vec<String>,
+        seed: u64,
+    ) -> Result<Self, String> {
         if examples.is_empty() {
             return Err("no prompts to interpret the intervention on".into());
         }
@@ -74,7 +117,7 @@ impl InterpretJob {
                 queue.push((Tag::Random(k), keep_only(&values, &pool[..k])));
             }
         }
-        Ok(InterpretJob { shape, values, order, examples, tokens, queue, done: vec![], next: 0, filled: false })
+        Ok(InterpretJob { kind, values, order, examples, tokens, queue, done: vec![], next: 0, filled: false })
     }
 
     /// (α-sets measured, α-sets in all so far).
@@ -96,7 +139,7 @@ impl InterpretJob {
         }
         let end = (self.next + sets.max(1)).min(self.queue.len());
         let batch: Vec<Vec<f32>> = self.queue[self.next..end].iter().map(|(_, s)| s.clone()).collect();
-        let metrics = measure(model, self.shape, &batch, &self.examples).await?;
+        let metrics = measure(model, &self.kind, &batch, &self.examples).await?;
         self.done.extend(self.queue[self.next..end].iter().map(|(t, _)| *t).zip(metrics));
         self.next = end;
         Ok(())
@@ -129,22 +172,30 @@ impl InterpretJob {
 
     /// The result (call when `is_done`).
     pub fn result(&self) -> Interpretation {
-        let units = self
-            .order
-            .iter()
-            .enumerate()
-            .map(|(i, &u)| {
-                let unit = self.shape.unit(u);
-                let loo = self.done.iter().find_map(|(t, m)| matches!(t, Tag::LeaveOut(j) if *j == i).then_some(m));
-                RankedUnit {
-                    unit,
-                    token: self.tokens.get(unit.position).cloned().unwrap_or_default(),
-                    alpha: self.values[u],
-                    loo_delta_pos: loo.map_or(f32::NAN, |m| m.delta_pos),
-                    loo_delta_neg: loo.map_or(f32::NAN, |m| m.delta_neg),
+        let loo = |i: usize| self.done.iter().find_map(|(t, m)| matches!(t, Tag::LeaveOut(j) if *j == i).then_some(m));
+        let (mut units, mut probes) = (vec![], vec![]);
+        for (i, &u) in self.order.iter().enumerate() {
+            let (loo_delta_pos, loo_delta_neg) = loo(i).map_or((f32::NAN, f32::NAN), |m| (m.delta_pos, m.delta_neg));
+            match &self.kind {
+                SetKind::Scalars(shape) => {
+                    let unit = shape.unit(u);
+                    units.push(RankedUnit {
+                        unit,
+                        token: self.tokens.get(unit.position).cloned().unwrap_or_default(),
+                        alpha: self.values[u],
+                        loo_delta_pos,
+                        loo_delta_neg,
+                    });
                 }
-            })
-            .collect();
+                SetKind::Probes(iv) => probes.push(RankedProbe {
+                    site: Site::ALL[u / iv.n_layers.max(1)],
+                    layer: u % iv.n_layers.max(1),
+                    mean_abs_alpha: self.values[u],
+                    loo_delta_pos,
+                    loo_delta_neg,
+                }),
+            }
+        }
         let keep_k = self.keep_points();
         let k_star = keep_k.iter().find(|p| flips_all(p)).map(|p| p.k);
         let random = random_grid(self.order.len())
@@ -159,7 +210,7 @@ impl InterpretJob {
                 RandomPoint { k, flip_mean: s.mean, flip_sd: s.sd, draws: s.n }
             })
             .collect();
-        Interpretation { units, keep_k, k_star, random }
+        Interpretation { units, probes, keep_k, k_star, random }
     }
 }
 

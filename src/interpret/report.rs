@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::heads::HeadShape;
 use super::units::{MapShape, Unit};
+use crate::model::site::Site;
 
 /// What one α-set does on the prompts (at β = +1 the set, at β = −1 its negation).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -25,6 +26,18 @@ pub struct RankedUnit {
     pub token: String,
     pub alpha: f32,
     /// Mean Δ at β = +1 and β = −1 with only this unit's α set to 0.
+    pub loo_delta_pos: f32,
+    pub loo_delta_neg: f32,
+}
+
+/// A DynScalar probe (site, layer): the mean |α| it produces over the prompts' positions, and Δ
+/// with it switched off.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RankedProbe {
+    #[serde(with = "super::units::site_name")]
+    pub site: Site,
+    pub layer: usize,
+    pub mean_abs_alpha: f32,
     pub loo_delta_pos: f32,
     pub loo_delta_neg: f32,
 }
@@ -55,8 +68,12 @@ pub struct RandomPoint {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Interpretation {
-    /// Non-zero units, largest |α| first (ties by parameter index).
+    /// Non-zero units, largest |α| first (ties by parameter index); empty for a DynScalar.
     pub units: Vec<RankedUnit>,
+    /// A DynScalar's probes that produce any α, largest mean |α| first; the keep-top-k curve
+    /// and k* then count probes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<RankedProbe>,
     pub keep_k: Vec<KeepPoint>,
     /// The smallest k whose top-k flips every training prompt both ways.
     pub k_star: Option<usize>,
@@ -64,6 +81,21 @@ pub struct Interpretation {
 }
 
 impl Interpretation {
+    /// The DynScalar parameters [w | b] (rows of `cols` values, row r = probe r) with only the
+    /// top `k` probes' rows left.
+    pub fn keep_top_probes(&self, n_layers: usize, params: &[f32], cols: usize, k: usize) -> Vec<f32> {
+        let mut out = vec![0.0; params.len()];
+        for p in self.probes.iter().take(k) {
+            let r = p.site.index() * n_layers + p.layer;
+            if let (Some(to), Some(from)) =
+                (out.get_mut(r * cols..(r + 1) * cols), params.get(r * cols..(r + 1) * cols))
+            {
+                to.copy_from_slice(from);
+            }
+        }
+        out
+    }
+
     /// The α values that keep only the top `k` units (in the units' order).
     pub fn keep_top(&self, shape: MapShape, k: usize) -> Vec<f32> {
         let mut out = vec![0.0; shape.len()];

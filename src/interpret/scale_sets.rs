@@ -1,6 +1,8 @@
-//! Many ActivScalar α-sets on the same prompts in one forward pass: row i of the batch scales
-//! the activation at every unit by (1 + A[i, unit]). The keep-top-k curve, leave-one-out and the
-//! random baseline are each a list of α-sets; this measures them in batches of rows.
+//! Many variants of an intervention on the same prompts in one forward pass, one per batch row:
+//! ActivScalar α-sets (row i scales the activation at every unit by 1 + A[i, unit]) or subsets
+//! of a DynScalar's probes (row i runs only the probes its set keeps). The keep-top-k curve,
+//! leave-one-out and the random baseline are each a list of such sets; this measures them in
+//! batches of rows.
 
 use burn::tensor::{Tensor, TensorData};
 
@@ -11,6 +13,7 @@ use crate::model::Model;
 use crate::model::hook::{Hook, NoHook, Site};
 use crate::model::transformer::Positions;
 use crate::readback::to_vec;
+use crate::steer::intervention::{Intervention, dyn_alpha};
 use crate::steer::objective::{Baseline, Terms};
 use crate::steer::prompts::{Batch, Example, batches};
 
@@ -32,18 +35,78 @@ impl Hook for RowScales {
     }
 }
 
-/// The metrics of each α-set (each `shape.len()` values in the units' order) on `examples`,
-/// which must all have `shape.positions` tokens.
+/// Each row runs a DynScalar with only some of its probes: α = (w·ĥ + b) · on[row, r] at probe
+/// r = site · n_layers + layer, where `on` holds the row's β for a kept probe and 0 otherwise.
+pub struct RowProbes {
+    n_layers: usize,
+    /// The DynScalar's masked [w | b] (`Intervention::hook` applies the same).
+    masked: Tensor<2>,
+    /// [rows, 2 · n_layers]
+    on: Tensor<2>,
+}
+
+impl Hook for RowProbes {
+    fn site(&self, site: Site, layer: usize, h: Tensor<3>) -> Tensor<3> {
+        let rows = h.dims()[0];
+        let r = site.index() * self.n_layers + layer;
+        let alpha = dyn_alpha(&self.masked, r, &h);
+        h * (self.on.clone().narrow(1, r, 1).reshape([rows, 1, 1]) * alpha).add_scalar(1.0)
+    }
+}
+
+/// What the values of a set mean.
+#[derive(Clone)]
+pub enum SetKind {
+    /// An ActivScalar's α at every unit, in `MapShape` order; prompts must have its positions.
+    Scalars(MapShape),
+    /// Which probes of this DynScalar run: one value per probe (r = site · n_layers + layer),
+    /// 0 for a probe switched off. Prompts may have any length.
+    Probes(Intervention),
+}
+
+impl SetKind {
+    /// Values in one set.
+    pub fn set_len(&self) -> usize {
+        match self {
+            SetKind::Scalars(shape) => shape.len(),
+            SetKind::Probes(iv) => Site::ALL.len() * iv.n_layers,
+        }
+    }
+
+    /// The hook for `rows` rows, given each row's set already multiplied by its β.
+    fn hook(&self, signed: Vec<f32>, rows: usize, device: &burn::tensor::Device) -> Box<dyn Hook> {
+        match self {
+            SetKind::Scalars(shape) => {
+                let alpha =
+                    Tensor::from_data(TensorData::new(signed, [rows, 2 * shape.n_layers, shape.positions]), device);
+                Box::new(RowScales { n_layers: shape.n_layers, alpha })
+            }
+            SetKind::Probes(iv) => {
+                let on = signed.iter().map(|&v| if v == 0.0 { 0.0 } else { v.signum() }).collect();
+                Box::new(RowProbes {
+                    n_layers: iv.n_layers,
+                    masked: (iv.params.clone() * iv.mask.clone()).detach(),
+                    on: Tensor::from_data(TensorData::new(on, [rows, 2 * iv.n_layers]), device),
+                })
+            }
+        }
+    }
+}
+
+/// The metrics of each set (each `kind.set_len()` values) on `examples`; for ActivScalar α-sets
+/// every prompt must have the map's positions.
 pub async fn measure(
     model: &Model,
-    shape: MapShape,
+    kind: &SetKind,
     sets: &[Vec<f32>],
     examples: &[Example],
 ) -> Result<Vec<SetMetrics>, ComputeError> {
     let mut out = vec![SetMetrics::default(); sets.len()];
     let mut prompts = 0usize;
     for batch in batches(examples) {
-        if batch.positions() != shape.positions {
+        if let SetKind::Scalars(shape) = kind
+            && batch.positions() != shape.positions
+        {
             return Err(format!(
                 "a prompt has {} tokens; the α-sets are for {} positions",
                 batch.positions(),
@@ -57,7 +120,7 @@ pub async fn measure(
         let logits0 = logits0.reshape([b, v]).detach();
         let per_forward = (MAX_ROWS / (2 * b)).max(1);
         for (c, chunk) in sets.chunks(per_forward).enumerate() {
-            let m = measure_chunk(model, shape, chunk, &batch, logits0.clone()).await?;
+            let m = measure_chunk(model, kind, chunk, &batch, logits0.clone()).await?;
             for (i, s) in m.into_iter().enumerate() {
                 let o = &mut out[c * per_forward + i];
                 o.flip_rate += s.flip_rate;
@@ -81,12 +144,12 @@ pub async fn measure(
 /// Sums (not means) over the batch's prompts for each set of `chunk`.
 async fn measure_chunk(
     model: &Model,
-    shape: MapShape,
+    kind: &SetKind,
     chunk: &[Vec<f32>],
     batch: &Batch,
     logits0: Tensor<2>,
 ) -> Result<Vec<SetMetrics>, ComputeError> {
-    let (b, g, t) = (batch.len(), chunk.len(), shape.positions);
+    let (b, g) = (batch.len(), chunk.len());
     // The batch g times: Baseline's rows are then [set 0's b prompts, set 1's, …] at β = +1,
     // and the same again at β = −1.
     let repeated = Batch {
@@ -95,12 +158,12 @@ async fn measure_chunk(
         to: (0..g).flat_map(|_| batch.to.iter().copied()).collect(),
     };
     let base = Baseline::from_logits(Tensor::cat(vec![logits0; g], 0), &repeated).map_err(|e| e.to_string())?;
-    let per_row = shape.len();
+    let per_row = kind.set_len();
     let mut alpha = Vec::with_capacity(2 * g * b * per_row);
     for sign in [1.0f32, -1.0] {
         for set in chunk {
             if set.len() != per_row {
-                return Err(format!("an α-set has {} values, the map {per_row}", set.len()).into());
+                return Err(format!("a set has {} values, the intervention {per_row}", set.len()).into());
             }
             for _ in 0..b {
                 alpha.extend(set.iter().map(|a| sign * a));
@@ -108,11 +171,10 @@ async fn measure_chunk(
         }
     }
     let rows = 2 * g * b;
-    let device = model.net.device();
-    let alpha = Tensor::from_data(TensorData::new(alpha, [rows, 2 * shape.n_layers, t]), device);
-    let hook = RowScales { n_layers: shape.n_layers, alpha };
+    let hook = kind.hook(alpha, rows, model.net.device());
     let v = model.net.config.vocab_size;
-    let logits = model.net.forward(&base.ids2, &hook, Positions::Last).map_err(|e| e.to_string())?.reshape([rows, v]);
+    let logits =
+        model.net.forward(&base.ids2, hook.as_ref(), Positions::Last).map_err(|e| e.to_string())?.reshape([rows, v]);
     let terms = Terms::from_logits(logits, &base, 0.0, 0.0);
     let all = to_vec(Tensor::cat(vec![terms.delta.reshape([rows]), terms.kl.reshape([rows])], 0)).await?;
     let (delta, kl) = all.split_at(rows);

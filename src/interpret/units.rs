@@ -16,7 +16,7 @@ pub struct Unit {
     pub position: usize,
 }
 
-mod site_name {
+pub(crate) mod site_name {
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
     use crate::model::site::Site;

@@ -3,6 +3,9 @@
 // Native tests read tensors synchronously; the browser build may not (clippy.toml).
 #![allow(clippy::disallowed_methods)]
 
+#[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
+pub mod cli;
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
