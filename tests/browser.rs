@@ -173,7 +173,7 @@ fn every_request_crosses_the_worker_boundary_unchanged() {
 
 /// An interpretation with every kind of entry (flattened units and metrics included).
 fn an_interpret_report() -> InterpretReport {
-    let unit = Unit { site: Site::MlpOut, layer: 1, position: 0 };
+    let unit = Unit::at(Site::MlpOut, 1, 0);
     let metrics = SetMetrics { flip_rate: 1.0, delta_pos: 2.5, delta_neg: -3.0, kl_pos: 0.125, kl_neg: 0.25 };
     InterpretReport {
         interpretation: Interpretation {
@@ -189,7 +189,7 @@ fn an_interpret_report() -> InterpretReport {
             k_star: Some(1),
             random: vec![RandomPoint { k: 1, flip_mean: 0.5, flip_sd: 0.25, draws: 20 }],
         },
-        shape: MapShape { n_layers: 2, positions: 1 },
+        shape: MapShape::sites(2, 1),
         tokens: vec!["Rome".into()],
         alpha: vec![0.0, 0.0, 0.0, -0.75],
         prompts: 4,
@@ -312,12 +312,12 @@ async fn every_response_crosses_the_worker_boundary_unchanged() {
         Response::Interpreted(Err(EngineError::Refused("nothing learned yet".into()))),
         Response::Directions(Ok(DirectionsReport {
             directions: Directions { norm: vec![0.0, 1.5], cos: vec![0.0, -0.25] },
-            shape: MapShape { n_layers: 1, positions: 1 },
+            shape: MapShape::sites(1, 1),
             tokens: vec!["Rome".into()],
         })),
         Response::Directions(Err(EngineError::Refused("dyn-scalar".into()))),
         Response::Patched(Ok(PatchReport {
-            shape: MapShape { n_layers: 1, positions: 2 },
+            shape: MapShape::sites(1, 2),
             tokens: vec!["Rome".into(), " is".into()],
             delta_clean: -1.5,
             delta_corrupt: 2.25,
@@ -327,7 +327,7 @@ async fn every_response_crosses_the_worker_boundary_unchanged() {
             heads: None,
         })),
         Response::Patched(Ok(PatchReport {
-            shape: MapShape { n_layers: 1, positions: 1 },
+            shape: MapShape::sites(1, 1),
             tokens: vec!["Rome".into()],
             delta_clean: -1.5,
             delta_corrupt: 2.25,

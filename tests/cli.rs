@@ -241,7 +241,7 @@ fn a_positional_method_on_prompts_of_two_lengths_is_refused_before_training() {
 }
 
 /// ActivScalar trained on attn_head alone: the file says so (sites, n_heads), its link carries
-/// it, `eval` of the file gives training's figures, and `interpret` refuses it by name.
+/// it, `eval` of the file gives training's figures, and `interpret` ranks its per-head units.
 #[test]
 fn a_per_head_intervention_trains_saves_links_and_evals() {
     let model = two_layer_file();
@@ -286,9 +286,33 @@ fn a_per_head_intervention_trains_saves_links_and_evals() {
         (&e["train"]["nonzero"], &e["train"]["flip_rate"]),
         (&trained["train"]["nonzero"], &trained["train"]["flip_rate"])
     );
-    let (code, _, stderr) = actscale(&["interpret", "--model", &model, "--intervention", file_s]);
-    assert_eq!(code, 2);
-    assert!(stderr.contains("attn_head"), "{stderr}");
+    // interpret ranks the per-head units; its keep-top-k curve measures them as eval does the
+    // files that keep them (Δ, a difference of logits of size ~20, within 1e-3: f32 forwards
+    // of other batch shapes differ by a few ulps), and top k* flips the prompt, top k* − 1 not.
+    let (code, stdout, stderr) = actscale(&["interpret", "--model", &model, "--intervention", file_s, "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let units = v["units"].as_array().unwrap();
+    assert_eq!(units.len() as u64, trained["train"]["nonzero"].as_u64().unwrap());
+    assert!(units.iter().all(|u| u["site"] == "attn_head" && u["head"].as_u64().is_some_and(|h| h < 9)), "{v}");
+    let k_star = v["k_star"].as_u64().expect("the run flips its prompt") as usize;
+    let eval_top = |k: usize| {
+        let kept = dir.join(format!("top{k}.json")).display().to_string();
+        let args = ["interpret", "--model", &model, "--intervention", file_s, "--keep", &k.to_string(), "--out", &kept];
+        let (code, _, stderr) = actscale(&args);
+        assert_eq!(code, 0, "{stderr}");
+        let (code, stdout, stderr) = actscale(&["eval", "--model", &model, "--intervention", &kept, "--json"]);
+        assert_eq!(code, 0, "{stderr}");
+        serde_json::from_str::<serde_json::Value>(stdout.trim()).unwrap()["train"].clone()
+    };
+    for k in [k_star, units.len()] {
+        let (e, p) = (eval_top(k), v["keep_k"].as_array().unwrap().iter().find(|p| p["k"] == k).unwrap().clone());
+        for (a, b) in [("logit_diff_pos", "delta_pos"), ("logit_diff_neg", "delta_neg")] {
+            assert!((e[a].as_f64().unwrap() - p[b].as_f64().unwrap()).abs() < 1e-3, "k {k}: eval {e}, interpret {p}");
+        }
+    }
+    assert_eq!(eval_top(k_star)["flip_rate"].as_f64(), Some(1.0));
+    assert!(eval_top(k_star - 1)["flip_rate"].as_f64().unwrap() < 1.0, "k* − 1 (0: the unsteered model)");
     // Another method with attn_head is refused before training.
     let (code, _, stderr) = actscale(
         &[&["train", "--model", &model][..], &pair, &["--sites", "attn_head", "--method", "steer-vec"]].concat(),

@@ -373,7 +373,7 @@ fn head_attribution_adds_up_to_the_attn_out_attribution() {
     let sites = block_on(attribute(m, &clean.ids, clean.from, clean.to, &c, Some(&k))).unwrap();
     let heads = block_on(attribute_heads(m, &clean.ids, clean.from, clean.to, &c, Some(&k))).unwrap();
     let (t, nh, n) = (clean.ids.len(), m.net.config.n_heads, m.net.config.n_layers);
-    let shape = MapShape { n_layers: n, positions: t };
+    let shape = MapShape::sites(n, t);
     for (what, per_site, per_head) in
         [("g", &sites.gradient, &heads.gradient), ("AtP", sites.atp.as_ref().unwrap(), heads.atp.as_ref().unwrap())]
     {
@@ -382,7 +382,7 @@ fn head_attribution_adds_up_to_the_attn_out_attribution() {
         for l in 0..n {
             for p in 0..t {
                 let summed: f64 = (0..nh).map(|h| f64::from(per_head[(l * nh + h) * t + p])).sum();
-                let site = f64::from(per_site[shape.index(Unit { site: Site::AttnOut, layer: l, position: p })]);
+                let site = f64::from(per_site[shape.index(Unit::at(Site::AttnOut, l, p))]);
                 // The maps come back as f32: each of the nh + 1 values within an f32 ulp of scale.
                 let tol = 1e-9 * f64::from(scale) + (nh + 1) as f64 * f64::from(f32::EPSILON) * f64::from(scale);
                 assert!((summed - site).abs() <= tol, "{what} layer {l} pos {p}: heads {summed} vs attn_out {site}");

@@ -131,7 +131,7 @@ fn patching_every_head_at_a_position_is_patching_attn_out_there() {
         let v = model.net.config.vocab_size;
         let patched = values(delta(&logits.unwrap().reshape([t, v]), clean.from, clean.to));
         for p in 0..t {
-            let site_effect = map.effects[map.shape.index(Unit { site: Site::AttnOut, layer, position: p })];
+            let site_effect = map.effects[map.shape.index(Unit::at(Site::AttnOut, layer, p))];
             let all_heads = patched[p] - map.delta_clean;
             largest = largest.max(site_effect.abs());
             // Two f32 runs of the same patch: each Δ within 2 × 1e-3 of exact, so 4e-3 apart.

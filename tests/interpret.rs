@@ -91,7 +91,7 @@ fn patching_equals_the_numpy_reference_on_the_2_layer_and_the_real_model_per_sit
         );
         assert_eq!(model.tokenizer.encode(text("corrupt")).unwrap(), corrupt);
         let map = run(model, block_on(PatchJob::new(model, &ids, &corrupt, ex.from, ex.to)).unwrap().with_heads(model));
-        assert_eq!(map.shape, MapShape { n_layers: model.net.config.n_layers, positions: ids.len() });
+        assert_eq!(map.shape, MapShape::sites(model.net.config.n_layers, ids.len()));
         let worst = worst_diff(&map, case);
         largest_effect = map.effects.iter().fold(largest_effect, |m, e| m.max(e.abs()));
         let heads = &map.heads.as_ref().unwrap().values;
@@ -185,7 +185,7 @@ fn alpha_sets_measured_in_one_batch_equal_the_metrics_of_each_intervention() {
         pair(&model.tokenizer, "Paris is in", " France", " Italy").unwrap(),
     ];
     let c = &model.net.config;
-    let shape = MapShape { n_layers: c.n_layers, positions: 3 };
+    let shape = MapShape::sites(c.n_layers, 3);
     let sets: Vec<Vec<f32>> =
         (0..3).map(|s| (0..shape.len()).map(|i| 0.8 * ((i * 7 + s * 3) as f32 * 0.9).sin()).collect()).collect();
     let measured = block_on(measure(model, &SetKind::Scalars(shape), &sets, &examples)).unwrap();
@@ -218,7 +218,7 @@ fn alpha_sets_measured_in_one_batch_equal_the_metrics_of_each_intervention() {
 fn the_keep_top_k_curve_ends_at_the_whole_intervention_and_k_star_is_its_first_full_flip() {
     let model = two_layer_model();
     let examples = vec![pair(&model.tokenizer, "The capital of Italy is", " Rome", " Paris").unwrap()];
-    let shape = MapShape { n_layers: model.net.config.n_layers, positions: 5 };
+    let shape = MapShape::sites(model.net.config.n_layers, 5);
     // α at attn_out of both layers at the last position (what training learned on this prompt,
     // rounded: alone the first flips it both ways) and two small ones elsewhere.
     let mut alpha = vec![0.0f32; shape.len()];

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use actscale::interpret::agreement::{Agreement, agreement};
 use actscale::interpret::report::{DirectionsReport, InterpretReport, PatchReport};
+use actscale::interpret::units::MapShape;
 use actscale::protocol::{Job, Request};
 use actscale::steer::hyper::Method;
 
@@ -65,14 +66,19 @@ fn fmt_agreement(a: &Agreement) -> (String, String) {
 fn agreements(patch: &PatchReport, report: Option<&InterpretReport>) -> Vec<(&'static str, Agreement)> {
     let k = report.and_then(|r| r.interpretation.k_star);
     let mut rows = vec![];
-    if let Some(r) = report.filter(|r| r.shape == patch.shape) {
-        rows.push(("α · patching", agreement(&r.alpha, &patch.effects, k)));
-        rows.push(("α · attribution", agreement(&r.alpha, &patch.gradient, k)));
-        rows.push(("α · AtP", agreement(&r.alpha, &patch.atp, k)));
+    // α's per-site units against the per-site maps; a per-head α's own rows against the per-head maps.
+    if let Some(r) = report.filter(|r| MapShape::sites(r.shape.n_layers, r.shape.positions) == patch.shape) {
+        let alpha = &r.alpha[..r.shape.per_site_len().min(r.alpha.len())];
+        rows.push(("α · patching", agreement(alpha, &patch.effects, k)));
+        rows.push(("α · attribution", agreement(alpha, &patch.gradient, k)));
+        rows.push(("α · AtP", agreement(alpha, &patch.atp, k)));
     }
     rows.push(("patching · attribution", agreement(&patch.effects, &patch.gradient, k)));
     rows.push(("patching · AtP", agreement(&patch.effects, &patch.atp, k)));
     if let Some(h) = &patch.heads {
+        if let Some((_, alpha)) = report.and_then(|r| r.shape.head_part(&r.alpha)).filter(|(s, _)| *s == h.shape) {
+            rows.push(("per head: α · patching", agreement(alpha, &h.effects, k)));
+        }
         rows.push(("per head: patching · attribution", agreement(&h.effects, &h.gradient, k)));
         rows.push(("per head: patching · AtP", agreement(&h.effects, &h.atp, k)));
     }
@@ -187,12 +193,13 @@ pub fn InterpretPanel(page: Page) -> impl IntoView {
                         <span id="keep-in-use" class="muted" data-keep=it.keep.get().map_or(0, |k| k)>{in_use}</span>
                     </div>
                     <table class="units" id="units">
-                        <thead><tr><th>"#"</th><th>"site"</th><th>"layer"</th><th>"token"</th><th>"α"</th>
+                        <thead><tr><th>"#"</th><th>"site"</th><th title="layer, or layer.head">"layer"</th><th>"token"</th><th>"α"</th>
                             <th title="mean Δ at β = +1 with this unit's α set to 0">"LOO Δ+"</th>
                             <th title="mean Δ at β = −1 with this unit's α set to 0">"LOO Δ−"</th></tr></thead>
                         <tbody>
                             {r.interpretation.units.iter().take(10).enumerate().map(|(i, u)| view! {
-                                <tr><td>{i + 1}</td><td>{u.unit.site.name()}</td><td>{u.unit.layer}</td>
+                                <tr><td>{i + 1}</td><td>{u.unit.site.name()}</td>
+                                    <td>{u.unit.head.map_or(u.unit.layer.to_string(), |h| format!("{}.{h}", u.unit.layer))}</td>
                                     <td>{format!("{:?}", u.token)}</td><td>{format!("{:+.3}", u.alpha)}</td>
                                     <td>{format!("{:+.2}", u.loo_delta_pos)}</td><td>{format!("{:+.2}", u.loo_delta_neg)}</td></tr>
                             }).collect_view()}

@@ -68,7 +68,7 @@ pub fn interpret(a: InterpretArgs) -> Result<(), String> {
     let saved = super::read_saved_for(&a.intervention, &model_id)?;
     let c = &model.net.config;
     let iv = saved.to_intervention(c, model.net.device())?; // validates the shape
-    let shape = MapShape { n_layers: saved.n_layers, positions: saved.n_positions };
+    let shape = MapShape { n_layers: saved.n_layers, positions: saved.n_positions, heads: saved.n_heads };
     let first = saved.examples.first().ok_or("the intervention has no prompts")?;
     let task = TaskChoice::parse(&saved.task).unwrap_or_default();
     let tokens = roles::labelled(task, first, first.ids.iter().map(|&i| model.tokenizer.token_text(i)).collect());
@@ -127,7 +127,7 @@ fn interpret_probes(
     tokens: Vec<String>,
 ) -> Result<(), String> {
     let first = examples[0].ids.clone();
-    let shape = MapShape { n_layers: saved.n_layers, positions: first.len() };
+    let shape = MapShape::sites(saved.n_layers, first.len());
     let alpha = block_on(heat(model, &iv, &first))?;
     let n = examples.len();
     let mut job = block_on(InterpretJob::probes(model, iv, examples, a.seed))?;
@@ -198,14 +198,18 @@ fn side_by_side(
         let (g, atp) = (per_head.gradient, per_head.atp.unwrap_or_default());
         out["attribution"]["attn_head"] =
             json!({ "gradient": patched.shape.nested(&g), "atp": patched.shape.nested(&atp) });
-        out.insert(
-            "agreement_heads".into(),
-            json!({
-                "patching_attribution": agreement(&patched.values, &g, k),
-                "patching_atp": agreement(&patched.values, &atp, k),
-            }),
-        );
+        let mut heads = json!({
+            "patching_attribution": agreement(&patched.values, &g, k),
+            "patching_atp": agreement(&patched.values, &atp, k),
+        });
+        if let Some((_, alpha)) = shape.head_part(alpha).filter(|(s, _)| *s == patched.shape) {
+            heads["alpha_patching"] = json!(agreement(alpha, &patched.values, k));
+            heads["alpha_attribution"] = json!(agreement(alpha, &g, k));
+        }
+        out.insert("agreement_heads".into(), heads);
     }
+    // α's per-site units against the per-site maps (a per-head α's own rows are compared above).
+    let alpha = &alpha[..shape.per_site_len().min(alpha.len())];
     out.insert(
         "agreement".into(),
         json!({
@@ -316,15 +320,15 @@ fn print_interpretation(found: &Interpretation, out: &Value) {
         found.units.len()
     );
     println!(
-        "{:>4} {:<8} {:>5} {:>4} {:<12} {:>8} {:>9} {:>9}",
+        "{:>4} {:<9} {:>5} {:>4} {:<12} {:>8} {:>9} {:>9}",
         "rank", "site", "layer", "pos", "token", "α", "LOO Δ+", "LOO Δ−"
     );
     for (i, u) in found.units.iter().take(20).enumerate() {
         println!(
-            "{:>4} {:<8} {:>5} {:>4} {:<12} {:>8.3} {:>9.2} {:>9.2}",
+            "{:>4} {:<9} {:>5} {:>4} {:<12} {:>8.3} {:>9.2} {:>9.2}",
             i + 1,
             u.unit.site.name(),
-            u.unit.layer,
+            u.unit.head.map_or(u.unit.layer.to_string(), |h| format!("{}.{h}", u.unit.layer)),
             u.unit.position,
             format!("{:?}", u.token),
             u.alpha,

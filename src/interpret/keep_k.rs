@@ -54,10 +54,6 @@ impl InterpretJob {
         tokens: Vec<String>,
         seed: u64,
     ) -> Result<Self, String> {
-        let per_site_rows = shape.n_layers * shape.positions;
-        if values.len() > shape.len() && per_site_rows > 0 && (values.len() - shape.len()) % per_site_rows == 0 {
-            return Err("this intervention also scales attention heads (attn_head): ranking units, k* and keep-top-k read per-site α only; train without attn_head to rank its units".into());
-        }
         if values.len() != shape.len() {
             return Err(format!("{} α values for a map of {} units", values.len(), shape.len()));
         }

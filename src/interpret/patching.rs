@@ -93,7 +93,7 @@ impl PatchJob {
         let corrupt = Activations::record(model, corrupt).map_err(|e| e.to_string())?;
         let both =
             to_vec(Tensor::cat(vec![delta(&clean.logits, from, to), delta(&corrupt.logits, from, to)], 0)).await?;
-        let shape = MapShape { n_layers: model.net.config.n_layers, positions: clean.resid[0].dims()[1] };
+        let shape = MapShape::sites(model.net.config.n_layers, clean.resid[0].dims()[1]);
         Ok(PatchJob {
             clean,
             corrupt,
@@ -166,7 +166,7 @@ impl PatchJob {
         let patched = to_vec(delta(&logits, self.from, self.to).reshape([rows])).await?;
         for (site, half) in [(Site::AttnOut, 0), (Site::MlpOut, 1)] {
             for p in 0..t {
-                let u = self.shape.index(super::units::Unit { site, layer: l, position: p });
+                let u = self.shape.index(super::units::Unit::at(site, l, p));
                 self.effects[u] = patched[half * t + p] - self.delta_clean;
             }
         }

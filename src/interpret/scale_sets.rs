@@ -20,18 +20,28 @@ use crate::steer::prompts::{Batch, Example, batches};
 /// Rows of one forward pass at most (the batch's activations are rows × positions × d).
 const MAX_ROWS: usize = 256;
 
-/// Each row's scale at every unit: h · (1 + A[row, r, position]), r = site · n_layers + layer.
+/// Each row's scale at every unit: h · (1 + A[row, r, position]), r = site · n_layers + layer;
+/// per head z_h · (1 + A[row, S · n_layers + layer · heads + h, position]).
 pub struct RowScales {
-    n_layers: usize,
-    /// [rows, 2 · n_layers, positions]
+    shape: MapShape,
+    /// [rows, shape.rows_count(), positions]
     alpha: Tensor<3>,
 }
 
 impl Hook for RowScales {
     fn site(&self, site: Site, layer: usize, h: Tensor<3>) -> Tensor<3> {
         let [rows, t, _] = h.dims();
-        let r = site.index() * self.n_layers + layer;
+        let r = site.index() * self.shape.n_layers + layer;
         h * self.alpha.clone().narrow(1, r, 1).reshape([rows, t, 1]).add_scalar(1.0)
+    }
+
+    fn heads(&self, layer: usize, z: Tensor<4>) -> Tensor<4> {
+        let [rows, nh, t, _] = z.dims();
+        if self.shape.heads == 0 || nh != self.shape.heads {
+            return z;
+        }
+        let r = Site::ALL.len() * self.shape.n_layers + layer * nh;
+        z * self.alpha.clone().narrow(1, r, nh).reshape([rows, nh, t, 1]).add_scalar(1.0)
     }
 }
 
@@ -77,9 +87,8 @@ impl SetKind {
     fn hook(&self, signed: Vec<f32>, rows: usize, device: &burn::tensor::Device) -> Box<dyn Hook> {
         match self {
             SetKind::Scalars(shape) => {
-                let alpha =
-                    Tensor::from_data(TensorData::new(signed, [rows, 2 * shape.n_layers, shape.positions]), device);
-                Box::new(RowScales { n_layers: shape.n_layers, alpha })
+                let dims = [rows, shape.rows_count(), shape.positions];
+                Box::new(RowScales { shape: *shape, alpha: Tensor::from_data(TensorData::new(signed, dims), device) })
             }
             SetKind::Probes(iv) => {
                 let on = signed.iter().map(|&v| if v == 0.0 { 0.0 } else { v.signum() }).collect();

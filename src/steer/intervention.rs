@@ -42,7 +42,7 @@ impl Intervention {
         let t = if method.positional() { n_positions } else { 0 };
         let heads = head_rows(method, &selection, n_heads);
         let [rows, cols] = shape(method, n_layers, d_model, t, heads);
-        let mask = Self::selection_mask(method, &selection, (n_layers, d_model, heads), t);
+        let mask = Self::selection_mask(method, &selection, (n_layers, d_model, n_heads), t);
         Intervention {
             method,
             selection,
@@ -56,15 +56,16 @@ impl Intervention {
     }
 
     /// The 0/1 mask of the entries `selection` allows, on the host (the trainer needs it there,
-    /// and reading the tensor back would be a synchronous read, which WebGPU cannot do).
-    /// `heads`: the heads with their own rows (`layout::head_rows`).
+    /// and reading the tensor back would be a synchronous read, which WebGPU cannot do). The
+    /// model's sizes as `zeros` takes them.
     pub fn selection_mask(
         method: Method,
         selection: &Selection,
-        (n_layers, d_model, heads): (usize, usize, usize),
+        (n_layers, d_model, n_heads): (usize, usize, usize),
         n_positions: usize,
     ) -> Vec<f32> {
         let t = if method.positional() { n_positions } else { 0 };
+        let heads = head_rows(method, selection, n_heads);
         let [rows, cols] = shape(method, n_layers, d_model, t, heads);
         let mut mask = vec![0.0f32; rows * cols];
         // Per-head rows after the per-site ones: row S·L + l·H + h.

@@ -9,7 +9,6 @@ use super::adam::Adam;
 use super::convergence::Convergence;
 use super::hyper::{Hyper, Method, Selection};
 use super::intervention::Intervention;
-use super::layout::head_rows;
 use super::metrics::{Counts, counts};
 use super::objective::{Baseline, terms};
 use super::prompts::{Example, batches};
@@ -66,8 +65,7 @@ impl Trainer {
         }
         let c = &model.net.config;
         let device = model.net.device();
-        let heads = head_rows(method, &selection, c.n_heads);
-        let mask = Intervention::selection_mask(method, &selection, (c.n_layers, c.d_model, heads), positions);
+        let mask = Intervention::selection_mask(method, &selection, (c.n_layers, c.d_model, c.n_heads), positions);
         let iv = Intervention::zeros(method, selection, (c.n_layers, c.d_model, c.n_heads), positions, device);
         let chunks: Vec<_> = groups.iter().flat_map(|g| g.chunks(hyper.batch_size)).collect();
         let bases =

@@ -58,7 +58,7 @@ pub async fn interpret(e: &Engine, prompts: usize, send: impl Fn(Response)) -> R
         Err(why) => return Response::Interpreted(Err(why)),
     };
     let whole = e.whole().map_or_else(|| l.params.clone(), |w| w.to_vec());
-    let shape = MapShape { n_layers: l.iv.n_layers, positions: l.iv.n_positions };
+    let shape = MapShape { n_layers: l.iv.n_layers, positions: l.iv.n_positions, heads: l.iv.n_heads };
     let tokens = labels(&model, &l);
     let examples = first(&l, prompts).to_vec();
     let measured_on = examples.len();
@@ -93,7 +93,7 @@ async fn steer_vec_maps(e: &Engine, prompts: usize, send: &impl Fn(Response)) ->
     let model = e.model().ok_or_else(|| EngineError::Refused("the model is not loaded yet".into()))?;
     let l = e.learned().ok_or_else(|| EngineError::Refused("nothing learned yet: train first".into()))?;
     let tokens = labels(&model, &l);
-    let shape = MapShape { n_layers: l.iv.n_layers, positions: l.iv.n_positions };
+    let shape = MapShape::sites(l.iv.n_layers, l.iv.n_positions);
     match directions(&model, &l.iv, first(&l, prompts)).await {
         Ok(directions) => Ok(DirectionsReport { directions, shape, tokens }),
         Err(error) => Err(failure(e, error, send).await),
