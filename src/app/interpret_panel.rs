@@ -8,7 +8,6 @@ use actscale::interpret::agreement::{Agreement, agreement};
 use actscale::interpret::report::{DirectionsReport, InterpretReport, PatchReport};
 use actscale::interpret::units::MapShape;
 use actscale::protocol::{Job, Request};
-use actscale::steer::hyper::Method;
 
 use super::head_map::HeadMap;
 use super::heatmap::Heatmap;
@@ -64,7 +63,11 @@ fn fmt_agreement(a: &Agreement) -> (String, String) {
 
 /// Spearman ρ and top-k* overlap between each pair of maps (α only when it is of this prompt).
 fn agreements(patch: &PatchReport, report: Option<&InterpretReport>) -> Vec<(&'static str, Agreement)> {
-    let k = report.and_then(|r| r.interpretation.k_star);
+    // A DynScalar's top k* probes cover k* rows of the first prompt's α map.
+    let k = report.and_then(|r| match r.interpretation.probes.is_empty() {
+        true => r.interpretation.k_star,
+        false => r.interpretation.k_star.map(|k| k * r.shape.positions),
+    });
     let mut rows = vec![];
     // α's per-site units against the per-site maps; a per-head α's own rows against the per-head maps.
     if let Some(r) = report.filter(|r| MapShape::sites(r.shape.n_layers, r.shape.positions) == patch.shape) {
@@ -83,6 +86,26 @@ fn agreements(patch: &PatchReport, report: Option<&InterpretReport>) -> Vec<(&'s
         rows.push(("per head: patching · AtP", agreement(&h.effects, &h.atp, k)));
     }
     rows
+}
+
+/// A DynScalar's probes, largest mean |α| first, with Δ when each alone is switched off.
+#[component]
+fn ProbeTable(report: InterpretReport) -> impl IntoView {
+    view! {
+        <p class="muted" id="probes-note">"A DynScalar computes α from each activation, so its units are its probes (site, layer); the map beside patching is the α it produces on the first training prompt."</p>
+        <table class="units" id="probes">
+            <thead><tr><th>"#"</th><th>"site"</th><th>"layer"</th><th>"mean |α|"</th>
+                <th title="mean Δ at β = +1 with this probe switched off">"LOO Δ+"</th>
+                <th title="mean Δ at β = −1 with this probe switched off">"LOO Δ−"</th></tr></thead>
+            <tbody>
+                {report.interpretation.probes.iter().take(10).enumerate().map(|(i, p)| view! {
+                    <tr><td>{i + 1}</td><td>{p.site.name()}</td><td>{p.layer}</td>
+                        <td>{format!("{:.3}", p.mean_abs_alpha)}</td>
+                        <td>{format!("{:+.2}", p.loo_delta_pos)}</td><td>{format!("{:+.2}", p.loo_delta_neg)}</td></tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
 }
 
 /// A SteerVec's two maps in the α heatmap's layout: where it acts, and whether it only rescales
@@ -110,14 +133,12 @@ fn DirectionMaps(report: DirectionsReport) -> impl IntoView {
 #[component]
 pub fn InterpretPanel(page: Page) -> impl IntoView {
     let it = page.interp;
-    let s = page.run.settings;
     let busy = move || {
         page.run.sweeping.get()
             || matches!(page.run.train_state.get(), TrainState::Running { .. })
             || matches!(it.job.get(), JobState::Running { .. })
     };
-    // DynScalar's α depends on the prompt: there is no one set of units to rank.
-    let readable = move || s.method.get() != Method::DynScalar && page.run.has_intervention.get();
+    let readable = move || page.run.has_intervention.get();
     let on_interpret = move |_| {
         if !busy() {
             it.job.set(JobState::Running { job: Job::Interpret, done: 0, total: 0 });
@@ -165,18 +186,24 @@ pub fn InterpretPanel(page: Page) -> impl IntoView {
     let summary = move || {
         it.report.with(|r| {
             r.as_ref().map(|r| {
-                let n = r.interpretation.units.len();
+                // A DynScalar's units are its probes (site, layer): its α depends on the prompt.
+                let probes = !r.interpretation.probes.is_empty();
+                let (n, what) = match probes {
+                    true => (r.interpretation.probes.len(), "probes"),
+                    false => (r.interpretation.units.len(), "units"),
+                };
                 let on = match r.prompts < r.training_prompts {
                     true => format!(" (measured on the first {} of {} training prompts)", r.prompts, r.training_prompts),
                     false => String::new(),
                 };
-                let text = match r.interpretation.k_star {
-                    Some(k) => format!("k* = {k}: the top {k} of {n} non-zero units flip every prompt both ways{on}."),
-                    None => format!("No top-k of the {n} non-zero units flips every prompt both ways{on}."),
+                let text = match (r.interpretation.k_star, probes) {
+                    (Some(k), false) => format!("k* = {k}: the top {k} of {n} non-zero units flip every prompt both ways{on}."),
+                    (Some(k), true) => format!("k* = {k}: the top {k} of {n} probes (by the mean |α| they produce) flip every prompt both ways{on}."),
+                    (None, _) => format!("No top-k of the {n} {what} flips every prompt both ways{on}."),
                 };
                 let in_use = match it.keep.get() {
-                    Some(k) => format!("In use: the top {k} units."),
-                    None => format!("In use: all {n} units."),
+                    Some(k) => format!("In use: the top {k} {what}."),
+                    None => format!("In use: all {n} {what}."),
                 };
                 view! {
                     <p id="k-star" data-k-star=r.interpretation.k_star.map_or(-1, |k| k as i64)>{text}</p>
@@ -192,7 +219,8 @@ pub fn InterpretPanel(page: Page) -> impl IntoView {
                             disabled=move || busy() || it.keep.get().is_none()>"All units"</button>
                         <span id="keep-in-use" class="muted" data-keep=it.keep.get().map_or(0, |k| k)>{in_use}</span>
                     </div>
-                    <table class="units" id="units">
+                    {probes.then(|| view! { <ProbeTable report=r.clone() /> })}
+                    <table class="units" id="units" class:hidden=probes>
                         <thead><tr><th>"#"</th><th>"site"</th><th title="layer, or layer.head">"layer"</th><th>"token"</th><th>"α"</th>
                             <th title="mean Δ at β = +1 with this unit's α set to 0">"LOO Δ+"</th>
                             <th title="mean Δ at β = −1 with this unit's α set to 0">"LOO Δ−"</th></tr></thead>
@@ -240,7 +268,7 @@ pub fn InterpretPanel(page: Page) -> impl IntoView {
             <div class="interpret-units">
             <div class="interpret-actions">
                 <button id="interpret-run" on:click=on_interpret disabled=move || busy() || !readable()
-                    title="activ-scalar and steer-vec interventions, after training or from a link">"Find the units"</button>
+                    title="activ-scalar (units), dyn-scalar (probes) and steer-vec (‖v‖, cos) interventions, after training or from a link">"Find the units"</button>
                 <button id="interpret-stop" on:click=move |_| page.send(Request::Stop) class:hidden=move || !it.running()>"Stop"</button>
                 <label for="interpret-prompts" title="a task's whole split takes minutes on the real model">"on the first"</label>
                 <input id="interpret-prompts" type="number" min="0" step="1" prop:value=move || it.prompts.get().to_string()

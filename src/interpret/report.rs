@@ -84,16 +84,8 @@ impl Interpretation {
     /// The DynScalar parameters [w | b] (rows of `cols` values, row r = probe r) with only the
     /// top `k` probes' rows left.
     pub fn keep_top_probes(&self, n_layers: usize, params: &[f32], cols: usize, k: usize) -> Vec<f32> {
-        let mut out = vec![0.0; params.len()];
-        for p in self.probes.iter().take(k) {
-            let r = p.site.index() * n_layers + p.layer;
-            if let (Some(to), Some(from)) =
-                (out.get_mut(r * cols..(r + 1) * cols), params.get(r * cols..(r + 1) * cols))
-            {
-                to.copy_from_slice(from);
-            }
-        }
-        out
+        let rows: Vec<usize> = self.probes.iter().take(k).map(|p| p.site.index() * n_layers + p.layer).collect();
+        super::units::keep_rows(params, cols, &rows)
     }
 
     /// The α values that keep only the top `k` units (in the units' order).

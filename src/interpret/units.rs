@@ -134,6 +134,18 @@ pub fn keep_only(values: &[f32], keep: &[usize]) -> Vec<f32> {
     out
 }
 
+/// `values` as rows of `cols` with only the rows in `keep` left, every other row 0 (a
+/// DynScalar's [w | b] with only some probes).
+pub fn keep_rows(values: &[f32], cols: usize, keep: &[usize]) -> Vec<f32> {
+    let mut out = vec![0.0; values.len()];
+    for &r in keep {
+        if let (Some(to), Some(from)) = (out.get_mut(r * cols..(r + 1) * cols), values.get(r * cols..(r + 1) * cols)) {
+            to.copy_from_slice(from);
+        }
+    }
+    out
+}
+
 /// Every k measured exactly up to this; past it a geometric grid.
 pub const EVERY_K_UP_TO: usize = 64;
 
@@ -197,6 +209,7 @@ mod tests {
     fn ranked_orders_non_zero_units_by_magnitude_then_index() {
         assert_eq!(ranked(&[0.0, -0.5, 0.2, 0.5, 0.0, -0.1]), vec![1, 3, 2, 5]);
         assert_eq!(keep_only(&[0.0, -0.5, 0.2, 0.5], &[3, 1]), vec![0.0, -0.5, 0.0, 0.5]);
+        assert_eq!(keep_rows(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2, &[2, 0]), vec![1.0, 2.0, 0.0, 0.0, 5.0, 6.0]);
     }
 
     #[test]

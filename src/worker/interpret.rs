@@ -10,7 +10,7 @@ use actscale::interpret::directions::directions;
 use actscale::interpret::keep_k::InterpretJob;
 use actscale::interpret::patching::PatchJob;
 use actscale::interpret::report::{DirectionsReport, HeadPatchReport, InterpretReport, PatchReport};
-use actscale::interpret::units::{MapShape, keep_only, ranked};
+use actscale::interpret::units::{MapShape, keep_only, keep_rows, ranked};
 use actscale::model::Model;
 use actscale::protocol::{EngineError, Job, Response};
 use actscale::steer::heat::heat;
@@ -26,15 +26,15 @@ use super::training::{Running, failure, stop_requested, yield_to_event_loop};
 /// each 2 rows per prompt): small enough that Stop and progress come every second or so.
 const ROWS_PER_PIECE: usize = 128;
 
-/// The worker's model and ActivScalar intervention, or why there is none to interpret.
-fn activ_scalar(e: &Engine) -> Result<(Rc<Model>, Rc<Learned>), EngineError> {
+/// The worker's model and ActivScalar or DynScalar intervention (units or probes to rank), or
+/// why there is none.
+fn ranked_method(e: &Engine) -> Result<(Rc<Model>, Rc<Learned>), EngineError> {
     let model = e.model().ok_or_else(|| EngineError::Refused("the model is not loaded yet".into()))?;
     let l = e.learned().ok_or_else(|| EngineError::Refused("nothing learned yet: train first".into()))?;
-    if l.iv.method != Method::ActivScalar {
-        return Err(EngineError::Refused(format!(
-            "interpretation reads activ-scalar and steer-vec interventions; this one is {}",
-            l.iv.method.name()
-        )));
+    if l.iv.method == Method::SteerVec {
+        return Err(EngineError::Refused(
+            "a steer-vec has no units to rank or keep: its interpretation is the ‖v‖ and cos(v, h) maps".into(),
+        ));
     }
     Ok((model, l))
 }
@@ -53,18 +53,26 @@ pub async fn interpret(e: &Engine, prompts: usize, send: impl Fn(Response)) -> R
     if e.learned().is_some_and(|l| l.iv.method == Method::SteerVec) {
         return Response::Directions(steer_vec_maps(e, prompts, &send).await);
     }
-    let (model, l) = match activ_scalar(e) {
+    let (model, l) = match ranked_method(e) {
         Ok(x) => x,
         Err(why) => return Response::Interpreted(Err(why)),
     };
     let whole = e.whole().map_or_else(|| l.params.clone(), |w| w.to_vec());
-    let shape = MapShape { n_layers: l.iv.n_layers, positions: l.iv.n_positions, heads: l.iv.n_heads };
     let tokens = labels(&model, &l);
     let examples = first(&l, prompts).to_vec();
     let measured_on = examples.len();
-    let mut job = match InterpretJob::new(shape, whole.clone(), examples, tokens.clone(), 0) {
-        Ok(j) => j,
-        Err(why) => return Response::Interpreted(Err(EngineError::Refused(why))),
+    let prepared = match l.iv.method {
+        Method::DynScalar => probe_job(&model, &l, &whole, examples).await,
+        _ => {
+            let shape = MapShape { n_layers: l.iv.n_layers, positions: l.iv.n_positions, heads: l.iv.n_heads };
+            let job = InterpretJob::new(shape, whole.clone(), examples, tokens.clone(), 0);
+            job.map(|j| (j, shape, whole.clone())).map_err(|why| EngineError::Refused(why).into())
+        }
+    };
+    let (mut job, shape, alpha) = match prepared {
+        Ok(x) => x,
+        Err(JobError::Refused(why)) => return Response::Interpreted(Err(why)),
+        Err(JobError::Failed(error)) => return Response::Interpreted(Err(failure(e, error, &send).await)),
     };
     let sets = (ROWS_PER_PIECE / (2 * measured_on.max(1))).max(1);
     while !job.is_done() {
@@ -78,14 +86,45 @@ pub async fn interpret(e: &Engine, prompts: usize, send: impl Fn(Response)) -> R
         send(Response::JobProgress { job: Job::Interpret, done, total });
         yield_to_event_loop().await;
     }
+    let interpretation = job.result();
+    if l.iv.method == Method::DynScalar {
+        let n_layers = l.iv.n_layers;
+        e.set_probe_ranks(interpretation.probes.iter().map(|p| p.site.index() * n_layers + p.layer).collect());
+    }
     Response::Interpreted(Ok(InterpretReport {
-        interpretation: job.result(),
+        interpretation,
         shape,
         tokens,
-        alpha: whole,
+        alpha,
         prompts: measured_on,
         training_prompts: l.examples.len(),
     }))
+}
+
+enum JobError {
+    Refused(EngineError),
+    Failed(ComputeError),
+}
+
+impl From<EngineError> for JobError {
+    fn from(e: EngineError) -> Self {
+        JobError::Refused(e)
+    }
+}
+
+/// A DynScalar's probe ranking job on the whole intervention, with the map the page sets beside
+/// patching: the α it produces on the first training prompt.
+async fn probe_job(
+    model: &Model,
+    l: &Learned,
+    whole: &[f32],
+    examples: Vec<Example>,
+) -> Result<(InterpretJob, MapShape, Vec<f32>), JobError> {
+    let iv = l.iv.with_values(whole.to_vec()).map_err(EngineError::Refused)?;
+    let ids = examples.first().map(|x| x.ids.clone()).unwrap_or_default();
+    let alpha = heat(model, &iv, &ids).await.map_err(JobError::Failed)?;
+    let job = InterpretJob::probes(model, iv, examples, 0).await.map_err(JobError::Failed)?;
+    Ok((job, MapShape::sites(l.iv.n_layers, ids.len()), alpha))
 }
 
 /// A SteerVec's ‖v‖ and cos(v, h) maps on its training prompts (one forward each).
@@ -114,16 +153,24 @@ pub async fn keep_top(e: &Engine, k: Option<usize>) -> Response {
     if e.training.get() {
         return refuse("a run is going: wait for it or press Stop".into());
     }
-    let (model, l) = match activ_scalar(e) {
+    let (model, l) = match ranked_method(e) {
         Ok(x) => x,
         Err(why) => return Response::Error(why),
     };
     let whole = e.whole().unwrap_or_else(|| Rc::new(l.params.clone()));
-    let order = ranked(&whole);
+    let dyn_scalar = l.iv.method == Method::DynScalar;
+    let (order, what) = match dyn_scalar {
+        true => match e.probe_ranks() {
+            Some(ranks) => (ranks.to_vec(), "probes that produce α"),
+            None => return refuse("press Find the units first: it ranks the probes that keep-top-k keeps".into()),
+        },
+        false => (ranked(&whole), "units (the non-zero ones)"),
+    };
     let values = match k {
         Some(k) if k == 0 || k > order.len() => {
-            return refuse(format!("keep 1 to {} units (the non-zero ones), not {k}", order.len()));
+            return refuse(format!("keep 1 to {} {what}, not {k}", order.len()));
         }
+        Some(k) if dyn_scalar => keep_rows(&whole, l.iv.d_model + 1, &order[..k]),
         Some(k) => keep_only(&whole, &order[..k]),
         None => whole.to_vec(),
     };
@@ -139,7 +186,7 @@ pub async fn keep_top(e: &Engine, k: Option<usize>) -> Response {
     let kept = Learned { iv, request: l.request.clone(), examples: l.examples.clone(), params: values };
     match k {
         Some(_) => e.set_kept(kept, whole),
-        None => e.set_learned(kept),
+        None => e.set_whole_again(kept),
     }
     Response::Kept { k, heat: h }
 }

@@ -36,6 +36,10 @@ pub struct Engine {
     learned: RefCell<Option<Rc<Learned>>>,
     /// While only the top k units are in use (`interpret::keep_top`): all of the parameters.
     whole: RefCell<Option<Rc<Vec<f32>>>>,
+    /// A DynScalar's probes (row r = site · n_layers + layer), most important first, as its
+    /// last interpretation ranked them: what keep-top-k keeps. They belong to the whole
+    /// intervention, so a top-k cut of it and going back to all of it keep them.
+    probe_ranks: RefCell<Option<Rc<Vec<usize>>>>,
     /// A run or sweep is in progress (`training::Running`).
     pub training: Cell<bool>,
     /// Stop was asked for; the run ends before its next step.
@@ -79,6 +83,23 @@ impl Engine {
     pub fn set_learned(&self, learned: Learned) {
         *self.learned.borrow_mut() = Some(Rc::new(learned));
         *self.whole.borrow_mut() = None;
+        *self.probe_ranks.borrow_mut() = None;
+    }
+
+    pub fn probe_ranks(&self) -> Option<Rc<Vec<usize>>> {
+        self.probe_ranks.borrow().clone()
+    }
+
+    /// The ranking of the whole intervention's probes in use (`interpret`).
+    pub fn set_probe_ranks(&self, ranks: Vec<usize>) {
+        *self.probe_ranks.borrow_mut() = Some(Rc::new(ranks));
+    }
+
+    /// The whole intervention is in use again after a top-k cut of it.
+    pub fn set_whole_again(&self, whole: Learned) {
+        let ranks = self.probe_ranks();
+        self.set_learned(whole);
+        *self.probe_ranks.borrow_mut() = ranks;
     }
 
     /// The whole intervention's parameters when only its top k are in use.
@@ -88,7 +109,7 @@ impl Engine {
 
     /// `kept` (a top-k cut of `whole`) is in use; `whole` is what Interpret and "all" go back to.
     pub fn set_kept(&self, kept: Learned, whole: Rc<Vec<f32>>) {
-        self.set_learned(kept);
+        self.set_whole_again(kept);
         *self.whole.borrow_mut() = Some(whole);
     }
 }

@@ -2,8 +2,8 @@
 // point: which of its 30 layers carry the flip): the keep-top-k curve and k*, "keep only the top
 // k" still flips both ways, activation patching and attribution beside α with their agreement,
 // a corrupted prompt of another length refused with both counts, and a link that reopens the view.
-// And a SteerVec's ‖v‖ and cos(v, h) maps, and patching per head against the numpy reference,
-// on the 2-layer model (their layout is the point).
+// And a SteerVec's ‖v‖ and cos(v, h) maps, patching per head against the numpy reference, per-head
+// units and a DynScalar's probes ranked, on the 2-layer model (their layout is the point).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -176,7 +176,7 @@ test('patching per head on the 2-layer model equals the numpy reference, at each
   }
 });
 
-test('activ-scalar on attn_head alone (2-layer model): a per-head α map, no per-site α, refused by "Find the units", and the link reopens it', async () => {
+test('activ-scalar on attn_head alone (2-layer model): a per-head α map, no per-site α, per-head units ranked by "Find the units", and the link reopens it', async () => {
   const browser = await sharedBrowser({ webgpu: false });
   const errors = [];
   try {
@@ -194,7 +194,11 @@ test('activ-scalar on attn_head alone (2-layer model): a per-head α map, no per
     const perSite = await page.locator('#heatmap rect.cell').evaluateAll((cs) => cs.map((c) => Number(c.dataset.value)));
     assert.ok(perSite.length > 0 && perSite.every((a) => a === 0), 'attn_out and mlp_out were not selected');
     await page.locator('#interpret-run').click();
-    await page.locator('#interpret-status.error', { hasText: 'attn_head' }).waitFor({ timeout: 60_000 });
+    await page.locator('#k-star').waitFor({ timeout: 120_000 });
+    const sites = await page.locator('#units tbody tr td:nth-child(2)').allTextContents();
+    assert.ok(sites.length > 0 && sites.every((t) => t === 'attn_head'), `ranked units: ${sites}`);
+    const layers = await page.locator('#units tbody tr td:nth-child(3)').allTextContents();
+    assert.ok(layers.every((t) => /^[01]\.[0-8]$/.test(t)), `layer.head: ${layers}`);
     await screenshot(page, 'per-head-alpha');
 
     const link = await copyLink(page);
@@ -209,6 +213,53 @@ test('activ-scalar on attn_head alone (2-layer model): a per-head α map, no per
     const reopened = await alphas(viewer);
     const max = Math.max(...perHead.map(Math.abs));
     reopened.forEach((a, i) => assert.ok(Math.abs(a - perHead[i]) <= max / 127 + 1e-3 * max, `head cell ${i}: ${a} vs ${perHead[i]}`));
+    await context.close();
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+const COMMA_PAIR = { prompt: 'The capital of France is', tokens: 5, from: ',', to: ' a' };
+
+test('dyn-scalar (2-layer model): its probes ranked, the top k* kept still flip both ways, and the link reopens the cut', async () => {
+  const browser = await sharedBrowser({ webgpu: false });
+  const errors = [];
+  try {
+    const page = await openPage(browser, `${site.url}?model=${TEST_MODEL}`, errors);
+    await page.locator('#model-status.ready').waitFor({ timeout: 120_000 });
+    await page.locator('#method').selectOption('dyn-scalar');
+    // Two tokens the 2-layer model ranks in its top 5 ("," above " a"), so that the steered
+    // top 5 shows which one wins.
+    await trainPair(page, { steps: 80, lambdaM: 0.1, pair: COMMA_PAIR });
+    await page.locator('#interpret-run').click();
+    await page.locator('#k-star').waitFor({ timeout: 120_000 });
+    const kStar = Number(await page.locator('#k-star').getAttribute('data-k-star'));
+    const probes = await page.locator('#probes tbody tr').count();
+    assert.ok(probes >= 1 && probes <= 2 * 2, `2 sites × 2 layers at most: ${probes}`);
+    assert.ok(kStar >= 1 && kStar <= probes, `this run flips its prompt: ${await page.locator('#k-star').textContent()}`);
+    const sizes = await page.locator('#probes tbody tr td:nth-child(4)').evaluateAll((cs) => cs.map((c) => Number(c.textContent)));
+    assert.ok(sizes.every((x, i) => i === 0 || sizes[i - 1] >= x), `largest mean |α| first: ${sizes}`);
+
+    await page.locator('#keep-apply').click();
+    await page.waitForFunction((k) => document.querySelector('#keep-in-use')?.dataset.keep === String(k), kStar, { timeout: 60_000 });
+    await setBeta(page, 1);
+    assert.equal(await steeredSign(page, COMMA_PAIR.from, COMMA_PAIR.to), 1, 'β = +1 prefers " a"');
+    await setBeta(page, -1);
+    assert.equal(await steeredSign(page, COMMA_PAIR.from, COMMA_PAIR.to), -1, 'β = −1 prefers ","');
+    await screenshot(page, 'dyn-scalar-probes');
+
+    await setBeta(page, 1);
+    const link = await copyLink(page);
+    assert.match(link, new RegExp(`&keep=${kStar}`));
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const viewer = await context.newPage();
+    viewer.on('pageerror', (e) => errors.push(String(e)));
+    await viewer.goto(link);
+    await viewer.waitForFunction((k) => document.querySelector('#keep-in-use')?.dataset.keep === String(k), kStar, { timeout: 120_000 });
+    // The link carries the intervention in use, the top-k* cut: its probes are the k* kept.
+    assert.equal(await viewer.locator('#probes tbody tr').count(), kStar);
+    assert.equal(await steeredSign(viewer, COMMA_PAIR.from, COMMA_PAIR.to), 1);
     await context.close();
     assert.deepEqual(errors, []);
   } finally {
