@@ -208,7 +208,8 @@ pub fn InterpretPanel(page: Page) -> impl IntoView {
                 view! {
                     <p id="k-star" data-k-star=r.interpretation.k_star.map_or(-1, |k| k as i64)>{text}</p>
                     <LineChart id="chart-keep-k" title="Flip rate of the top k units (random k: mean ± sd of 20 draws)"
-                        x_label="k, units kept (largest |α| first)" y_label="share flipped" series=keep_chart />
+                        x_label=if probes { "k, probes kept (largest mean |α| first)" } else { "k, units kept (largest |α| first)" }
+                        y_label="share flipped" series=keep_chart />
                     <div class="keep-row">
                         <label for="keep-k">"Keep only the top"</label>
                         <input id="keep-k" type="number" min="1" max=n
