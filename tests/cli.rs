@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::cli::{actscale, real_model_path, two_layer_file};
+use common::cli::{actscale, eval_top_k, real_model_path, two_layer_file};
 
 #[test]
 fn predict_json_prints_one_object_with_rome_first() {
@@ -296,15 +296,7 @@ fn a_per_head_intervention_trains_saves_links_and_evals() {
     assert_eq!(units.len() as u64, trained["train"]["nonzero"].as_u64().unwrap());
     assert!(units.iter().all(|u| u["site"] == "attn_head" && u["head"].as_u64().is_some_and(|h| h < 9)), "{v}");
     let k_star = v["k_star"].as_u64().expect("the run flips its prompt") as usize;
-    let eval_top = |k: usize| {
-        let kept = dir.join(format!("top{k}.json")).display().to_string();
-        let args = ["interpret", "--model", &model, "--intervention", file_s, "--keep", &k.to_string(), "--out", &kept];
-        let (code, _, stderr) = actscale(&args);
-        assert_eq!(code, 0, "{stderr}");
-        let (code, stdout, stderr) = actscale(&["eval", "--model", &model, "--intervention", &kept, "--json"]);
-        assert_eq!(code, 0, "{stderr}");
-        serde_json::from_str::<serde_json::Value>(stdout.trim()).unwrap()["train"].clone()
-    };
+    let eval_top = |k: usize| eval_top_k(&model, file_s, k, &dir.join(format!("top{k}.json")).display().to_string());
     for k in [k_star, units.len()] {
         let (e, p) = (eval_top(k), v["keep_k"].as_array().unwrap().iter().find(|p| p["k"] == k).unwrap().clone());
         for (a, b) in [("logit_diff_pos", "delta_pos"), ("logit_diff_neg", "delta_neg")] {

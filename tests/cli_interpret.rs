@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::cli::{actscale, two_layer_file};
+use common::cli::{actscale, eval_top_k, two_layer_file};
 
 /// `interpret`'s k* and `eval` agree: the file that keeps only the top k* units flips every
 /// prompt both ways, the top-(k* − 1) file does not.
@@ -45,17 +45,9 @@ fn interpret_k_star_is_the_fewest_units_that_eval_finds_flipping() {
     assert!(["attn_out", "mlp_out"].contains(&v["units"][0]["site"].as_str().unwrap()), "{}", v["units"][0]);
     let k_star = v["k_star"].as_u64().expect("this intervention flips its prompt, so k* exists") as usize;
     let flip_with = |k: usize| {
-        let file = path(&format!("top{k}.json"));
-        let keep = k.to_string();
-        let args =
-            ["interpret", "--model", &model, "--intervention", &path("iv.json"), "--keep", &keep, "--out", &file];
-        let (code, _, stderr) = actscale(&args);
-        assert_eq!(code, 0, "{stderr}");
-        let (code, stdout, stderr) = actscale(&["eval", "--model", &model, "--intervention", &file, "--json"]);
-        assert_eq!(code, 0, "{stderr}");
-        let e: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
-        assert_eq!(e["train"]["nonzero"].as_u64(), Some(k as u64), "the file keeps exactly {k} units");
-        e["train"]["flip_rate"].as_f64().unwrap()
+        let e = eval_top_k(&model, &path("iv.json"), k, &path(&format!("top{k}.json")));
+        assert_eq!(e["nonzero"].as_u64(), Some(k as u64), "the file keeps exactly {k} units");
+        e["flip_rate"].as_f64().unwrap()
     };
     assert_eq!(flip_with(k_star), 1.0, "top k* = {k_star} flips every prompt");
     assert!(flip_with(k_star - 1) < 1.0, "top k* − 1 does not");
@@ -216,17 +208,9 @@ fn interpret_of_a_dyn_scalar_ranks_probes_and_its_k_star_file_flips() {
     assert!(close(&all["delta_pos"], &trained["train"]["logit_diff_pos"]), "{all} vs {trained}");
     assert!(close(&all["delta_neg"], &trained["train"]["logit_diff_neg"]), "{all} vs {trained}");
     let eval_top = |k: usize| {
-        let file = path(&format!("top{k}.json"));
-        let keep = k.to_string();
-        let args =
-            ["interpret", "--model", &model, "--intervention", &path("iv.json"), "--keep", &keep, "--out", &file];
-        let (code, _, stderr) = actscale(&args);
-        assert_eq!(code, 0, "{stderr}");
-        let (code, stdout, stderr) = actscale(&["eval", "--model", &model, "--intervention", &file, "--json"]);
-        assert_eq!(code, 0, "{stderr}");
-        let e: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
-        assert_eq!(e["train"]["nonzero"].as_u64(), Some(k as u64), "the file keeps exactly {k} probes");
-        e["train"].clone()
+        let e = eval_top_k(&model, &path("iv.json"), k, &path(&format!("top{k}.json")));
+        assert_eq!(e["nonzero"].as_u64(), Some(k as u64), "the file keeps exactly {k} probes");
+        e
     };
     for k in 1..=probes.len() {
         let (e, p) = (eval_top(k), keep(k));

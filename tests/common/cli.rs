@@ -33,3 +33,16 @@ pub fn two_layer_file() -> String {
     })
     .clone()
 }
+
+/// Writes the top-`k` cut of `intervention` (`interpret --keep k --out out`) and returns what
+/// `eval --json` says of it on its training prompts (the "train" object).
+pub fn eval_top_k(model: &str, intervention: &str, k: usize, out: &str) -> serde_json::Value {
+    let keep = k.to_string();
+    let args = ["interpret", "--model", model, "--intervention", intervention, "--keep", &keep, "--out", out];
+    let (code, _, stderr) = actscale(&args);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = actscale(&["eval", "--model", model, "--intervention", out, "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let e: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    e["train"].clone()
+}
