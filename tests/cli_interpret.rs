@@ -94,30 +94,10 @@ fn interpret_of_a_steer_vec_prints_its_norm_and_cosine_maps() {
     let model = two_layer_file();
     let file = std::env::temp_dir().join(format!("actscale-cli-sv-{}.json", std::process::id()));
     let file_s = file.to_str().unwrap();
-    let train = |method: &str| {
-        let args = [
-            "train",
-            "--model",
-            &model,
-            "--task",
-            "pair",
-            "--prompt",
-            "Rome is in",
-            "--from",
-            " Italy",
-            "--to",
-            " France",
-            "--method",
-            method,
-            "--steps",
-            "5",
-            "--out",
-            file_s,
-        ];
-        let (code, _, stderr) = actscale(&args);
-        assert_eq!(code, 0, "{stderr}");
-    };
-    train("steer-vec");
+    let pair = ["--task", "pair", "--prompt", "Rome is in", "--from", " Italy", "--to", " France"];
+    let args = ["train", "--model", &model, "--method", "steer-vec", "--steps", "5", "--out", file_s];
+    let (code, _, stderr) = actscale(&[&args[..], &pair[..]].concat());
+    assert_eq!(code, 0, "{stderr}");
     let (code, stdout, stderr) = actscale(&["interpret", "--model", &model, "--intervention", file_s, "--json"]);
     assert_eq!(code, 0, "{stderr}");
     let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");

@@ -97,9 +97,7 @@ pub fn interpret(a: InterpretArgs) -> Result<(), String> {
     run_job(&model, &mut job)?;
     let found = job.result();
     if let (Some(k), Some(out)) = (a.keep, &a.out) {
-        let kept = SavedIntervention { params: found.keep_top(shape, k), ..saved.clone() };
-        kept.validate()?;
-        super::write_atomically(out, serde_json::to_string(&kept).map_err(|e| e.to_string())?.as_bytes())?;
+        write_kept(&saved, found.keep_top(shape, k), out)?;
     }
     let mut out = serde_json::to_value(&found).map_err(|e| e.to_string())?;
     out["tokens"] = json!(tokens);
@@ -134,13 +132,7 @@ fn interpret_probes(
     run_job(model, &mut job)?;
     let found = job.result();
     if let (Some(k), Some(out)) = (a.keep, &a.out) {
-        let cols = saved.d_model + 1;
-        let kept = SavedIntervention {
-            params: found.keep_top_probes(saved.n_layers, &saved.params, cols, k),
-            ..saved.clone()
-        };
-        kept.validate()?;
-        super::write_atomically(out, serde_json::to_string(&kept).map_err(|e| e.to_string())?.as_bytes())?;
+        write_kept(saved, found.keep_top_probes(saved.n_layers, &saved.params, saved.d_model + 1, k), out)?;
     }
     let mut out = serde_json::to_value(&found).map_err(|e| e.to_string())?;
     out["method"] = json!(saved.method.name());
@@ -159,6 +151,13 @@ fn interpret_probes(
         print_probes(&found, &out);
     }
     Ok(())
+}
+
+/// Writes `saved` with other parameters (a top-k cut of it), checked as a file is on reading.
+fn write_kept(saved: &SavedIntervention, params: Vec<f32>, out: &std::path::Path) -> Result<(), String> {
+    let kept = SavedIntervention { params, ..saved.clone() };
+    kept.validate()?;
+    super::write_atomically(out, serde_json::to_string(&kept).map_err(|e| e.to_string())?.as_bytes())
 }
 
 fn run_job(model: &Model, job: &mut InterpretJob) -> Result<(), String> {
