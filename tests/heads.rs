@@ -85,7 +85,10 @@ fn the_heads_contributions_add_up_to_attn_out_on_every_architecture() {
 }
 
 fn head_patch_map(model: &Model, clean: &[u32], corrupt: &[u32], from: u32, to: u32) -> PatchMap {
-    let mut job = block_on(PatchJob::new(model, clean, corrupt, from, to)).unwrap().with_heads(model);
+    // Every position, the shared prefix too: with the clean run's own outputs every row must
+    // reproduce the clean run.
+    let mut job =
+        block_on(PatchJob::new(model, clean, corrupt, from, to)).unwrap().with_heads(model).patch_shared_prefix();
     while !job.is_done() {
         block_on(job.step(model)).unwrap();
     }
@@ -189,4 +192,69 @@ fn per_head_scalars_on_every_head_are_the_attn_out_scalar() {
     assert!(worst < 1e-3, "per head vs per site: {worst}");
     let moved = by_site.iter().zip(&plain).fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
     assert!(moved > 0.1, "the scalar changes the logits ({moved})");
+}
+
+/// The patched rows (each running only its own suffix of positions, from the block after the
+/// patched one, the last block at the last position only) against one whole forward per unit
+/// with `PatchAt` on every architecture: parallel residual (GPT-NeoX), learned positions (GPT-2),
+/// biases (Qwen2), rope_freqs (Llama 3), grouped-query attention.
+#[test]
+fn patched_rows_equal_a_whole_forward_per_unit_on_every_architecture() {
+    for name in ["llama-tied", "llama3", "qwen2", "gpt2", "gptneox"] {
+        let bytes = std::fs::read(repo_path(&format!("tests/data/arch/{name}.gguf"))).unwrap();
+        let model = Model::from_bytes(bytes, &cpu_device()).unwrap();
+        let (c, device) = (&model.net.config, model.net.device());
+        let (t, nh, v) = (6, c.n_heads, c.vocab_size);
+        let clean: Vec<u32> = (0..t as u32).map(|i| (i * 37 + 5) % v as u32).collect();
+        // The prompts differ from position 1 on: position 0 is shared, so its effects are 0.
+        let corrupt: Vec<u32> =
+            clean.iter().enumerate().map(|(i, &x)| if i % 2 == 1 { (x + 11) % v as u32 } else { x }).collect();
+        let (from, to) = (3, 4);
+        let map = head_patch_map(&model, &clean, &corrupt, from, to);
+        let k = Activations::record(&model, &corrupt).unwrap();
+        let rows = (2 + nh) * t;
+        let mut largest = 0.0f32;
+        for layer in 0..c.n_layers {
+            // Row p: attn_out at p; row T + p: mlp_out at p; row 2T + h·T + p: head h at p.
+            let one_hot = |first: usize| {
+                let mut m = vec![0.0f32; rows * t];
+                (0..t).for_each(|p| m[(first + p) * t + p] = 1.0);
+                Tensor::<3>::from_data(TensorData::new(m, [rows, t, 1]), device)
+            };
+            let mut take = vec![0.0f32; rows * nh * t];
+            for h in 0..nh {
+                (0..t).for_each(|p| take[((2 * t + h * t + p) * nh + h) * t + p] = 1.0);
+            }
+            let hook = PatchAt {
+                layer,
+                take: [one_hot(0), one_hot(t)],
+                source: [k.at(Site::AttnOut, layer).clone(), k.at(Site::MlpOut, layer).clone()],
+                heads: Some((
+                    Tensor::from_data(TensorData::new(take, [rows, nh, t, 1]), device),
+                    k.heads[layer].clone(),
+                )),
+            };
+            let logits = model.net.forward(&vec![clean.clone(); rows], &hook, Positions::Last).unwrap();
+            let whole = values(delta(&logits.reshape([rows, v]), from, to));
+            let heads = map.heads.as_ref().unwrap();
+            for p in 0..t {
+                let ours = [
+                    map.effects[map.shape.index(Unit::at(Site::AttnOut, layer, p))],
+                    map.effects[map.shape.index(Unit::at(Site::MlpOut, layer, p))],
+                ]
+                .into_iter()
+                .chain((0..nh).map(|h| heads.values[heads.shape.index(layer, h, p)]));
+                for (i, e) in ours.enumerate() {
+                    let row = if i < 2 { i * t + p } else { 2 * t + (i - 2) * t + p };
+                    let theirs = whole[row] - map.delta_clean;
+                    largest = largest.max(theirs.abs());
+                    // Two f32 runs of the same patch, each logit within 1e-3 of llama.cpp's
+                    // (tests/arch_reference.rs): an effect, four logits, within 8e-3.
+                    assert!((e - theirs).abs() < 8e-3, "{name} layer {layer} row {row}: {e} vs {theirs}");
+                }
+            }
+        }
+        eprintln!("{name}: largest effect {largest}");
+        assert!(largest > 0.1, "{name}: some patch moves Δ ({largest})");
+    }
 }

@@ -113,12 +113,40 @@ fn patching_equals_the_numpy_reference_on_the_2_layer_and_the_real_model_per_sit
 fn patching_with_the_clean_runs_own_activations_changes_nothing() {
     let model = two_layer_model();
     let ex = pair(&model.tokenizer, "The capital of Italy is", " Rome", " Paris").unwrap();
-    let map = patch_map(model, &ex.ids, &ex.ids, ex.from, ex.to);
+    // Every position: the prompts are the same, so by default nothing would be patched.
+    let job = block_on(PatchJob::new(model, &ex.ids, &ex.ids, ex.from, ex.to)).unwrap().patch_shared_prefix();
+    let map = run(model, job);
     let worst = map.effects.iter().fold(0.0f32, |m, e| m.max(e.abs()));
-    // The patched rows run the same numbers in a batch of 2T rows (other kernels, other summation
-    // order): each Δ within 2 × 1e-3 of exact (see EFFECT_TOL), an effect within 4e-3.
+    // The patched rows run the same numbers in batches of other shapes (other kernels, other
+    // summation order): each Δ within 2 × 1e-3 of exact (see EFFECT_TOL), an effect within 4e-3.
     assert!(worst < 4e-3, "patching in the clean run's own activations moved Δ by {worst}");
     assert_eq!(map.delta_clean, map.delta_corrupt);
+}
+
+#[test]
+fn positions_before_the_prompts_differ_are_not_patched_and_the_rest_are_as_with_every_position() {
+    let model = two_layer_model();
+    // Answers whose Δ the 2-layer model's units move by more than 0.1 (" Rome"/" Paris": 0.04).
+    let ex = pair(&model.tokenizer, "The capital of Italy is", ",", " the").unwrap();
+    let corrupt = model.tokenizer.encode("The capital of France is").unwrap();
+    let first = ex.ids.iter().zip(&corrupt).position(|(a, b)| a != b).unwrap();
+    assert!(first > 0 && first < ex.ids.len(), "the prompts share a prefix and differ within it");
+    let skipped = patch_map(model, &ex.ids, &corrupt, ex.from, ex.to);
+    let job = block_on(PatchJob::new(model, &ex.ids, &corrupt, ex.from, ex.to)).unwrap().patch_shared_prefix();
+    let every = run(model, job);
+    for (u, (a, b)) in skipped.effects.iter().zip(&every.effects).enumerate() {
+        let p = u % ex.ids.len();
+        if p < first {
+            assert_eq!(*a, 0.0, "unit {u} before the first difference");
+            // The rows that patch it anyway reproduce the clean run (as in the test above).
+            assert!(b.abs() < 4e-3, "unit {u}: {b}");
+        } else {
+            // The same rows, in groups of other shapes.
+            assert!((a - b).abs() < 4e-3, "unit {u}: {a} vs {b}");
+        }
+    }
+    let largest = skipped.effects.iter().fold(0.0f32, |m, e| m.max(e.abs()));
+    assert!(largest > 0.1, "the map is not all zeros: {largest}");
 }
 
 /// Records the residual stream after `layer` while patching.

@@ -1,12 +1,14 @@
 //! Activation patching, noising form: effect(u) = Δ(clean run with u's output replaced by the
 //! corrupted run's at the same layer and position) − Δ(clean), for every unit.
 //!
-//! One forward per layer l, from the clean run's residual entering l (the blocks before l are
-//! not run again), with 2·T rows: row p patches attn_out at position p, row T + p mlp_out.
-//! With heads (`PatchJob::with_heads`), H·T rows more: row 2T + h·T + p patches head h's
-//! output z_h at position p (so its contribution W_O[:, h-slice] · z_h).
+//! A row per unit: row p of layer l patches attn_out at position p, row T + p mlp_out; with
+//! heads (`PatchJob::with_heads`), row 2T + h·T + p head h's output z_h (so its contribution
+//! W_O[:, h-slice] · z_h). Each row runs only what its patch can reach — positions p … T−1, from
+//! block l + 1 on (`PatchJob::rows_leaving`) — and the rows of every layer run through each block
+//! together (`SuffixRun`). Positions before the first token where the prompts differ are not run:
+//! the corrupted run's activations there are the clean run's, so their effect is 0.
 
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
 use super::capture::Activations;
@@ -14,8 +16,8 @@ use super::heads::{HeadMap, HeadShape};
 use super::units::MapShape;
 use crate::compute_error::ComputeError;
 use crate::model::Model;
-use crate::model::hook::{Hook, Site};
-use crate::model::transformer::Positions;
+use crate::model::hook::{Hook, NoHook, Site};
+use crate::model::transformer::SuffixRun;
 use crate::readback::to_vec;
 
 /// A patching map: Δ of both runs and each unit's effect, in the units' order.
@@ -71,6 +73,11 @@ pub struct PatchJob {
     delta_corrupt: f32,
     effects: Vec<f32>,
     heads: Option<HeadMap>,
+    /// The first position patched: where the prompts first differ. Before it the corrupted
+    /// run's activations are the clean run's, so patching them changes nothing: effect 0.
+    first: usize,
+    /// The patched rows: those of layers before `next_layer` have joined.
+    rows: SuffixRun,
     next_layer: usize,
 }
 
@@ -89,6 +96,7 @@ impl PatchJob {
         if from as usize >= v || to as usize >= v {
             return Err(format!("answer id {from} or {to} is outside the vocabulary").into());
         }
+        let first = clean.iter().zip(corrupt).position(|(a, b)| a != b).unwrap_or(clean.len());
         let clean = Activations::record(model, clean).map_err(|e| e.to_string())?;
         let corrupt = Activations::record(model, corrupt).map_err(|e| e.to_string())?;
         let both =
@@ -104,8 +112,18 @@ impl PatchJob {
             delta_corrupt: both[1],
             effects: vec![0.0; shape.len()],
             heads: None,
+            first,
+            rows: SuffixRun::new(shape.positions, 1),
             next_layer: 0,
         })
+    }
+
+    /// Patches the positions the prompts share too, before the first token where they differ.
+    /// Their effect is 0 by definition (the corrupted run's activations there are the clean
+    /// run's), so this only checks that a patched row reproduces the clean run.
+    pub fn patch_shared_prefix(mut self) -> Self {
+        self.first = 0;
+        self
     }
 
     /// Patches each head's output too (H·T more rows per layer's forward).
@@ -129,56 +147,95 @@ impl PatchJob {
         self.next_layer == self.shape.n_layers
     }
 
-    /// Patches every unit of the next layer.
+    /// Patches every unit of the next layer: its rows join those of the layers before, and
+    /// all of them run through the block after it. After the last layer, the effects are read.
     pub async fn step(&mut self, model: &Model) -> Result<(), ComputeError> {
         let l = self.next_layer;
         if self.is_done() {
             return Ok(());
         }
-        let t = self.shape.positions;
-        let nh = self.heads.as_ref().map_or(0, |m| m.shape.n_heads);
-        let rows = 2 * t + nh * t;
-        let device = model.net.device();
-        // Row p of the first half takes attn_out at p, row T + p of the second half mlp_out at p.
-        let one_hot = |half: usize| {
-            let mut m = vec![0.0f32; rows * t];
-            (0..t).for_each(|p| m[(half * t + p) * t + p] = 1.0);
-            Tensor::<3>::from_data(TensorData::new(m, [rows, t, 1]), device)
-        };
-        let heads = (nh > 0).then(|| {
-            let mut m = vec![0.0f32; rows * nh * t];
-            for h in 0..nh {
-                (0..t).for_each(|p| m[((2 * t + h * t + p) * nh + h) * t + p] = 1.0);
-            }
-            (Tensor::<4>::from_data(TensorData::new(m, [rows, nh, t, 1]), device), self.corrupt.heads[l].clone())
-        });
-        let hook = PatchAt {
-            layer: l,
-            take: [one_hot(0), one_hot(1)],
-            source: [self.corrupt.at(Site::AttnOut, l).clone(), self.corrupt.at(Site::MlpOut, l).clone()],
-            heads,
-        };
-        let [_, _, d] = self.clean.resid[l].dims();
-        let x = self.clean.resid[l].clone().expand([rows, t, d]);
-        let v = model.net.config.vocab_size;
-        let logits =
-            model.net.forward_from(l, x, &hook, Positions::Last).map_err(|e| e.to_string())?.reshape([rows, v]);
-        let patched = to_vec(delta(&logits, self.from, self.to).reshape([rows])).await?;
-        for (site, half) in [(Site::AttnOut, 0), (Site::MlpOut, 1)] {
-            for p in 0..t {
-                let u = self.shape.index(super::units::Unit::at(site, l, p));
-                self.effects[u] = patched[half * t + p] - self.delta_clean;
-            }
+        let n_layers = self.shape.n_layers;
+        if self.first == self.shape.positions {
+            // The prompts are the same: nothing to patch, every effect is 0.
+            self.next_layer += 1;
+            return Ok(());
         }
-        if let Some(map) = &mut self.heads {
-            for h in 0..nh {
-                for p in 0..t {
-                    map.values[map.shape.index(l, h, p)] = patched[2 * t + h * t + p] - self.delta_clean;
-                }
-            }
+        let (starts, firsts) = self.rows_leaving(model, l);
+        let entering = &self.clean.resid[l + 1];
+        self.rows.join(entering, &starts, firsts).map_err(|e| e.to_string())?;
+        if l + 1 < n_layers {
+            self.rows.run_block(&model.net, entering).map_err(|e| e.to_string())?;
+        } else {
+            let z = self.rows.logits(&model.net, &[self.from, self.to]).map_err(|e| e.to_string())?;
+            let patched = to_vec(z.clone().narrow(1, 1, 1) - z.narrow(1, 0, 1)).await?;
+            self.read_effects(&patched);
         }
         self.next_layer += 1;
         Ok(())
+    }
+
+    /// Each unit's effect from the patched Δ of every row, layer by layer in `rows_leaving`'s order.
+    fn read_effects(&mut self, patched: &[f32]) {
+        let (first, t) = (self.first, self.shape.positions - self.first);
+        let nh = self.heads.as_ref().map_or(0, |m| m.shape.n_heads);
+        for (l, layer) in patched.chunks((2 + nh) * t).enumerate() {
+            for (site, half) in [(Site::AttnOut, 0), (Site::MlpOut, 1)] {
+                for i in 0..t {
+                    let u = self.shape.index(super::units::Unit::at(site, l, first + i));
+                    self.effects[u] = layer[half * t + i] - self.delta_clean;
+                }
+            }
+            if let Some(map) = &mut self.heads {
+                for h in 0..nh {
+                    for i in 0..t {
+                        map.values[map.shape.index(l, h, first + i)] = layer[2 * t + h * t + i] - self.delta_clean;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The rows that patch layer `l`'s units at positions `first` … T−1 (P of them), as the
+    /// residual stream leaving block l: the clean one but at the patched position. Row i patches
+    /// attn_out at first + i, row P + i mlp_out, row 2P + h·P + i head h. A patch at p changes nothing before p, nor block l's attention
+    /// at other positions (its inputs are the clean run's), so each row differs from the clean
+    /// run leaving block l at p alone, and joins the rows from block l + 1 on. Returns each
+    /// row's position and its stream there [rows, d].
+    fn rows_leaving(&self, model: &Model, l: usize) -> (Vec<usize>, Tensor<2>) {
+        let (first, all) = (self.first, self.shape.positions);
+        let t = all - first;
+        let nh = self.heads.as_ref().map_or(0, |m| m.shape.n_heads);
+        let rows = |x: &Tensor<3>| {
+            let d = x.dims()[2];
+            x.clone().reshape([all, d]).narrow(0, first, t)
+        };
+        let (resid, clean_attn) = (rows(&self.clean.resid[l]), rows(self.clean.at(Site::AttnOut, l)));
+        let corrupt_attn = rows(self.corrupt.at(Site::AttnOut, l));
+        // attn_out (and each head) patched: block l's MLP reads the new stream at p.
+        let mut attn = vec![corrupt_attn];
+        if nh > 0 {
+            // Head h at p: attn_out + W_O[:, h-slice] · (z_h corrupt − z_h clean).
+            let dz = self.corrupt.heads[l].clone() - self.clean.heads[l].clone();
+            let d = resid.dims()[1];
+            let change = model.net.head_contributions(l, dz).reshape([nh, all, d]).narrow(1, first, t);
+            let change = change.reshape([nh * t, d]);
+            attn.push(Tensor::cat(vec![clean_attn.clone(); nh], 0) + change);
+        }
+        let attn = Tensor::cat(attn, 0);
+        let n_attn = attn.dims()[0];
+        let entering = Tensor::cat(vec![resid.clone(); n_attn / t], 0);
+        let [_, d] = attn.dims();
+        let after_attn =
+            model.net.finish_block(l, entering.reshape([1, n_attn, d]), attn.reshape([1, n_attn, d]), &NoHook);
+        let after_attn = after_attn.reshape([n_attn, d]);
+        // mlp_out patched: the clean stream after attention plus the corrupted MLP output.
+        let after_mlp = resid + clean_attn + rows(self.corrupt.at(Site::MlpOut, l));
+        let mut firsts = vec![after_attn.clone().narrow(0, 0, t), after_mlp];
+        if n_attn > t {
+            firsts.push(after_attn.narrow(0, t, n_attn - t));
+        }
+        let firsts = Tensor::cat(firsts, 0);
+        ((0..2 + nh).flat_map(|_| first..all).collect(), firsts)
     }
 
     /// The clean and corrupted runs' activations (attribution reads them).

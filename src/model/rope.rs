@@ -39,6 +39,17 @@ impl Rope {
         }
     }
 
+    /// The same rotation for the last of its positions alone.
+    pub fn last(&self) -> Rope {
+        let t = self.cos.dims()[2];
+        Rope {
+            neox: self.neox,
+            dims: self.dims,
+            cos: self.cos.clone().narrow(2, t - 1, 1),
+            sin: self.sin.clone().narrow(2, t - 1, 1),
+        }
+    }
+
     /// x: [batch, heads, positions, head_dim]
     pub fn apply(&self, x: Tensor<4>) -> Tensor<4> {
         let hd = x.dims()[3];

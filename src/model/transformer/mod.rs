@@ -13,6 +13,9 @@ use super::layers::{Linear, Norm};
 use super::rope::Rope;
 use super::weights::{Block, Loader};
 
+mod suffixes;
+pub use suffixes::SuffixRun;
+
 /// Which positions get logits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Positions {
@@ -151,8 +154,8 @@ impl Transformer {
     }
 
     /// Logits from the residual stream `x` [batch, positions, d] entering block `layer`: the rest
-    /// of the forward pass. Activation patching re-uses a clean run's residual this way instead
-    /// of recomputing the blocks before the patched one.
+    /// of the forward pass, every position (the tests patch whole layers this way; patching
+    /// itself runs each row's positions from the patched one on, `SuffixRun`).
     pub fn forward_from(
         &self,
         layer: usize,
@@ -172,34 +175,16 @@ impl Transformer {
     fn blocks_from(&self, first: usize, mut x: Tensor<3>, hook: &dyn Hook, positions: Positions) -> Tensor<3> {
         let c = &self.config;
         let [b, t, d] = x.dims();
-        let rope = match c.arch.positional() {
-            Positional::Learned => None,
-            p => Some(Rope::new(
-                p == Positional::RopeNeox,
-                c.rope_dims,
-                c.rope_base,
-                self.rope_freqs.as_deref(),
-                t,
-                &self.device,
-            )),
-        };
-        // burn's tril_mask is true OUTSIDE the lower triangle: exactly the future positions.
-        let mask =
-            Tensor::<2, Bool>::tril_mask([t, t], 0, &self.device).reshape([1, 1, t, t]).expand([b, c.n_heads, t, t]);
+        let rope = self.rope(t);
+        let mask = causal_mask([b, c.n_heads], t, &self.device);
         for (l, layer) in self.layers.iter().enumerate().skip(first) {
             hook.resid(l, &x);
-            let attn =
-                self.attention(layer.attn_norm.forward(x.clone()), (l, layer), rope.as_ref(), mask.clone(), hook);
-            let attn = hook.site(Site::AttnOut, l, attn);
-            if c.parallel_residual {
-                // The MLP reads the block's input, as attention did (GPT-NeoX).
-                let mlp = hook.site(Site::MlpOut, l, layer.mlp.forward(layer.ffn_norm.forward(x.clone())));
-                x = x + attn + mlp;
-            } else {
-                x = x + attn;
-                let mlp = layer.mlp.forward(layer.ffn_norm.forward(x.clone()));
-                x = x + hook.site(Site::MlpOut, l, mlp);
-            }
+            let h = layer.attn_norm.forward(x.clone()).reshape([b * t, d]);
+            let [q, k, v] = self.project(layer, h).map(|y| split_heads(y, b, t, c.head_dim));
+            let (q, k) = (rotate(rope.as_ref(), q), rotate(rope.as_ref(), k));
+            let z = self.attend(l, [q, k, v], Some(mask.clone()), hook);
+            let attn = layer.wo.forward(z.swap_dims(1, 2).reshape([b * t, d])).reshape([b, t, d]);
+            x = self.finish_block(l, x, attn, hook);
         }
         hook.resid(c.n_layers, &x);
         let (x, tp) = match positions {
@@ -211,35 +196,61 @@ impl Transformer {
         logits.reshape([b, tp, c.vocab_size])
     }
 
-    fn attention(
-        &self,
-        h: Tensor<3>,
-        (l, layer): (usize, &Block),
-        rope: Option<&Rope>,
-        mask: Tensor<4, Bool>,
-        hook: &dyn Hook,
-    ) -> Tensor<3> {
+    /// Rotary embedding tables for positions 0 … t−1 (None for learned positions).
+    fn rope(&self, t: usize) -> Option<Rope> {
         let c = &self.config;
-        let [b, t, d] = h.dims();
+        match c.arch.positional() {
+            Positional::Learned => None,
+            p => Some(Rope::new(
+                p == Positional::RopeNeox,
+                c.rope_dims,
+                c.rope_base,
+                self.rope_freqs.as_deref(),
+                t,
+                &self.device,
+            )),
+        }
+    }
+
+    /// Queries, keys and values [n, heads · head_dim] of normed rows `h` [n, d].
+    fn project(&self, layer: &Block, h: Tensor<2>) -> [Tensor<2>; 3] {
+        [layer.wq.forward(h.clone()), layer.wk.forward(h.clone()), layer.wv.forward(h)]
+    }
+
+    /// The heads' outputs z [batch, n_heads, queries, head_dim] (after `hook.heads`) from
+    /// queries [batch, n_heads, queries, head_dim] and keys and values [batch, kv heads, t,
+    /// head_dim], queries and keys rotated; `mask` [batch, n_heads, queries, t] hides the keys
+    /// a query must not read (None: it reads them all).
+    fn attend(&self, l: usize, [q, k, v]: [Tensor<4>; 3], mask: Option<Tensor<4, Bool>>, hook: &dyn Hook) -> Tensor<4> {
+        let c = &self.config;
         let (nh, nkv, hd) = (c.n_heads, c.n_kv_heads, c.head_dim);
-        let h2 = h.reshape([b * t, d]);
-        let heads = |w: &Linear, n: usize| w.forward(h2.clone()).reshape([b, t, n, hd]).swap_dims(1, 2);
-        let rotate = |x: Tensor<4>| match rope {
-            Some(r) => r.apply(x),
-            None => x,
-        };
-        let q = rotate(heads(&layer.wq, nh));
-        let k = rotate(heads(&layer.wk, nkv));
-        let v = heads(&layer.wv, nkv);
+        let [b, _, t, _] = k.dims();
         // Grouped-query attention: query head i reads KV head i / (nh / nkv).
         let group = nh / nkv;
         let widen = |x: Tensor<4>| x.reshape([b, nkv, 1, t, hd]).expand([b, nkv, group, t, hd]).reshape([b, nh, t, hd]);
         let (k, v) = (widen(k), widen(v));
         let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(1.0 / (hd as f32).sqrt());
-        let probs = softmax(scores.mask_fill(mask, -1.0e9), 3);
-        let z = hook.heads(l, probs.matmul(v));
-        let out = z.swap_dims(1, 2).reshape([b * t, d]);
-        layer.wo.forward(out).reshape([b, t, d])
+        let scores = match mask {
+            Some(mask) => scores.mask_fill(mask, -1.0e9),
+            None => scores,
+        };
+        hook.heads(l, softmax(scores, 3).matmul(v))
+    }
+
+    /// The residual stream leaving block `l`, from the one entering it, `x` [batch, positions,
+    /// d], and the block's attention output (before the `AttnOut` hook): the MLP reads the
+    /// stream after attention, or the block's input where the residual is parallel (GPT-NeoX).
+    pub fn finish_block(&self, l: usize, x: Tensor<3>, attn: Tensor<3>, hook: &dyn Hook) -> Tensor<3> {
+        let layer = &self.layers[l];
+        let attn = hook.site(Site::AttnOut, l, attn);
+        if self.config.parallel_residual {
+            let mlp = hook.site(Site::MlpOut, l, layer.mlp.forward(layer.ffn_norm.forward(x.clone())));
+            x + attn + mlp
+        } else {
+            let x = x + attn;
+            let mlp = layer.mlp.forward(layer.ffn_norm.forward(x.clone()));
+            x + hook.site(Site::MlpOut, l, mlp)
+        }
     }
 
     /// Each head's contribution to `layer`'s attn_out, [batch, head, position, d], from the
@@ -253,6 +264,26 @@ impl Transformer {
         let b = z.dims()[0];
         z.matmul(per_head.reshape([1, nh, hd, d]).expand([b, nh, hd, d]))
     }
+}
+
+/// Queries or keys [batch, heads, t, head_dim] turned by the rotary embedding, if the model has one.
+fn rotate(rope: Option<&Rope>, x: Tensor<4>) -> Tensor<4> {
+    match rope {
+        Some(r) => r.apply(x),
+        None => x,
+    }
+}
+
+/// [n, heads · head_dim] rows of `b` prompts of `t` positions as [b, heads, t, head_dim].
+fn split_heads(y: Tensor<2>, b: usize, t: usize, hd: usize) -> Tensor<4> {
+    let n = y.dims()[1] / hd;
+    y.reshape([b, t, n, hd]).swap_dims(1, 2)
+}
+
+/// [batch, heads, t, t], true at the future positions each query must not read. (burn's
+/// tril_mask is true OUTSIDE the lower triangle: exactly those.)
+fn causal_mask([batch, heads]: [usize; 2], t: usize, device: &Device) -> Tensor<4, Bool> {
+    Tensor::<2, Bool>::tril_mask([t, t], 0, device).reshape([1, 1, t, t]).expand([batch, heads, t, t])
 }
 
 // Native only: it loads models on the CPU backend and reads their private layers.
