@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# A CPU profile of the engine worker while the page trains (docs/performance.md "Speed in the browser").
+# A CPU profile of the engine worker while the page trains, or with --patch while it patches
+# (docs/performance.md "Speed in the browser", "Where the time goes").
 # Builds the release site with the worker's function names kept (no wasm-opt, which strips
 # them) into $OUT (default /tmp/actscale-profile/dist), then runs tests/e2e/profile-worker.mjs.
-# Usage: bash scripts/profile-worker.sh [PROMPT] [STEPS]
+# Usage: bash scripts/profile-worker.sh [PROMPT] [STEPS] | --patch
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$ROOT"
 OUT="${OUT:-/tmp/actscale-profile/dist}"

@@ -1,14 +1,17 @@
 // Profiler (prints figures, asserts nothing): a CPU profile of the engine worker while the page
-// trains, with the functions that took the time. Needs a build whose worker keeps its function
-// names — `bash scripts/profile-worker.sh` makes one and runs this on it.
-// Usage: node tests/e2e/profile-worker.mjs DIST [PROMPT] [STEPS]
+// trains (or, with --patch, while it patches the real model's whole map for bench-patch.mjs's
+// T = 10 pair), with the functions that took the time. Needs a build whose worker keeps its
+// function names — `bash scripts/profile-worker.sh` makes one and runs this on it.
+// Usage: node tests/e2e/profile-worker.mjs DIST [PROMPT] [STEPS] | DIST --patch
 // Writes DIST/../worker.cpuprofile (open it in Chrome DevTools) and prints the top functions by
 // self time and by inclusive time.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { serve, launch, openPage, setNumber } from './support.mjs';
 
-const [dist, text = 'The capital of Italy is a', stepsArg = '8'] = process.argv.slice(2);
+const [dist, ...rest] = process.argv.slice(2);
+const patch = rest.includes('--patch');
+const [text = 'The capital of Italy is a', stepsArg = '8'] = rest.filter((a) => a !== '--patch');
 const LONG = 600_000;
 const site = await serve(dist);
 const browser = await launch({ webgpu: false });
@@ -39,17 +42,13 @@ try {
   });
   await send('Profiler.enable');
   await send('Profiler.setSamplingInterval', { interval: 200 });
+  const run = patch ? patchOnce : trainOnce;
   // A short run first, so that V8 has tiered the hot wasm functions up; then the profiled one.
-  for (const [steps, profiled] of [[3, false], [Number(stepsArg), true]]) {
-    await setNumber(page, '#hp-steps', steps);
-    await page.locator('#until-converged').setChecked(false);
-    await page.waitForFunction(() => !document.querySelector('#train')?.disabled, null, { timeout: LONG });
+  for (const profiled of [false, true]) {
     if (profiled) await send('Profiler.start');
     const start = Date.now();
-    await page.locator('#train').click();
-    await page.locator('#train-done').waitFor({ state: 'detached', timeout: LONG });
-    await page.locator('#train-done').waitFor({ timeout: LONG });
-    console.log(`${steps} steps: ${Date.now() - start} ms`);
+    const what = await run(page, profiled);
+    console.log(`${what}: ${Date.now() - start} ms`);
     if (profiled) profile = (await send('Profiler.stop')).result.profile;
   }
 } finally {
@@ -57,6 +56,33 @@ try {
   await site.close();
 }
 await writeFile(join(dist, '..', 'worker.cpuprofile'), JSON.stringify(profile));
+
+async function trainOnce(page, profiled) {
+  const steps = profiled ? Number(stepsArg) : 3;
+  await setNumber(page, '#hp-steps', steps);
+  await page.locator('#until-converged').setChecked(false);
+  await page.waitForFunction(() => !document.querySelector('#train')?.disabled, null, { timeout: LONG });
+  await page.locator('#train').click();
+  await page.locator('#train-done').waitFor({ state: 'detached', timeout: LONG });
+  await page.locator('#train-done').waitFor({ timeout: LONG });
+  return `${steps} steps`;
+}
+
+// The T = 10 pair of bench-patch.mjs; the second run asks for another answer, so that its Δ line
+// changes when it is done.
+async function patchOnce(page, profiled) {
+  await page.locator('#prompt').fill('The Eiffel Tower is located in the city of');
+  await page.locator('#answer-from').fill(' Paris');
+  await page.locator('#answer-to').fill(profiled ? ' London' : ' Rome');
+  await page.locator('#corrupt').fill('The Colosseum is located in the city of');
+  const before = (await page.locator('#patch-deltas').count()) ? await page.locator('#patch-deltas').textContent() : '';
+  await page.locator('#patch-run').click();
+  await page.waitForFunction((prev) => {
+    const d = document.querySelector('#patch-deltas')?.textContent;
+    return d && d !== prev && !document.querySelector('#patch-run').disabled;
+  }, before, { timeout: LONG });
+  return 'patch';
+}
 
 // Self time per function, and inclusive time (each function counted once per sample).
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
