@@ -194,6 +194,63 @@ fn per_head_scalars_on_every_head_are_the_attn_out_scalar() {
     assert!(moved > 0.1, "the scalar changes the logits ({moved})");
 }
 
+/// Last-position logits [rows, vocab] of one whole forward of the clean prompt per unit of
+/// `layer`, that unit patched with `PatchAt`: row p attn_out at p, row T + p mlp_out at p, with heads row 2T + h·T + p head h.
+fn whole_forward_logits(model: &Model, clean: &[u32], k: &Activations, layer: usize, heads: bool) -> Tensor<2> {
+    let (c, device) = (&model.net.config, model.net.device());
+    let (t, nh, v) = (clean.len(), if heads { c.n_heads } else { 0 }, c.vocab_size);
+    let rows = (2 + nh) * t;
+    let one_hot = |first: usize| {
+        let mut m = vec![0.0f32; rows * t];
+        (0..t).for_each(|p| m[(first + p) * t + p] = 1.0);
+        Tensor::<3>::from_data(TensorData::new(m, [rows, t, 1]), device)
+    };
+    let head_take = heads.then(|| {
+        let mut take = vec![0.0f32; rows * nh * t];
+        for h in 0..nh {
+            (0..t).for_each(|p| take[((2 * t + h * t + p) * nh + h) * t + p] = 1.0);
+        }
+        (Tensor::from_data(TensorData::new(take, [rows, nh, t, 1]), device), k.heads[layer].clone())
+    });
+    let hook = PatchAt {
+        layer,
+        take: [one_hot(0), one_hot(t)],
+        source: [k.at(Site::AttnOut, layer).clone(), k.at(Site::MlpOut, layer).clone()],
+        heads: head_take,
+    };
+    let logits = model.net.forward(&vec![clean.to_vec(); rows], &hook, Positions::Last).unwrap();
+    logits.reshape([rows, v])
+}
+
+/// Compares a patching map, unit by unit, with `whole_forward_logits`; returns the largest effect.
+fn assert_map_is_whole_forwards(
+    name: &str,
+    model: &Model,
+    clean: &[u32],
+    corrupt: &[u32],
+    map: &PatchMap,
+    (from, to): (u32, u32),
+) -> f32 {
+    let k = Activations::record(model, corrupt).unwrap();
+    let (t, nh) = (clean.len(), map.heads.as_ref().map_or(0, |h| h.shape.n_heads));
+    let mut largest = 0.0f32;
+    for layer in 0..model.net.config.n_layers {
+        let whole = values(delta(&whole_forward_logits(model, clean, &k, layer, nh > 0), from, to));
+        for p in 0..t {
+            let sites = [Site::AttnOut, Site::MlpOut].map(|s| map.effects[map.shape.index(Unit::at(s, layer, p))]);
+            let heads = map.heads.iter().flat_map(|m| (0..nh).map(move |h| m.values[m.shape.index(layer, h, p)]));
+            for (i, e) in sites.into_iter().chain(heads).enumerate() {
+                let theirs = whole[i * t + p] - map.delta_clean;
+                largest = largest.max(theirs.abs());
+                // Two f32 runs of the same patch, each logit within 1e-3 of llama.cpp's
+                // (tests/arch_reference.rs): an effect, four logits, within 8e-3.
+                assert!((e - theirs).abs() < 8e-3, "{name} layer {layer} unit {i} at {p}: {e} vs {theirs}");
+            }
+        }
+    }
+    largest
+}
+
 /// The patched rows (each running only its own suffix of positions, from the block after the
 /// patched one, the last block at the last position only) against one whole forward per unit
 /// with `PatchAt` on every architecture: parallel residual (GPT-NeoX), learned positions (GPT-2),
@@ -203,58 +260,32 @@ fn patched_rows_equal_a_whole_forward_per_unit_on_every_architecture() {
     for name in ["llama-tied", "llama3", "qwen2", "gpt2", "gptneox"] {
         let bytes = std::fs::read(repo_path(&format!("tests/data/arch/{name}.gguf"))).unwrap();
         let model = Model::from_bytes(bytes, &cpu_device()).unwrap();
-        let (c, device) = (&model.net.config, model.net.device());
-        let (t, nh, v) = (6, c.n_heads, c.vocab_size);
-        let clean: Vec<u32> = (0..t as u32).map(|i| (i * 37 + 5) % v as u32).collect();
+        let v = model.net.config.vocab_size as u32;
+        let clean: Vec<u32> = (0..6).map(|i| (i * 37 + 5) % v).collect();
         // The prompts differ from position 1 on: position 0 is shared, so its effects are 0.
         let corrupt: Vec<u32> =
-            clean.iter().enumerate().map(|(i, &x)| if i % 2 == 1 { (x + 11) % v as u32 } else { x }).collect();
-        let (from, to) = (3, 4);
-        let map = head_patch_map(&model, &clean, &corrupt, from, to);
-        let k = Activations::record(&model, &corrupt).unwrap();
-        let rows = (2 + nh) * t;
-        let mut largest = 0.0f32;
-        for layer in 0..c.n_layers {
-            // Row p: attn_out at p; row T + p: mlp_out at p; row 2T + h·T + p: head h at p.
-            let one_hot = |first: usize| {
-                let mut m = vec![0.0f32; rows * t];
-                (0..t).for_each(|p| m[(first + p) * t + p] = 1.0);
-                Tensor::<3>::from_data(TensorData::new(m, [rows, t, 1]), device)
-            };
-            let mut take = vec![0.0f32; rows * nh * t];
-            for h in 0..nh {
-                (0..t).for_each(|p| take[((2 * t + h * t + p) * nh + h) * t + p] = 1.0);
-            }
-            let hook = PatchAt {
-                layer,
-                take: [one_hot(0), one_hot(t)],
-                source: [k.at(Site::AttnOut, layer).clone(), k.at(Site::MlpOut, layer).clone()],
-                heads: Some((
-                    Tensor::from_data(TensorData::new(take, [rows, nh, t, 1]), device),
-                    k.heads[layer].clone(),
-                )),
-            };
-            let logits = model.net.forward(&vec![clean.clone(); rows], &hook, Positions::Last).unwrap();
-            let whole = values(delta(&logits.reshape([rows, v]), from, to));
-            let heads = map.heads.as_ref().unwrap();
-            for p in 0..t {
-                let ours = [
-                    map.effects[map.shape.index(Unit::at(Site::AttnOut, layer, p))],
-                    map.effects[map.shape.index(Unit::at(Site::MlpOut, layer, p))],
-                ]
-                .into_iter()
-                .chain((0..nh).map(|h| heads.values[heads.shape.index(layer, h, p)]));
-                for (i, e) in ours.enumerate() {
-                    let row = if i < 2 { i * t + p } else { 2 * t + (i - 2) * t + p };
-                    let theirs = whole[row] - map.delta_clean;
-                    largest = largest.max(theirs.abs());
-                    // Two f32 runs of the same patch, each logit within 1e-3 of llama.cpp's
-                    // (tests/arch_reference.rs): an effect, four logits, within 8e-3.
-                    assert!((e - theirs).abs() < 8e-3, "{name} layer {layer} row {row}: {e} vs {theirs}");
-                }
-            }
-        }
+            clean.iter().enumerate().map(|(i, &x)| if i % 2 == 1 { (x + 11) % v } else { x }).collect();
+        let map = head_patch_map(&model, &clean, &corrupt, 3, 4);
+        let largest = assert_map_is_whole_forwards(name, &model, &clean, &corrupt, &map, (3, 4));
         eprintln!("{name}: largest effect {largest}");
         assert!(largest > 0.1, "{name}: some patch moves Δ ({largest})");
     }
+}
+
+/// A prompt of 64 tokens (the fixture's context) on the tiny llama fixture, with heads: a
+/// layer's 384 rows (2 sites and 4 heads × 64 positions) do not fit one group (at most
+/// 8192 / 64 = 128 rows of padded attention, `SuffixRun`), so each block runs several.
+#[test]
+fn a_long_prompts_rows_run_in_groups_and_equal_a_whole_forward_per_unit() {
+    let bytes = std::fs::read(repo_path("tests/data/arch/llama-tied.gguf")).unwrap();
+    let model = Model::from_bytes(bytes, &cpu_device()).unwrap();
+    let c = &model.net.config;
+    let v = c.vocab_size as u32;
+    assert_eq!((c.context_length, c.n_heads), (64, 4), "the numbers above");
+    let clean: Vec<u32> = (0..64).map(|i| (i * 37 + 5) % v).collect();
+    let corrupt: Vec<u32> = clean.iter().enumerate().map(|(i, &x)| if i % 2 == 1 { (x + 11) % v } else { x }).collect();
+    let map = head_patch_map(&model, &clean, &corrupt, 3, 4);
+    let largest = assert_map_is_whole_forwards("64 tokens", &model, &clean, &corrupt, &map, (3, 4));
+    eprintln!("64 tokens: largest effect {largest}");
+    assert!(largest > 0.1, "some patch moves Δ ({largest})");
 }

@@ -149,6 +149,26 @@ fn positions_before_the_prompts_differ_are_not_patched_and_the_rest_are_as_with_
     assert!(largest > 0.1, "the map is not all zeros: {largest}");
 }
 
+#[test]
+fn patching_in_one_pass_per_layer_gives_the_map_of_one_pass_for_all() {
+    let model = two_layer_model();
+    let ex = pair(&model.tokenizer, "The capital of Italy is", ",", " the").unwrap();
+    let corrupt = model.tokenizer.encode("The capital of France is").unwrap();
+    let start = || block_on(PatchJob::new(model, &ex.ids, &corrupt, ex.from, ex.to)).unwrap().with_heads(model);
+    let (one, per_layer) = (start(), start().holding(1));
+    // Blocks 1 … L, then blocks l + 1 … L for each layer l.
+    let n = model.net.config.n_layers;
+    assert_eq!((one.progress().1, per_layer.progress().1), (n, n * (n + 1) / 2));
+    let (one, per_layer) = (run(model, one), run(model, per_layer));
+    let pairs = one.effects.iter().zip(&per_layer.effects);
+    let heads = one.heads.as_ref().unwrap().values.iter().zip(&per_layer.heads.as_ref().unwrap().values);
+    for (a, b) in pairs.chain(heads) {
+        // The same rows in groups of other shapes: as in the test above.
+        assert!((a - b).abs() < 4e-3, "{a} vs {b}");
+    }
+    assert!(one.effects.iter().any(|e| e.abs() > 0.1));
+}
+
 /// Records the residual stream after `layer` while patching.
 struct PatchAndRecord {
     patch: PatchAt,

@@ -25,10 +25,10 @@ fn job_text(state: &JobState) -> Option<(bool, String)> {
             Some((false, format!("Measuring the units: {done} of {total} α-sets…")))
         }
         JobState::Running { job: Job::Patch, done, total } => {
-            Some((false, format!("Patching: layer {done} of {total}…")))
+            Some((false, format!("Patching: {done} of {total} blocks run…")))
         }
         JobState::Stopped(Job::Interpret) => Some((false, "Stopped before the units were all measured.".into())),
-        JobState::Stopped(Job::Patch) => Some((false, "Stopped before every layer was patched.".into())),
+        JobState::Stopped(Job::Patch) => Some((false, "Stopped before every unit was patched.".into())),
         JobState::Failed(why) => Some((true, why.clone())),
     }
 }

@@ -236,7 +236,7 @@ fn run_patching(
     while !job.is_done() {
         block_on(job.step(model))?;
         let (done, all) = job.progress();
-        eprint!("\rpatching: layer {done}/{all}   ");
+        eprint!("\rpatching: block {done} of {all}   ");
     }
     eprintln!();
     Ok(job)

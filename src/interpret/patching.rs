@@ -4,9 +4,11 @@
 //! A row per unit: row p of layer l patches attn_out at position p, row T + p mlp_out; with
 //! heads (`PatchJob::with_heads`), row 2T + h·T + p head h's output z_h (so its contribution
 //! W_O[:, h-slice] · z_h). Each row runs only what its patch can reach — positions p … T−1, from
-//! block l + 1 on (`PatchJob::rows_leaving`) — and the rows of every layer run through each block
-//! together (`SuffixRun`). Positions before the first token where the prompts differ are not run:
+//! block l + 1 on (`PatchJob::rows_leaving`) — and the rows of many layers run through each block
+//! together (`SuffixRun`), as many as `PatchJob::holding` allows: all of them for short prompts. Positions before the first token where the prompts differ are not run:
 //! the corrupted run's activations there are the clean run's, so their effect is 0.
+
+use std::ops::Range;
 
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
@@ -62,7 +64,18 @@ impl Hook for PatchAt {
     }
 }
 
-/// Patches layer by layer (`step`), so that the worker can report progress and stop.
+/// Bytes of residual stream the patched rows may hold at once by default (`PatchJob::holding`).
+const HELD_BYTES: usize = 256 << 20;
+
+/// A pass under way: the rows of `layers` go through the blocks together.
+struct Pass {
+    layers: Range<usize>,
+    /// The block the rows go through next; n_layers: their logits are read.
+    block: usize,
+    rows: SuffixRun,
+}
+
+/// Patches block by block (`step`), so that the worker can report progress and stop.
 pub struct PatchJob {
     clean: Activations,
     corrupt: Activations,
@@ -76,9 +89,13 @@ pub struct PatchJob {
     /// The first position patched: where the prompts first differ. Before it the corrupted
     /// run's activations are the clean run's, so patching them changes nothing: effect 0.
     first: usize,
-    /// The patched rows: those of layers before `next_layer` have joined.
-    rows: SuffixRun,
-    next_layer: usize,
+    d_model: usize,
+    /// Bytes of residual stream the rows may hold at once (at least one layer's rows): the rows
+    /// of as many layers as fit run through the blocks together, in passes.
+    held_bytes: usize,
+    pass: Option<Pass>,
+    passes_done: usize,
+    steps_done: usize,
 }
 
 impl PatchJob {
@@ -113,8 +130,11 @@ impl PatchJob {
             effects: vec![0.0; shape.len()],
             heads: None,
             first,
-            rows: SuffixRun::new(shape.positions, 1),
-            next_layer: 0,
+            d_model: model.net.config.d_model,
+            held_bytes: HELD_BYTES,
+            pass: None,
+            passes_done: 0,
+            steps_done: 0,
         })
     }
 
@@ -126,7 +146,14 @@ impl PatchJob {
         self
     }
 
-    /// Patches each head's output too (H·T more rows per layer's forward).
+    /// Holds at most `bytes` of rows at once (but always one layer's): less memory, more passes
+    /// over the blocks, the same effects.
+    pub fn holding(mut self, bytes: usize) -> Self {
+        self.held_bytes = bytes;
+        self
+    }
+
+    /// Patches each head's output too (H·T more rows per layer).
     pub fn with_heads(mut self, model: &Model) -> Self {
         let c = &model.net.config;
         let shape = HeadShape { n_layers: c.n_layers, n_heads: c.n_heads, positions: self.shape.positions };
@@ -138,47 +165,72 @@ impl PatchJob {
         self.shape
     }
 
-    /// (layers done, layers).
+    /// (steps done, steps): a step runs one block of a pass, or reads a pass's effects.
     pub fn progress(&self) -> (usize, usize) {
-        (self.next_layer, self.shape.n_layers)
+        let all = self.passes().iter().map(|p| self.shape.n_layers - p.start).sum();
+        (self.steps_done, all)
     }
 
     pub fn is_done(&self) -> bool {
-        self.next_layer == self.shape.n_layers
+        self.passes_done == self.passes().len()
     }
 
-    /// Patches every unit of the next layer: its rows join those of the layers before, and
-    /// all of them run through the block after it. After the last layer, the effects are read.
+    /// The layers whose rows run together, pass by pass: as many as `held_bytes` holds. None
+    /// when the prompts are the same (every effect is 0).
+    fn passes(&self) -> Vec<Range<usize>> {
+        let (t, n_layers) = (self.shape.positions, self.shape.n_layers);
+        if self.first >= t {
+            return Vec::new();
+        }
+        let nh = self.heads.as_ref().map_or(0, |m| m.shape.n_heads);
+        let p = t - self.first;
+        let per_layer = (2 + nh) * p * (p + 1) / 2;
+        let per_pass = (self.held_bytes / (4 * self.d_model * per_layer)).max(1);
+        (0..n_layers).step_by(per_pass).map(|a| a..(a + per_pass).min(n_layers)).collect()
+    }
+
+    /// The next block of the pass under way (starting the next pass if none is): the rows of
+    /// the layer before it join first. After the last block, the pass's effects are read.
     pub async fn step(&mut self, model: &Model) -> Result<(), ComputeError> {
-        let l = self.next_layer;
         if self.is_done() {
             return Ok(());
         }
         let n_layers = self.shape.n_layers;
-        if self.first == self.shape.positions {
-            // The prompts are the same: nothing to patch, every effect is 0.
-            self.next_layer += 1;
-            return Ok(());
+        let mut pass = match self.pass.take() {
+            Some(pass) => pass,
+            None => {
+                let layers = self.passes()[self.passes_done].clone();
+                let rows = SuffixRun::new(self.shape.positions, model.net.config.n_heads, layers.start + 1);
+                Pass { block: layers.start + 1, rows, layers }
+            }
+        };
+        let k = pass.block;
+        let entering = &self.clean.resid[k];
+        if pass.layers.contains(&(k - 1)) {
+            let (starts, firsts) = self.rows_leaving(model, k - 1);
+            pass.rows.join(entering, &starts, firsts).map_err(|e| e.to_string())?;
         }
-        let (starts, firsts) = self.rows_leaving(model, l);
-        let entering = &self.clean.resid[l + 1];
-        self.rows.join(entering, &starts, firsts).map_err(|e| e.to_string())?;
-        if l + 1 < n_layers {
-            self.rows.run_block(&model.net, entering).map_err(|e| e.to_string())?;
+        if k < n_layers {
+            pass.rows.run_block(&model.net, entering).map_err(|e| e.to_string())?;
+            pass.block += 1;
+            self.pass = Some(pass);
         } else {
-            let z = self.rows.logits(&model.net, &[self.from, self.to]).map_err(|e| e.to_string())?;
+            let z = pass.rows.logits(&model.net, &[self.from, self.to]).map_err(|e| e.to_string())?;
             let patched = to_vec(z.clone().narrow(1, 1, 1) - z.narrow(1, 0, 1)).await?;
-            self.read_effects(&patched);
+            self.read_effects(pass.layers.start, &patched);
+            self.passes_done += 1;
         }
-        self.next_layer += 1;
+        self.steps_done += 1;
         Ok(())
     }
 
-    /// Each unit's effect from the patched Δ of every row, layer by layer in `rows_leaving`'s order.
-    fn read_effects(&mut self, patched: &[f32]) {
+    /// Each unit's effect from the patched Δ of every row of the layers from `first_layer` on,
+    /// layer by layer in `rows_leaving`'s order.
+    fn read_effects(&mut self, first_layer: usize, patched: &[f32]) {
         let (first, t) = (self.first, self.shape.positions - self.first);
         let nh = self.heads.as_ref().map_or(0, |m| m.shape.n_heads);
-        for (l, layer) in patched.chunks((2 + nh) * t).enumerate() {
+        for (i, layer) in patched.chunks((2 + nh) * t).enumerate() {
+            let l = first_layer + i;
             for (site, half) in [(Site::AttnOut, 0), (Site::MlpOut, 1)] {
                 for i in 0..t {
                     let u = self.shape.index(super::units::Unit::at(site, l, first + i));

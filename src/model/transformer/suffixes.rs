@@ -16,6 +16,11 @@ use crate::model::hook::NoHook;
 /// most this many tokens (the default model's MLP then holds 4096 × 1536 floats, 25 MB, per
 /// product), and each group's products read each weight once for all of its rows.
 const GROUP_TOKENS: usize = 4096;
+/// Most padded slots (rows × T) of a group: attention pads each row to all T positions, so a
+/// group of rows that start late holds far more slots than tokens.
+const GROUP_SLOTS: usize = 8192;
+/// Most attention scores (rows × heads × T × T) of a group: 32 M floats, 128 MB.
+const GROUP_SCORES: usize = 1 << 25;
 
 /// Where each row's tokens sit: packed (row after row, positions start … T−1) and padded
 /// ([rows, T], for attention).
@@ -83,14 +88,19 @@ struct Group {
 /// logits (`logits`). Rows that join at different blocks so share each block's products.
 pub struct SuffixRun {
     t: usize,
+    /// Most rows in a group (`GROUP_SLOTS`, `GROUP_SCORES`); at least one.
+    group_rows: usize,
     groups: Vec<Group>,
     next: usize,
 }
 
 impl SuffixRun {
-    /// No rows yet, before block `block` of a clean run of `positions` positions.
-    pub fn new(positions: usize, block: usize) -> Self {
-        SuffixRun { t: positions, groups: Vec::new(), next: block }
+    /// No rows yet, before block `block` of a clean run of `positions` positions, on a model of
+    /// `n_heads` query heads.
+    pub fn new(positions: usize, n_heads: usize, block: usize) -> Self {
+        let t = positions.max(1);
+        let group_rows = (GROUP_SLOTS / t).min(GROUP_SCORES / (n_heads.max(1) * t * t)).max(1);
+        SuffixRun { t: positions, group_rows, groups: Vec::new(), next: block }
     }
 
     /// Rows joining before the next block: row r differs from the clean run's residual
@@ -111,17 +121,19 @@ impl SuffixRun {
         let device = firsts.device();
         let packed =
             Tensor::cat(vec![clean.clone().reshape([t, d]), firsts], 0).select(0, index(layout.entering(), &device));
+        let (most_tokens, most_rows) = (GROUP_TOKENS, self.group_rows);
         let mut r = 0;
         while r < starts.len() {
-            let fits = |g: &Group| g.x.dims()[0] + t - starts[r] <= GROUP_TOKENS;
+            let fits = |g: &Group| g.x.dims()[0] + t - starts[r] <= most_tokens && g.starts.len() < most_rows;
             if !self.groups.last().is_some_and(fits) {
                 self.groups.push(Group { starts: Vec::new(), x: Tensor::zeros([0, d], &device) });
             }
             let group = self.groups.last_mut().expect("pushed above");
-            let mut end = r + 1;
-            let mut tokens = group.x.dims()[0] + t - starts[r];
-            while end < starts.len() && tokens + t - starts[end] <= GROUP_TOKENS {
+            // This row, and those after it that still fit.
+            let (mut end, mut tokens, mut rows) = (r + 1, group.x.dims()[0] + t - starts[r], group.starts.len() + 1);
+            while end < starts.len() && tokens + t - starts[end] <= most_tokens && rows < most_rows {
                 tokens += t - starts[end];
+                rows += 1;
                 end += 1;
             }
             let (from, to) = (layout.offsets[r], layout.offsets[end]);
