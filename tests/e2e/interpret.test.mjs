@@ -69,6 +69,8 @@ test('real model: k*, keep only the top k, patching and attribution beside α, a
     const effects = await page.locator('#patch-map rect.cell').evaluateAll((cs) => cs.map((c) => Number(c.dataset.value)));
     assert.ok(effects.some((e) => Math.abs(e) > 0.5), 'patching the country moves Δ');
     assert.equal(await page.locator('#agreement tbody tr').count(), 5);
+    // The figures docs/method.md quotes for this run ("Measured on the real model").
+    console.log(`k* ${kStar} of ${units} units; agreements:`, await page.locator('#agreement tbody tr').allTextContents());
     await page.locator('#map-choice').selectOption('attribution');
     await page.waitForFunction(() => /attribution/.test(document.querySelector('#patch-map figcaption')?.textContent ?? ''));
     await page.locator('#map-choice').selectOption('atp');
