@@ -5,8 +5,9 @@
 //! heads (`PatchJob::with_heads`), row 2T + h·T + p head h's output z_h (so its contribution
 //! W_O[:, h-slice] · z_h). Each row runs only what its patch can reach — positions p … T−1, from
 //! block l + 1 on (`PatchJob::rows_leaving`) — and the rows of many layers run through each block
-//! together (`SuffixRun`), as many as `PatchJob::holding` allows: all of them for short prompts. Positions before the first token where the prompts differ are not run:
-//! the corrupted run's activations there are the clean run's, so their effect is 0.
+//! together (`SuffixRun`), as many as `PatchJob::holding` allows: all of them for short prompts.
+//! Positions before the first token where the prompts differ are not run: the corrupted run's
+//! activations there are the clean run's, so their effect is 0.
 
 use std::ops::Range;
 
@@ -229,8 +230,7 @@ impl PatchJob {
     fn read_effects(&mut self, first_layer: usize, patched: &[f32]) {
         let (first, t) = (self.first, self.shape.positions - self.first);
         let nh = self.heads.as_ref().map_or(0, |m| m.shape.n_heads);
-        for (i, layer) in patched.chunks((2 + nh) * t).enumerate() {
-            let l = first_layer + i;
+        for (l, layer) in (first_layer..).zip(patched.chunks((2 + nh) * t)) {
             for (site, half) in [(Site::AttnOut, 0), (Site::MlpOut, 1)] {
                 for i in 0..t {
                     let u = self.shape.index(super::units::Unit::at(site, l, first + i));
@@ -249,9 +249,10 @@ impl PatchJob {
 
     /// The rows that patch layer `l`'s units at positions `first` … T−1 (P of them), as the
     /// residual stream leaving block l: the clean one but at the patched position. Row i patches
-    /// attn_out at first + i, row P + i mlp_out, row 2P + h·P + i head h. A patch at p changes nothing before p, nor block l's attention
-    /// at other positions (its inputs are the clean run's), so each row differs from the clean
-    /// run leaving block l at p alone, and joins the rows from block l + 1 on. Returns each
+    /// attn_out at first + i, row P + i mlp_out, row 2P + h·P + i head h. A patch at p changes
+    /// nothing before p, nor block l's attention at other positions (its inputs are the clean
+    /// run's), so each row differs from the clean run leaving block l at p alone, and joins the
+    /// rows from block l + 1 on. Returns each
     /// row's position and its stream there [rows, d].
     fn rows_leaving(&self, model: &Model, l: usize) -> (Vec<usize>, Tensor<2>) {
         let (first, all) = (self.first, self.shape.positions);
@@ -262,13 +263,13 @@ impl PatchJob {
             x.clone().reshape([all, d]).narrow(0, first, t)
         };
         let (resid, clean_attn) = (rows(&self.clean.resid[l]), rows(self.clean.at(Site::AttnOut, l)));
+        let d = resid.dims()[1];
         let corrupt_attn = rows(self.corrupt.at(Site::AttnOut, l));
         // attn_out (and each head) patched: block l's MLP reads the new stream at p.
         let mut attn = vec![corrupt_attn];
         if nh > 0 {
             // Head h at p: attn_out + W_O[:, h-slice] · (z_h corrupt − z_h clean).
             let dz = self.corrupt.heads[l].clone() - self.clean.heads[l].clone();
-            let d = resid.dims()[1];
             let change = model.net.head_contributions(l, dz).reshape([nh, all, d]).narrow(1, first, t);
             let change = change.reshape([nh * t, d]);
             attn.push(Tensor::cat(vec![clean_attn.clone(); nh], 0) + change);
@@ -276,7 +277,6 @@ impl PatchJob {
         let attn = Tensor::cat(attn, 0);
         let n_attn = attn.dims()[0];
         let entering = Tensor::cat(vec![resid.clone(); n_attn / t], 0);
-        let [_, d] = attn.dims();
         let after_attn =
             model.net.finish_block(l, entering.reshape([1, n_attn, d]), attn.reshape([1, n_attn, d]), &NoHook);
         let after_attn = after_attn.reshape([n_attn, d]);
