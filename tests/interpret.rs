@@ -12,6 +12,7 @@ use std::cell::RefCell;
 use actscale::interpret::capture::Activations;
 use actscale::interpret::directions::directions;
 use actscale::interpret::keep_k::InterpretJob;
+use actscale::interpret::patch_share;
 use actscale::interpret::patching::{PatchAt, PatchJob, PatchMap};
 use actscale::interpret::scale_sets::{SetKind, measure};
 use actscale::interpret::units::MapShape;
@@ -167,6 +168,34 @@ fn patching_in_one_pass_per_layer_gives_the_map_of_one_pass_for_all() {
         assert!((a - b).abs() < 4e-3, "{a} vs {b}");
     }
     assert!(one.effects.iter().any(|e| e.abs() > 0.1));
+}
+
+#[test]
+fn two_shares_of_layers_joined_give_the_whole_map() {
+    let model = two_layer_model();
+    let ex = pair(&model.tokenizer, "The capital of Italy is", ",", " the").unwrap();
+    let corrupt = model.tokenizer.encode("The capital of France is").unwrap();
+    let start = || block_on(PatchJob::new(model, &ex.ids, &corrupt, ex.from, ex.to)).unwrap().with_heads(model);
+    let n = model.net.config.n_layers;
+    let cut = patch_share::cut(n);
+    assert!(0 < cut && cut < n, "both shares patch a layer");
+    let (first, second) = (start().only_layers(0..cut), start().only_layers(cut..n));
+    // Each share runs only its layers' rows: blocks cut … L for the second, 1 … L for the first.
+    assert_eq!((first.progress().1, second.progress().1), (n, n - cut));
+    let (whole, mut joined, second) = (run(model, start()), run(model, first), run(model, second));
+    assert!(joined.effects.iter().zip(&whole.effects).any(|(a, b)| a != b), "the first share alone is not the map");
+    joined.take_layers(&second, cut..n).unwrap();
+    let pairs = joined.effects.iter().zip(&whole.effects);
+    let heads = joined.heads.as_ref().unwrap().values.iter().zip(&whole.heads.as_ref().unwrap().values);
+    for (a, b) in pairs.chain(heads) {
+        // The same rows in groups of other shapes: as in the tests above.
+        assert!((a - b).abs() < 4e-3, "{a} vs {b}");
+    }
+    // A map of other prompts' shape is refused, not joined.
+    let other = model.tokenizer.encode("The capital of France is in").unwrap();
+    let short = pair(&model.tokenizer, "The capital of Italy is in", ",", " the").unwrap();
+    let other = run(model, block_on(PatchJob::new(model, &short.ids, &other, short.from, short.to)).unwrap());
+    assert!(joined.take_layers(&other, cut..n).is_err());
 }
 
 /// Records the residual stream after `layer` while patching.

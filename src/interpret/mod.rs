@@ -18,6 +18,8 @@ pub mod directions;
 #[cfg(feature = "engine")]
 pub mod keep_k;
 #[cfg(feature = "engine")]
+pub mod patch_share;
+#[cfg(feature = "engine")]
 pub mod patching;
 #[cfg(feature = "engine")]
 pub mod scale_sets;

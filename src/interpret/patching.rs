@@ -94,6 +94,8 @@ pub struct PatchJob {
     /// Bytes of residual stream the rows may hold at once (at least one layer's rows): the rows
     /// of as many layers as fit run through the blocks together, in passes.
     held_bytes: usize,
+    /// The layers whose units this job patches (`only_layers`); the others' effects stay 0.
+    layers: Range<usize>,
     pass: Option<Pass>,
     passes_done: usize,
     steps_done: usize,
@@ -133,6 +135,7 @@ impl PatchJob {
             first,
             d_model: model.net.config.d_model,
             held_bytes: HELD_BYTES,
+            layers: 0..model.net.config.n_layers,
             pass: None,
             passes_done: 0,
             steps_done: 0,
@@ -151,6 +154,14 @@ impl PatchJob {
     /// over the blocks, the same effects.
     pub fn holding(mut self, bytes: usize) -> Self {
         self.held_bytes = bytes;
+        self
+    }
+
+    /// Patches the units of `layers` only (within the model's): their effects are those of the
+    /// whole map, the others' stay 0. Two workers each patch a share (`patch_share`).
+    pub fn only_layers(mut self, layers: Range<usize>) -> Self {
+        let n = self.shape.n_layers;
+        self.layers = layers.start.min(n)..layers.end.min(n);
         self
     }
 
@@ -179,7 +190,7 @@ impl PatchJob {
     /// The layers whose rows run together, pass by pass: as many as `held_bytes` holds. None
     /// when the prompts are the same (every effect is 0).
     fn passes(&self) -> Vec<Range<usize>> {
-        let (t, n_layers) = (self.shape.positions, self.shape.n_layers);
+        let (t, layers) = (self.shape.positions, self.layers.clone());
         if self.first >= t {
             return Vec::new();
         }
@@ -187,7 +198,7 @@ impl PatchJob {
         let p = t - self.first;
         let per_layer = (2 + nh) * p * (p + 1) / 2;
         let per_pass = (self.held_bytes / (4 * self.d_model * per_layer)).max(1);
-        (0..n_layers).step_by(per_pass).map(|a| a..(a + per_pass).min(n_layers)).collect()
+        layers.clone().step_by(per_pass).map(|a| a..(a + per_pass).min(layers.end)).collect()
     }
 
     /// The next block of the pass under way (starting the next pass if none is): the rows of
