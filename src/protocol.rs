@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendKind;
-use crate::interpret::report::{DirectionsReport, InterpretReport, PatchReport};
+use crate::interpret::report::{DirectionsReport, InterpretReport, PatchMap, PatchReport};
 use crate::model::id::ModelId;
 use crate::model::site::Site;
 use crate::self_check::SelfCheckResult;
@@ -79,6 +79,14 @@ pub enum Request {
         #[serde(default)]
         heads: bool,
     },
+    /// From another engine worker, which this one then serves as its helper
+    /// (`worker::patch_helper`): this worker's uncaught errors end it without reaching that
+    /// one, which hears of them on the BroadcastChannel named `channel`.
+    ServeAsHelper { channel: String },
+    /// From another engine worker: patch the units of `layers` only, `clean` against `corrupt`
+    /// (token ids, as `PatchJob::only_layers`): `JobProgress`es, then `PatchedLayers` (or
+    /// `JobStopped`).
+    PatchLayers { clean: Vec<u32>, corrupt: Vec<u32>, from: u32, to: u32, heads: bool, layers: std::ops::Range<usize> },
 }
 
 /// A long computation other than training, which reports progress and honours Stop.
@@ -330,6 +338,8 @@ pub enum Response {
     Interpreted(Result<InterpretReport, EngineError>),
     Directions(Result<DirectionsReport, EngineError>),
     Patched(Result<PatchReport, EngineError>),
+    /// A `PatchLayers`' map: the effects of its layers (the others' are 0).
+    PatchedLayers(Result<PatchMap, EngineError>),
     /// Only the top `k` units are in use now (None: all); the heatmap's new values.
     Kept {
         k: Option<usize>,

@@ -62,10 +62,10 @@ fn truncated_and_foreign_files_give_clear_errors_in_the_browser() {
 
 // --- The worker protocol: every message as the worker codec (plain JS values) carries it. ---
 
-use actscale::interpret::heads::HeadShape;
+use actscale::interpret::heads::{HeadMap, HeadShape};
 use actscale::interpret::report::{
-    Directions, DirectionsReport, HeadPatchReport, InterpretReport, Interpretation, KeepPoint, PatchReport,
-    RandomPoint, RankedUnit, SetMetrics,
+    Directions, DirectionsReport, HeadPatchReport, InterpretReport, Interpretation, KeepPoint, PatchMap, PatchReport,
+    PatchedOn, RandomPoint, RankedUnit, SetMetrics,
 };
 use actscale::interpret::units::{MapShape, Unit};
 use actscale::model::id::ModelId;
@@ -154,6 +154,8 @@ fn every_request_crosses_the_worker_boundary_unchanged() {
             to: " France".into(),
             heads: true,
         },
+        Request::ServeAsHelper { channel: "actscale-helper-12".into() },
+        Request::PatchLayers { clean: vec![1, 2], corrupt: vec![1, 3], from: 4, to: 5, heads: true, layers: 9..30 },
         Request::Steer { prompt: "p".into(), beta: -1.0, top_k: 5 },
         Request::Generate { prompt: "p".into(), tokens: 20, beta: 0.5 },
         Request::SetScalar { site: Site::ALL[0], layer: 1, position: 3, value: -2.5 },
@@ -325,7 +327,16 @@ async fn every_response_crosses_the_worker_boundary_unchanged() {
             gradient: vec![0.125, 0.0, -0.5, 2.0],
             atp: vec![0.25, 0.5, 0.0, -1.0],
             heads: None,
+            on: PatchedOn::TwoWorkers,
         })),
+        Response::PatchedLayers(Ok(PatchMap {
+            shape: MapShape::sites(1, 2),
+            delta_clean: -1.5,
+            delta_corrupt: 2.25,
+            effects: vec![0.5, -0.25, 0.0, 1.0],
+            heads: Some(HeadMap { shape: HeadShape { n_layers: 1, n_heads: 2, positions: 2 }, values: vec![0.5; 4] }),
+        })),
+        Response::PatchedLayers(Err(EngineError::Refused("the model is not loaded yet".into()))),
         Response::Patched(Ok(PatchReport {
             shape: MapShape::sites(1, 1),
             tokens: vec!["Rome".into()],
@@ -340,6 +351,7 @@ async fn every_response_crosses_the_worker_boundary_unchanged() {
                 gradient: vec![0.0, 1.25],
                 atp: vec![-2.0, 0.5],
             }),
+            on: PatchedOn::HelperFailed("the second worker stopped: out of memory".into()),
         })),
         Response::Kept { k: Some(2), heat: vec![0.0, 1.5] },
         Response::Kept { k: None, heat: vec![] },

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use actscale::interpret::agreement::{Agreement, agreement};
-use actscale::interpret::report::{DirectionsReport, InterpretReport, PatchReport};
+use actscale::interpret::report::{DirectionsReport, InterpretReport, PatchReport, PatchedOn};
 use actscale::interpret::units::MapShape;
 use actscale::protocol::{Job, Request};
 
@@ -30,6 +30,15 @@ fn job_text(state: &JobState) -> Option<(bool, String)> {
         JobState::Stopped(Job::Interpret) => Some((false, "Stopped before the units were all measured.".into())),
         JobState::Stopped(Job::Patch) => Some((false, "Stopped before every unit was patched.".into())),
         JobState::Failed(why) => Some((true, why.clone())),
+    }
+}
+
+/// Which workers ran the patched rows, for the line under the patching map.
+fn workers_text(on: &PatchedOn) -> String {
+    match on {
+        PatchedOn::OneWorker => "Patched on one worker.".into(),
+        PatchedOn::TwoWorkers => "Patched on two workers (two cores), each a share of the layers.".into(),
+        PatchedOn::HelperFailed(why) => format!("Patched on one worker: {why}."),
     }
 }
 
@@ -246,6 +255,7 @@ pub fn InterpretPanel(page: Page) -> impl IntoView {
                     <p class="muted" id="patch-deltas">
                         {format!("Δ clean {:+.2}, Δ corrupted {:+.2} (Δ = z[to] − z[from] at the last token)", p.delta_clean, p.delta_corrupt)}
                     </p>
+                    <p class="muted" id="patch-workers">{workers_text(&p.on)}</p>
                     <table class="agreement" id="agreement">
                         <thead><tr><th>"maps"</th><th>"Spearman ρ (|values|)"</th><th>"top-k* overlap"</th></tr></thead>
                         <tbody>

@@ -202,6 +202,8 @@ pub fn handle(page: Page, response: Response) {
         Response::Interpreted(Err(why)) | Response::Patched(Err(why)) | Response::Directions(Err(why)) => {
             page.interp.job.set(JobState::Failed(why.to_string()))
         }
+        // Only another engine worker asks for these (`worker::patch_helper`).
+        Response::PatchedLayers(_) => {}
         Response::Kept { k, heat } => {
             page.interp.keep.set(k);
             // The shown steered predictions belong to the previous cut until the new ones arrive.

@@ -28,15 +28,6 @@ fn main() {
         // "unreachable". The engine is not usable after this; the page starts a new one.
         wasm_bindgen::throw_str(&format!("the engine stopped: {info}"));
     }));
-    close_on_uncaught_error();
+    // Creating the worker also closes it on an uncaught error (`patch_helper::close_on_uncaught_error`).
     worker::EngineWorker::registrar().encoding::<JsValues>().register();
-}
-
-/// After an uncaught error (a panic's message, a wasm trap, out of memory) the wasm instance is
-/// not usable: the worker closes itself, freeing its memory, while the error still reaches the
-/// page (which starts a fresh worker). Plain JS, so that it runs whatever state the wasm is in.
-fn close_on_uncaught_error() {
-    let close = js_sys::Function::new_no_args("self.close()");
-    let scope: web_sys::WorkerGlobalScope = wasm_bindgen::JsCast::unchecked_into(js_sys::global());
-    let _ = scope.add_event_listener_with_callback("error", &close);
 }

@@ -6,6 +6,7 @@
 
 pub mod agreement;
 pub mod heads;
+pub mod patch_share;
 pub mod report;
 pub mod units;
 
@@ -17,8 +18,6 @@ pub mod capture;
 pub mod directions;
 #[cfg(feature = "engine")]
 pub mod keep_k;
-#[cfg(feature = "engine")]
-pub mod patch_share;
 #[cfg(feature = "engine")]
 pub mod patching;
 #[cfg(feature = "engine")]

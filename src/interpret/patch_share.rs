@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use super::patching::PatchMap;
+use super::report::PatchMap;
 use super::units::Unit;
 use crate::model::site::Site;
 

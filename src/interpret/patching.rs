@@ -12,9 +12,10 @@
 use std::ops::Range;
 
 use burn::tensor::Tensor;
-use serde::{Deserialize, Serialize};
 
 use super::capture::Activations;
+pub use super::report::PatchMap;
+
 use super::heads::{HeadMap, HeadShape};
 use super::units::MapShape;
 use crate::compute_error::ComputeError;
@@ -22,18 +23,6 @@ use crate::model::Model;
 use crate::model::hook::{Hook, NoHook, Site};
 use crate::model::transformer::SuffixRun;
 use crate::readback::to_vec;
-
-/// A patching map: Δ of both runs and each unit's effect, in the units' order.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PatchMap {
-    pub shape: MapShape,
-    pub delta_clean: f32,
-    pub delta_corrupt: f32,
-    pub effects: Vec<f32>,
-    /// The per-head effects, when asked for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub heads: Option<HeadMap>,
-}
 
 /// Replaces, at one layer, the output of chosen (row, site, position)s by a source's.
 pub struct PatchAt {
@@ -179,18 +168,27 @@ impl PatchJob {
 
     /// (steps done, steps): a step runs one block of a pass, or reads a pass's effects.
     pub fn progress(&self) -> (usize, usize) {
-        let all = self.passes().iter().map(|p| self.shape.n_layers - p.start).sum();
-        (self.steps_done, all)
+        (self.steps_done, self.steps_of(self.layers.clone()))
+    }
+
+    /// The steps this job would take to patch `layers` instead (what another worker's share of
+    /// the same map takes).
+    pub fn steps_of(&self, layers: Range<usize>) -> usize {
+        self.passes_of(layers).iter().map(|p| self.shape.n_layers - p.start).sum()
     }
 
     pub fn is_done(&self) -> bool {
         self.passes_done == self.passes().len()
     }
 
-    /// The layers whose rows run together, pass by pass: as many as `held_bytes` holds. None
-    /// when the prompts are the same (every effect is 0).
     fn passes(&self) -> Vec<Range<usize>> {
-        let (t, layers) = (self.shape.positions, self.layers.clone());
+        self.passes_of(self.layers.clone())
+    }
+
+    /// The layers whose rows run together, pass by pass, to patch `layers`: as many as
+    /// `held_bytes` holds. None when the prompts are the same (every effect is 0).
+    fn passes_of(&self, layers: Range<usize>) -> Vec<Range<usize>> {
+        let t = self.shape.positions;
         if self.first >= t {
             return Vec::new();
         }

@@ -3,9 +3,21 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::heads::HeadShape;
+use super::heads::{HeadMap, HeadShape};
 use super::units::{MapShape, Unit};
 use crate::model::site::Site;
+
+/// A patching map: Δ of both runs and each unit's effect, in the units' order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PatchMap {
+    pub shape: MapShape,
+    pub delta_clean: f32,
+    pub delta_corrupt: f32,
+    pub effects: Vec<f32>,
+    /// The per-head effects, when asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heads: Option<HeadMap>,
+}
 
 /// What one α-set does on the prompts (at β = +1 the set, at β = −1 its negation).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -114,6 +126,21 @@ pub struct PatchReport {
     /// The same three maps per attention head, when asked for.
     #[serde(default)]
     pub heads: Option<HeadPatchReport>,
+    /// Which engine workers ran the patched rows.
+    #[serde(default)]
+    pub on: PatchedOn,
+}
+
+/// Which engine workers ran a patching map's rows (`worker::patch_helper`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub enum PatchedOn {
+    /// The engine worker alone.
+    #[default]
+    OneWorker,
+    /// The engine worker and a helper, each on a share of the layers (`patch_share`).
+    TwoWorkers,
+    /// The helper failed (why); the engine worker patched its layers too.
+    HelperFailed(String),
 }
 
 /// Patching, g and AtP per (layer, head, position), in `HeadShape::index` order.

@@ -1,22 +1,19 @@
-//! Interpretation in the worker: which units carry the intervention in use, keeping only its
-//! top k, and activation patching with attribution. Progress after each piece, Stop honoured
-//! between pieces, like training (`training::Running` marks the worker busy).
+//! Interpretation in the worker: which units carry the intervention in use, and keeping only its
+//! top k (activation patching is `patching`). Progress after each piece, Stop honoured between
+//! pieces, like training (`training::Running` marks the worker busy).
 
 use std::rc::Rc;
 
 use actscale::compute_error::ComputeError;
-use actscale::interpret::attribution::{attribute, attribute_heads};
 use actscale::interpret::directions::directions;
 use actscale::interpret::keep_k::InterpretJob;
-use actscale::interpret::patching::PatchJob;
-use actscale::interpret::report::{DirectionsReport, HeadPatchReport, InterpretReport, PatchReport};
+use actscale::interpret::report::{DirectionsReport, InterpretReport};
 use actscale::interpret::units::{MapShape, keep_only, keep_rows, ranked};
 use actscale::model::Model;
 use actscale::protocol::{EngineError, Job, Response};
 use actscale::steer::heat::heat;
 use actscale::steer::hyper::Method;
 use actscale::steer::prompts::Example;
-use actscale::tasks::pair::pair;
 use actscale::tasks::roles;
 
 use super::state::{Engine, Learned};
@@ -189,91 +186,4 @@ pub async fn keep_top(e: &Engine, k: Option<usize>) -> Response {
         None => e.set_whole_again(kept),
     }
     Response::Kept { k, heat: h }
-}
-
-pub async fn patch(
-    e: &Engine,
-    prompt: String,
-    corrupt: String,
-    from: String,
-    to: String,
-    heads: bool,
-    send: impl Fn(Response),
-) -> Response {
-    let _running = match Running::start(e) {
-        Ok(r) => r,
-        Err(why) => return Response::Patched(Err(EngineError::Refused(why))),
-    };
-    let Some(model) = e.model() else {
-        return Response::Patched(Err(EngineError::Refused("the model is not loaded yet".into())));
-    };
-    let inputs = pair(&model.tokenizer, &prompt, &from, &to).and_then(|clean| {
-        let bad = pair(&model.tokenizer, &corrupt, &from, &to).map_err(|why| format!("the corrupted prompt: {why}"))?;
-        if bad.ids.len() != clean.ids.len() {
-            return Err(format!(
-                "the prompt has {} tokens and the corrupted prompt {}: patching needs the same number",
-                clean.ids.len(),
-                bad.ids.len()
-            ));
-        }
-        Ok((clean, bad.ids))
-    });
-    let (clean, corrupt_ids) = match inputs {
-        Ok(x) => x,
-        Err(why) => return Response::Patched(Err(EngineError::Refused(why))),
-    };
-    match patch_steps(e, &model, (&clean.ids, &corrupt_ids), clean.from, clean.to, heads, &send).await {
-        Ok(Some(report)) => Response::Patched(Ok(report)),
-        Ok(None) => Response::JobStopped(Job::Patch),
-        Err(error) => Response::Patched(Err(failure(e, error, &send).await)),
-    }
-}
-
-async fn patch_steps(
-    e: &Engine,
-    model: &Model,
-    (clean, corrupt): (&[u32], &[u32]),
-    from: u32,
-    to: u32,
-    heads: bool,
-    send: &impl Fn(Response),
-) -> Result<Option<PatchReport>, ComputeError> {
-    let mut job = PatchJob::new(model, clean, corrupt, from, to).await?;
-    if heads {
-        job = job.with_heads(model);
-    }
-    while !job.is_done() {
-        if stop_requested(e) {
-            return Ok(None);
-        }
-        job.step(model).await?;
-        let (done, total) = job.progress();
-        send(Response::JobProgress { job: Job::Patch, done, total });
-        yield_to_event_loop().await;
-    }
-    let (c, k) = job.runs();
-    let a = attribute(model, clean, from, to, c, Some(k)).await?;
-    let map = job.result();
-    let heads = match &map.heads {
-        Some(patched) => {
-            let h = attribute_heads(model, clean, from, to, c, Some(k)).await?;
-            Some(HeadPatchReport {
-                shape: patched.shape,
-                effects: patched.values.clone(),
-                gradient: h.gradient,
-                atp: h.atp.unwrap_or_default(),
-            })
-        }
-        None => None,
-    };
-    Ok(Some(PatchReport {
-        shape: map.shape,
-        tokens: clean.iter().map(|&i| model.tokenizer.token_text(i)).collect(),
-        delta_clean: map.delta_clean,
-        delta_corrupt: map.delta_corrupt,
-        effects: map.effects,
-        gradient: a.gradient,
-        atp: a.atp.unwrap_or_default(),
-        heads,
-    }))
 }

@@ -21,12 +21,32 @@ mod interpret;
 #[cfg(feature = "engine")]
 mod learned;
 #[cfg(feature = "engine")]
+mod patch_helper;
+#[cfg(feature = "engine")]
+mod patching;
+#[cfg(feature = "engine")]
 mod state;
 #[cfg(feature = "engine")]
 mod training;
 
 use actscale::protocol::{Request, Response};
-use gloo_worker::{HandlerId, Worker, WorkerScope};
+use actscale::worker_codec::JsValues;
+use gloo_worker::{HandlerId, Spawnable, Worker, WorkerBridge, WorkerScope};
+
+/// Path of the worker's loader script in `dist/` (Trunk's `data-loader-shim`), from the page
+/// and from the worker (both are in `dist/`).
+const WORKER_PATH: &str = "./actscale-worker_loader.js";
+
+/// Starts an engine worker; `on_response` gets every answer it sends. The page starts one; that
+/// one may start a helper (`patch_helper`).
+pub fn spawn(on_response: impl Fn(Response) + 'static) -> WorkerBridge<EngineWorker> {
+    EngineWorker::spawner()
+        .callback(on_response)
+        .encoding::<JsValues>()
+        .with_loader(true)
+        .as_module(false)
+        .spawn(WORKER_PATH)
+}
 
 /// The worker: with the engine, everything it holds (`state::Engine`), lent to each request.
 pub struct EngineWorker {
@@ -43,6 +63,8 @@ impl Worker for EngineWorker {
     type Output = Response;
 
     fn create(_scope: &WorkerScope<Self>) -> Self {
+        #[cfg(feature = "engine")]
+        patch_helper::close_on_uncaught_error();
         EngineWorker {
             #[cfg(feature = "engine")]
             engine: Default::default(),
@@ -116,7 +138,12 @@ impl Worker for EngineWorker {
             Request::KeepTop { k } => scope.send_future(async move { Done(id, interpret::keep_top(&e, k).await) }),
             Request::Patch { prompt, corrupt, from, to, heads } => scope.send_future(async move {
                 let send = move |r| scope2.respond(id, r);
-                Done(id, interpret::patch(&e, prompt, corrupt, from, to, heads, send).await)
+                Done(id, patching::patch(&e, prompt, corrupt, from, to, heads, send).await)
+            }),
+            Request::ServeAsHelper { channel } => patch_helper::serve(&channel),
+            Request::PatchLayers { clean, corrupt, from, to, heads, layers } => scope.send_future(async move {
+                let send = move |r| scope2.respond(id, r);
+                Done(id, patching::patch_layers(&e, (clean, corrupt), (from, to), heads, layers, send).await)
             }),
         }
     }

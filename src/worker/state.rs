@@ -12,6 +12,8 @@ use actscale::steer::intervention::Intervention;
 use actscale::steer::prompts::Example;
 use burn::tensor::Device;
 
+use super::patch_helper::HelperSlot;
+
 /// The model in use, with the file it came from (kept so that a backend switch can reload it).
 pub struct Loaded {
     pub model: Rc<Model>,
@@ -54,6 +56,9 @@ pub struct Engine {
     pub software: RefCell<Option<Option<String>>>,
     /// What the user picked in the page or its address (None: the engine's choice).
     pub preferred: Cell<Option<BackendKind>>,
+    /// The second worker that patches a share of the layers (`patch_helper`), with the model
+    /// in use.
+    pub helper: RefCell<HelperSlot>,
 }
 
 impl Engine {
@@ -73,6 +78,8 @@ impl Engine {
     pub fn set_loaded(&self, loaded: Loaded) {
         *self.loaded.borrow_mut() = Some(Rc::new(loaded));
         *self.learned.borrow_mut() = None;
+        // Its helper has the model before (and its memory): the next patching starts another.
+        *self.helper.borrow_mut() = HelperSlot::NotTried;
     }
 
     pub fn learned(&self) -> Option<Rc<Learned>> {

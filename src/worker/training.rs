@@ -43,9 +43,14 @@ pub(super) fn stop_requested(e: &Engine) -> bool {
 
 /// Lets queued messages (Stop, Steer) run before the next step.
 pub(super) async fn yield_to_event_loop() {
+    after_ms(0).await
+}
+
+/// Resolves after `ms` milliseconds; messages run meanwhile.
+pub(super) async fn after_ms(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-        let _ = scope.set_timeout_with_callback(&resolve);
+        let _ = scope.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
     });
     let _ = JsFuture::from(promise).await;
 }

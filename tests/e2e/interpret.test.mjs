@@ -127,6 +127,18 @@ test('a steer-vec intervention: its ‖v‖ map equals the heatmap, and cos(v, h
   }
 });
 
+/** Patches again until the engine worker's helper took a share (worker::patch_helper): it starts
+ * at the first patching, and until it has loaded the model the engine worker patches alone,
+ * which is sooner. The line under the map says which. */
+async function patchOnTwoWorkers(page) {
+  for (let tries = 0; tries < 20; tries++) {
+    if (/two workers/.test(await page.locator('#patch-workers').textContent())) return;
+    await page.locator('#patch-run').click();
+    await page.locator('#interpret-status').waitFor({ state: 'detached', timeout: 120_000 });
+  }
+  assert.fail(`the helper never took a share: ${await page.locator('#patch-workers').textContent()}`);
+}
+
 /** Rust vs numpy on one effect: tests/interpret.rs EFFECT_TOL (4 logits, each within 2e-3). */
 const EFFECT_TOL = 8e-3;
 
@@ -144,6 +156,11 @@ test('patching per head on the 2-layer model equals the numpy reference, at each
     await page.locator('#patch-heads').check();
     await page.locator('#patch-run').click();
     await page.locator('#head-map rect.cell').first().waitFor({ timeout: 120_000 });
+    // On two cores, layer 0's rows run in the engine worker and layer 1's in its helper
+    // (patch_share::cut): the map below is joined from both.
+    const twoCores = (await page.evaluate(() => navigator.hardwareConcurrency)) >= 2;
+    if (twoCores) await patchOnTwoWorkers(page);
+    else assert.match(await page.locator('#patch-workers').textContent(), /one worker\.$/);
     const heads = ref.attn_head[0].length;
     const headCells = (p) => p.locator('#head-map rect.cell').evaluateAll((cs) => cs.map((c) => [Number(c.dataset.layer), Number(c.dataset.head), Number(c.dataset.value)]));
     let worst = 0;
@@ -161,6 +178,28 @@ test('patching per head on the 2-layer model equals the numpy reference, at each
     assert.equal(await page.locator('#agreement tbody tr').count(), 4, 'patching · 2, per head · 2 (no α rows: the units were not measured)');
     await page.locator('#head-position').selectOption('max');
     await screenshot(page, 'interpret-heads');
+
+    if (twoCores) {
+      // The helper dies in the middle of its share (after its first step, when it yields to its
+      // event loop): the engine worker patches its layers itself, the map is the same, the line
+      // says why, and the engine is not restarted.
+      const before = await headCells(page);
+      const helper = page.workers()[1]; // started by the engine worker, page.workers()[0]
+      await helper.evaluate(() => {
+        const later = self.setTimeout.bind(self);
+        self.setTimeout = () => later(() => { throw new Error('killed by the test'); });
+      });
+      await page.locator('#patch-run').click();
+      await page.locator('#interpret-status').waitFor({ state: 'detached', timeout: 120_000 });
+      assert.match(await page.locator('#patch-workers').textContent(), /^Patched on one worker: the second worker stopped: .*killed by the test\.$/);
+      const after = await headCells(page);
+      // The same rows in groups of other shapes (tests/interpret.rs, one pass per layer).
+      after.forEach(([l, h, v], i) => assert.ok(Math.abs(v - before[i][2]) < 4e-3, `layer ${l} head ${h}: ${v} vs ${before[i][2]}`));
+      assert.equal(await page.locator('#engine-restarted').count(), 0, 'the engine worker did not restart');
+      await page.locator('#patch-run').click();
+      await page.locator('#interpret-status').waitFor({ state: 'detached', timeout: 120_000 });
+      assert.equal(await page.locator('#patch-workers').textContent(), 'Patched on one worker.', 'no second helper');
+    }
 
     const link = await copyLink(page);
     assert.match(link, /&heads=1$/);
