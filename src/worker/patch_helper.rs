@@ -70,30 +70,24 @@ impl Drop for PatchHelper {
     }
 }
 
-/// Why this browser or machine runs patching on one worker, if it does: no nested workers or
-/// BroadcastChannel, one core, or (where the browser says) under 4 GB of memory for a second
-/// copy of the model.
-fn unsupported() -> Option<&'static str> {
+/// Whether a helper can help here: not in a browser that cannot start a worker from a worker
+/// (or lacks BroadcastChannel), nor on one core, nor where the browser says it has under 4 GB of
+/// memory for a second copy of the model.
+fn supported() -> bool {
     let scope = js_sys::global();
     let has = |name: &str| Reflect::has(&scope, &name.into()).unwrap_or(false);
-    if !has("Worker") || !has("BroadcastChannel") {
-        return Some("this browser cannot start a worker from a worker");
-    }
-    let navigator = Reflect::get(&scope, &"navigator".into()).ok()?;
+    let navigator = Reflect::get(&scope, &"navigator".into()).unwrap_or(JsValue::UNDEFINED);
     let number = |name: &str| Reflect::get(&navigator, &name.into()).ok().and_then(|v| v.as_f64());
-    if number("hardwareConcurrency").is_some_and(|n| n < 2.0) {
-        return Some("one core");
-    }
-    if number("deviceMemory").is_some_and(|gb| gb < 4.0) {
-        return Some("under 4 GB of memory");
-    }
-    None
+    has("Worker")
+        && has("BroadcastChannel")
+        && !number("hardwareConcurrency").is_some_and(|n| n < 2.0)
+        && !number("deviceMemory").is_some_and(|gb| gb < 4.0)
 }
 
 impl PatchHelper {
     /// Starts a helper on the CPU backend with `loaded`'s model; None where it cannot help.
     pub fn start(loaded: &Loaded) -> Option<PatchHelper> {
-        if unsupported().is_some() {
+        if !supported() {
             return None;
         }
         let inner = Rc::new(RefCell::new(Inner {
@@ -144,7 +138,7 @@ impl PatchHelper {
 }
 
 /// The engine's helper: none tried yet (or dropped with the model it had), started, or not
-/// possible here (`unsupported`).
+/// possible here (`supported`).
 #[derive(Default)]
 pub enum HelperSlot {
     #[default]

@@ -155,6 +155,7 @@ async fn patch_steps(
             }
         }
         Some(share) => {
+            let mut shown = None;
             let outcome = loop {
                 if let Some(outcome) = share.outcome() {
                     break outcome;
@@ -162,7 +163,10 @@ async fn patch_steps(
                 if stop_requested(e) {
                     return stopped();
                 }
-                progress(job.progress());
+                if shown != Some(share.progress()) {
+                    shown = Some(share.progress());
+                    progress(job.progress());
+                }
                 after_ms(POLL_MS).await;
             };
             let why = match outcome {
