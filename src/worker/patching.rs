@@ -50,6 +50,13 @@ impl Pair<'_> {
     }
 }
 
+/// The worker marked busy (`Running`), with its model; or why it cannot patch now.
+fn busy_with_model(e: &Engine) -> Result<(Running<'_>, Rc<Model>), EngineError> {
+    let running = Running::start(e).map_err(EngineError::Refused)?;
+    let model = e.model().ok_or_else(|| EngineError::Refused("the model is not loaded yet".into()))?;
+    Ok((running, model))
+}
+
 pub async fn patch(
     e: &Engine,
     prompt: String,
@@ -59,12 +66,9 @@ pub async fn patch(
     heads: bool,
     send: impl Fn(Response),
 ) -> Response {
-    let _running = match Running::start(e) {
-        Ok(r) => r,
-        Err(why) => return Response::Patched(Err(EngineError::Refused(why))),
-    };
-    let Some(model) = e.model() else {
-        return Response::Patched(Err(EngineError::Refused("the model is not loaded yet".into())));
+    let (_running, model) = match busy_with_model(e) {
+        Ok(x) => x,
+        Err(why) => return Response::Patched(Err(why)),
     };
     let inputs = pair(&model.tokenizer, &prompt, &from, &to).and_then(|clean| {
         let bad = pair(&model.tokenizer, &corrupt, &from, &to).map_err(|why| format!("the corrupted prompt: {why}"))?;
@@ -255,12 +259,9 @@ pub async fn patch_layers(
     layers: Range<usize>,
     send: impl Fn(Response),
 ) -> Response {
-    let _running = match Running::start(e) {
-        Ok(r) => r,
-        Err(why) => return Response::PatchedLayers(Err(EngineError::Refused(why))),
-    };
-    let Some(model) = e.model() else {
-        return Response::PatchedLayers(Err(EngineError::Refused("the model is not loaded yet".into())));
+    let (_running, model) = match busy_with_model(e) {
+        Ok(x) => x,
+        Err(why) => return Response::PatchedLayers(Err(why)),
     };
     let pair = Pair { clean: &clean, corrupt: &corrupt, from, to, heads };
     let progress = |(done, total)| send(Response::JobProgress { job: Job::Patch, done, total });
