@@ -13,9 +13,9 @@ use std::ops::Range;
 
 use burn::tensor::Tensor;
 
-use super::capture::Activations;
 pub use super::report::PatchMap;
 
+use super::capture::Activations;
 use super::heads::{HeadMap, HeadShape};
 use super::units::MapShape;
 use crate::compute_error::ComputeError;
@@ -261,8 +261,7 @@ impl PatchJob {
     /// attn_out at first + i, row P + i mlp_out, row 2P + h·P + i head h. A patch at p changes
     /// nothing before p, nor block l's attention at other positions (its inputs are the clean
     /// run's), so each row differs from the clean run leaving block l at p alone, and joins the
-    /// rows from block l + 1 on. Returns each
-    /// row's position and its stream there [rows, d].
+    /// rows from block l + 1 on. Returns each row's position and its stream there [rows, d].
     fn rows_leaving(&self, model: &Model, l: usize) -> (Vec<usize>, Tensor<2>) {
         let (first, all) = (self.first, self.shape.positions);
         let t = all - first;

@@ -132,14 +132,11 @@ async fn patch_steps(
         let helper = share.as_ref().map_or(0, |s| s.progress().0);
         send(Response::JobProgress { job: Job::Patch, done: own.0 + helper, total: own.1 + theirs });
     };
-    let stopped = || {
+    if !run(e, model, &mut job, &progress).await? {
         if let Some(s) = &share {
             s.stop();
         }
-        Ok(None)
-    };
-    if !run(e, model, &mut job, &progress).await? {
-        return stopped();
+        return Ok(None);
     }
     let (clean, corrupt) = job.runs();
     let a = attribute(model, pair.clean, pair.from, pair.to, clean, Some(corrupt)).await?;
@@ -150,39 +147,24 @@ async fn patch_steps(
     let mut map = job.result();
     let on = match &share {
         None => PatchedOn::OneWorker,
-        // The helper is still loading the model (its first patching, on a short prompt): this
-        // worker patches the helper's layers sooner itself.
-        Some(share) if share.withdraw() => {
-            match patch_here(e, model, pair, share.layers.clone(), &mut map, job.progress(), send).await? {
-                true => PatchedOn::OneWorker,
-                false => return Ok(None),
-            }
-        }
         Some(share) => {
-            let mut shown = None;
-            let outcome = loop {
-                if let Some(outcome) = share.outcome() {
-                    break outcome;
-                }
-                if stop_requested(e) {
-                    return stopped();
-                }
-                if shown != Some(share.progress()) {
-                    shown = Some(share.progress());
-                    progress(job.progress());
-                }
-                after_ms(POLL_MS).await;
+            let left_here = match share.withdraw() {
+                // The helper is still loading the model (its first patching, on a short prompt):
+                // this worker patches the helper's layers sooner itself.
+                true => Some(PatchedOn::OneWorker),
+                false => match wait_for(e, share, || progress(job.progress())).await {
+                    Some(Outcome::Map(part)) => {
+                        map.take_layers(&part, share.layers.clone()).err().map(PatchedOn::HelperFailed)
+                    }
+                    Some(Outcome::Failed(why)) => Some(PatchedOn::HelperFailed(why)),
+                    Some(Outcome::Stopped) | None => return Ok(None),
+                },
             };
-            let why = match outcome {
-                Outcome::Map(part) => map.take_layers(&part, share.layers.clone()).err(),
-                Outcome::Failed(why) => Some(why),
-                Outcome::Stopped => return Ok(None),
-            };
-            match why {
+            match left_here {
                 None => PatchedOn::TwoWorkers,
-                Some(why) => {
+                Some(on) => {
                     match patch_here(e, model, pair, share.layers.clone(), &mut map, job.progress(), send).await? {
-                        true => PatchedOn::HelperFailed(why),
+                        true => on,
                         false => return Ok(None),
                     }
                 }
@@ -208,6 +190,26 @@ async fn patch_steps(
         atp: a.atp.unwrap_or_default(),
         on,
     }))
+}
+
+/// The helper's outcome, with this worker's progress (`show`) whenever the helper's changes;
+/// None when Stop came first (the helper is told to stop too).
+async fn wait_for(e: &Engine, share: &Share, show: impl Fn()) -> Option<Outcome> {
+    let mut shown = None;
+    loop {
+        if let Some(outcome) = share.outcome() {
+            return Some(outcome);
+        }
+        if stop_requested(e) {
+            share.stop();
+            return None;
+        }
+        if shown != Some(share.progress()) {
+            shown = Some(share.progress());
+            show();
+        }
+        after_ms(POLL_MS).await;
+    }
 }
 
 /// Patches `layers` into `map` here, the helper's share that it failed at or never started,
